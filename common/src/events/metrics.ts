@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { ecsEvent, modelRef, timeWindow } from './ecs';
+
+const rate = z.number().min(0).max(1);
+const count = z.number().int().nonnegative();
+
+/** Every analyzer metric is computed for one model version over one window. */
+const scoped = { model: modelRef, window: timeWindow };
+
+export const qualityEvent = ecsEvent('mlmon.quality', {
+  mlmon: {
+    ...scoped,
+    quality: z
+      .object({
+        // Predictions in the window that received ground truth.
+        count,
+        feedback_coverage: rate,
+        accuracy: rate,
+        precision: rate,
+        recall: rate,
+        f1: rate,
+        // Undefined when the window holds a single class, so absent rather than invented.
+        roc_auc: rate.optional(),
+        log_loss: z.number().nonnegative().optional(),
+      })
+      .strict(),
+  },
+});
+export type QualityEvent = z.infer<typeof qualityEvent>;
+
+export const driftEvent = ecsEvent('mlmon.drift', {
+  mlmon: {
+    ...scoped,
+    drift: z
+      .object({
+        // A feature name, or "score" for the model's output distribution.
+        feature: z.string().min(1),
+        count,
+        psi: z.number().nonnegative(),
+        ks: rate,
+        p_value: rate.optional(),
+        drifted: z.boolean(),
+      })
+      .strict(),
+  },
+});
+export type DriftEvent = z.infer<typeof driftEvent>;
+
+export const dataQualityEvent = ecsEvent('mlmon.data_quality', {
+  mlmon: {
+    ...scoped,
+    data_quality: z
+      .object({
+        feature: z.string().min(1),
+        count,
+        missing_rate: rate,
+        out_of_range_rate: rate,
+      })
+      .strict(),
+  },
+});
+export type DataQualityEvent = z.infer<typeof dataQualityEvent>;

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { ecsEvent } from './ecs';
+
+const pct = z.number().min(0);
+const bytes = z.number().int().nonnegative();
+
+export const resourceEvent = ecsEvent('mlmon.resource', {
+  mlmon: {
+    resource: z
+      .object({
+        process: z
+          .object({
+            // Can exceed 100 on a multi-core host, as in `top`.
+            cpu_pct: pct,
+            rss_bytes: bytes,
+            heap_used_bytes: bytes,
+            heap_total_bytes: bytes,
+            event_loop_delay_p99_ms: z.number().nonnegative(),
+          })
+          .strict(),
+        // Only services that serve requests report this.
+        in_flight_requests: z.number().int().nonnegative().optional(),
+        host: z
+          .object({
+            cpu_pct: pct,
+            memory_used_pct: pct,
+            memory_total_bytes: bytes,
+          })
+          .strict(),
+      })
+      .strict(),
+  },
+});
+export type ResourceEvent = z.infer<typeof resourceEvent>;

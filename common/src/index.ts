@@ -1,0 +1,6 @@
+export * from './config';
+export * from './es-client';
+export * from './events';
+export * from './indices';
+export * from './validate';
+export * from './write-events';

@@ -1,0 +1,42 @@
+import type { z } from 'zod';
+import { DATASETS, isDataset, type Dataset, type EventOf, type MlmonEvent } from './events';
+
+/** Why an event was refused, with the dotted path of the offending field when there is one. */
+export class EventValidationError extends Error {
+  readonly code = 'invalid_event';
+  constructor(
+    message: string,
+    readonly field: string | undefined,
+    readonly issues: z.ZodIssue[],
+  ) {
+    super(message);
+    this.name = 'EventValidationError';
+  }
+}
+
+function describe(issues: z.ZodIssue[]): { message: string; field: string | undefined } {
+  const first = issues[0];
+  const field = first && first.path.length > 0 ? first.path.join('.') : undefined;
+  const parts = issues.slice(0, 3).map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+  const more = issues.length > 3 ? ` (+${issues.length - 3} more)` : '';
+  return { message: parts.join('; ') + more, field };
+}
+
+/** Validates an event against the schema of the dataset it names in `event.dataset`. */
+export function validateEvent(input: unknown): MlmonEvent {
+  const dataset = (input as { event?: { dataset?: unknown } } | null)?.event?.dataset;
+  if (!isDataset(dataset)) {
+    const got = dataset === undefined ? 'missing' : JSON.stringify(dataset);
+    throw new EventValidationError(`event.dataset: unknown dataset (${got})`, 'event.dataset', []);
+  }
+  return validateDataset(dataset, input);
+}
+
+export function validateDataset<D extends Dataset>(dataset: D, input: unknown): EventOf<D> {
+  const result = DATASETS[dataset].schema.safeParse(input);
+  if (!result.success) {
+    const { message, field } = describe(result.error.issues);
+    throw new EventValidationError(`${dataset}: ${message}`, field, result.error.issues);
+  }
+  return result.data as EventOf<D>;
+}

@@ -1,0 +1,4 @@
+export * from './cluster';
+export * from './distribution';
+export * from './instance';
+export * from './templates';

@@ -1,0 +1,280 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync, realpathSync } from 'node:fs';
+import { chown, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureDistribution } from './distribution';
+import { RUNTIME_DIR, isRoot } from './paths';
+
+/** The system user Elasticsearch runs as when we are root: it refuses to run as root itself. */
+export const ES_USER = 'mlmon-es';
+
+export interface InstanceOptions {
+  /** Instances are independent clusters: `dev` for the local stack, `test` for the test run. */
+  name: string;
+  port: number;
+  /** Wipe the data directory first, so the cluster starts empty. */
+  fresh?: boolean;
+  readyTimeoutMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface InstanceStatus {
+  name: string;
+  url: string;
+  pid: number | undefined;
+  running: boolean;
+  health?: string;
+  version?: string;
+}
+
+function instanceDir(name: string): string {
+  return path.join(RUNTIME_DIR, 'instances', name);
+}
+
+const files = (name: string) => {
+  const dir = instanceDir(name);
+  return {
+    dir,
+    config: path.join(dir, 'config'),
+    data: path.join(dir, 'data'),
+    logs: path.join(dir, 'logs'),
+    pid: path.join(dir, 'elasticsearch.pid'),
+    port: path.join(dir, 'port'),
+    console: path.join(dir, 'logs', 'console.log'),
+  };
+};
+
+function findJavaHome(): string {
+  const fromEnv = process.env.ES_JAVA_HOME || process.env.JAVA_HOME;
+  if (fromEnv) return fromEnv;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, 'java');
+    if (existsSync(candidate)) return path.dirname(path.dirname(realpathSync(candidate)));
+  }
+  throw new Error('no Java found: install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless) or set ES_JAVA_HOME');
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Alive and still an Elasticsearch process: a stale pid file may name a recycled pid. */
+function isElasticsearch(pid: number | undefined): pid is number {
+  if (pid === undefined) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('org.elasticsearch');
+  } catch {
+    return false;
+  }
+}
+
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function tail(file: string, lines: number): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return `(no ${file})`;
+  }
+}
+
+function ensureUser(): { uid: number; gid: number } {
+  try {
+    execFileSync('id', ['-u', ES_USER], { stdio: 'ignore' });
+  } catch {
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', ES_USER]);
+  }
+  const uid = Number(execFileSync('id', ['-u', ES_USER], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', ES_USER], { encoding: 'utf8' }).trim());
+  return { uid, gid };
+}
+
+async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
+  execFileSync('chown', ['-R', `${uid}:${gid}`, dir]);
+  await chown(dir, uid, gid);
+}
+
+async function writeConfig(distDir: string, f: ReturnType<typeof files>, port: number): Promise<void> {
+  // Each instance gets its own ES_PATH_CONF so the unpacked distribution stays read-only and shared.
+  await rm(f.config, { recursive: true, force: true });
+  await cp(path.join(distDir, 'config'), f.config, { recursive: true });
+  await writeFile(
+    path.join(f.config, 'elasticsearch.yml'),
+    [
+      '# Written by mlmon on every start; edit elasticsearch/src/instance.ts instead.',
+      'cluster.name: mlmon',
+      // Loopback only keeps the node in development mode: bootstrap checks warn instead of refusing to start.
+      'network.host: 127.0.0.1',
+      `http.port: ${port}`,
+      // The transport port is picked from a range so that dev and test instances can run side by side.
+      'transport.port: 9300-9399',
+      'discovery.type: single-node',
+      'xpack.security.enabled: false',
+      `path.data: ${f.data}`,
+      `path.logs: ${f.logs}`,
+      // A laptop disk at 90% must not turn every index read-only in the middle of a demo.
+      'cluster.routing.allocation.disk.threshold_enabled: false',
+      'action.destructive_requires_name: true',
+      '',
+    ].join('\n'),
+  );
+  await writeFile(path.join(f.config, 'jvm.options.d', 'mlmon-heap.options'), '-Xms512m\n-Xmx1g\n');
+  // The stock options write GC logs, heap dumps and crash files relative to the working directory.
+  const jvmOptions = path.join(f.config, 'jvm.options');
+  const options = await readFile(jvmOptions, 'utf8');
+  await writeFile(jvmOptions, options.replaceAll('=logs/', `=${f.logs}/`).replaceAll('HeapDumpPath=data', `HeapDumpPath=${f.data}`));
+}
+
+export async function instanceStatus(name: string, port?: number): Promise<InstanceStatus> {
+  const f = files(name);
+  const pid = readPid(f.pid);
+  const knownPort = port ?? readPid(f.port);
+  const url = `http://127.0.0.1:${knownPort ?? '?'}`;
+  const running = isElasticsearch(pid);
+  const status: InstanceStatus = { name, url, pid: running ? pid : undefined, running };
+  if (running && knownPort) {
+    try {
+      const [root, health] = await Promise.all([
+        fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.json() as Promise<{ version: { number: string } }>),
+        fetch(`${url}/_cluster/health`, { signal: AbortSignal.timeout(2000) }).then(
+          (r) => r.json() as Promise<{ status: string }>,
+        ),
+      ]);
+      status.version = root.version.number;
+      status.health = health.status;
+    } catch {
+      status.health = 'unreachable';
+    }
+  }
+  return status;
+}
+
+/**
+ * Starts a single-node cluster on 127.0.0.1 and waits until it is yellow or
+ * green. Returns at once when this instance already runs. Fails with the tail
+ * of its logs when the node dies or does not become ready in time.
+ */
+export async function startInstance(opts: InstanceOptions): Promise<InstanceStatus & { started: boolean }> {
+  const log = opts.log ?? console.log;
+  const f = files(opts.name);
+  const current = await instanceStatus(opts.name);
+  if (current.running) {
+    if (readPid(f.port) !== opts.port) {
+      throw new Error(`instance "${opts.name}" already runs on ${current.url}; stop it first to change its port`);
+    }
+    return { ...current, started: false };
+  }
+  if (await portInUse(opts.port)) {
+    throw new Error(
+      `port ${opts.port} is in use by another process: choose another port (ES_PORT) or point ES_URL at that cluster`,
+    );
+  }
+
+  const distDir = await ensureDistribution(log);
+  if (opts.fresh) await rm(f.data, { recursive: true, force: true });
+  await mkdir(f.data, { recursive: true });
+  await mkdir(f.logs, { recursive: true });
+  await writeConfig(distDir, f, opts.port);
+  await writeFile(f.port, String(opts.port));
+  await rm(f.pid, { force: true });
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ES_PATH_CONF: f.config,
+    ES_JAVA_HOME: findJavaHome(),
+    // The instance directory doubles as HOME so the JVM never writes into root's home.
+    HOME: f.dir,
+  };
+  delete env.JAVA_HOME;
+  delete env.ES_JAVA_OPTS;
+  let command = path.join(distDir, 'bin', 'elasticsearch');
+  let args = ['-p', f.pid];
+  if (isRoot) {
+    const { uid, gid } = ensureUser();
+    await chownTree(f.dir, uid, gid);
+    // setpriv execs in place (unlike su or runuser), so no extra process sits between us and the node.
+    args = [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', command, ...args];
+    command = 'setpriv';
+  }
+  const out = openSync(f.console, 'a');
+  const child = spawn(command, args, { cwd: f.dir, env, detached: true, stdio: ['ignore', out, out] });
+  child.unref();
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
+
+  const url = `http://127.0.0.1:${opts.port}`;
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
+  const started = Date.now();
+  let lastReport = started;
+  log(`starting Elasticsearch "${opts.name}" on ${url} (logs: ${f.logs})`);
+  for (;;) {
+    if (exited !== undefined) {
+      throw new Error(
+        `Elasticsearch exited with code ${exited} before it was ready.\n--- ${f.console}\n${await tail(f.console, 30)}\n--- ${path.join(f.logs, 'mlmon.log')}\n${await tail(path.join(f.logs, 'mlmon.log'), 30)}`,
+      );
+    }
+    try {
+      const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=1s`, {
+        signal: AbortSignal.timeout(3000),
+      });
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      // The launcher and the node share the process group we created, so this ends both.
+      process.kill(-child.pid!, 'SIGKILL');
+      throw new Error(
+        `Elasticsearch was not ready after ${Math.round((Date.now() - started) / 1000)}s.\n--- ${path.join(f.logs, 'mlmon.log')}\n${await tail(path.join(f.logs, 'mlmon.log'), 30)}`,
+      );
+    }
+    if (Date.now() - lastReport >= 5000) {
+      lastReport = Date.now();
+      log(`  still waiting for Elasticsearch (${Math.round((lastReport - started) / 1000)}s)`);
+    }
+    await sleep(500);
+  }
+  log(`Elasticsearch "${opts.name}" ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  return { ...(await instanceStatus(opts.name)), started: true };
+}
+
+/** SIGTERM, then SIGKILL if the node has not exited within the grace period. */
+export async function stopInstance(
+  name: string,
+  opts: { graceMs?: number; log?: (msg: string) => void } = {},
+): Promise<boolean> {
+  const log = opts.log ?? console.log;
+  const f = files(name);
+  const pid = readPid(f.pid);
+  if (!isElasticsearch(pid)) {
+    await rm(f.pid, { force: true });
+    return false;
+  }
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + (opts.graceMs ?? 60_000);
+  while (isElasticsearch(pid) && Date.now() < deadline) await sleep(200);
+  if (isElasticsearch(pid)) {
+    log(`Elasticsearch "${name}" (pid ${pid}) ignored SIGTERM; killing it`);
+    process.kill(pid, 'SIGKILL');
+    while (isElasticsearch(pid)) await sleep(100);
+  }
+  await rm(f.pid, { force: true });
+  log(`Elasticsearch "${name}" stopped`);
+  return true;
+}

@@ -1,0 +1,68 @@
+import { Command } from 'commander';
+import { createEsClient, loadEsConfig } from '@mlmon/common';
+import { fetchDistribution, ES_VERSION } from './distribution';
+import { describeReport, ensureCluster, localClusterStatus, stopLocalCluster } from './cluster';
+import { setupTemplates } from './templates';
+
+const program = new Command('es').description(`the local Elasticsearch ${ES_VERSION} and mlmon's templates`);
+
+program
+  .command('fetch')
+  .description('download the Elasticsearch distribution through Maven into the cache')
+  .action(async () => {
+    await fetchDistribution();
+  });
+
+program
+  .command('start')
+  .description('start the local cluster (unless ES_URL is set) and install the templates')
+  .action(async () => {
+    const { url, local, report } = await ensureCluster(loadEsConfig());
+    console.log(`${local ? 'local cluster' : 'existing cluster (ES_URL)'}: ${url}\n${describeReport(report)}`);
+  });
+
+program
+  .command('stop')
+  .description('stop the local cluster')
+  .action(async () => {
+    if (!(await stopLocalCluster())) console.log('local cluster is not running');
+  });
+
+program
+  .command('status')
+  .description('show whether the local cluster runs, its URL and health')
+  .action(async () => {
+    const config = loadEsConfig();
+    if (config.ES_URL) {
+      const client = createEsClient(config);
+      const health = await client.cluster.health();
+      console.log(`existing cluster (ES_URL) ${config.ES_URL}: ${health.status}`);
+      await client.close();
+      return;
+    }
+    const s = await localClusterStatus();
+    console.log(
+      s.running
+        ? `running: ${s.url} pid ${s.pid}, version ${s.version ?? '?'}, health ${s.health ?? '?'}`
+        : 'not running',
+    );
+    process.exitCode = s.running ? 0 : 3;
+  });
+
+program
+  .command('setup')
+  .description('install or update the index and component templates on the configured cluster')
+  .action(async () => {
+    const config = loadEsConfig();
+    const client = createEsClient(config, { name: 'mlmon-setup' });
+    try {
+      console.log(describeReport(await setupTemplates(client, { prefix: config.MLMON_INDEX_PREFIX })));
+    } finally {
+      await client.close();
+    }
+  });
+
+program.parseAsync().catch((err: Error) => {
+  console.error(`error: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { DATASETS, INDEX_FAMILIES, familyIndex, type IndexFamily } from '@mlmon/common';
+import { testCluster } from '@mlmon/common/testing';
+import { datasetsOf, setupTemplates } from '../src';
+
+/**
+ * The zod schemas in common/ and the templates in elasticsearch/ describe the
+ * same documents twice, on purpose: one is the producer's contract, the other
+ * what Elasticsearch indexes. This walks both and fails on any field that one
+ * side has and the other lacks, or types differently.
+ */
+
+type Kind = 'string' | 'date' | 'integer' | 'number' | 'boolean' | `record<${string}>`;
+
+const ES_TYPES: Record<Exclude<Kind, `record<${string}>`>, string[]> = {
+  string: ['keyword', 'text'],
+  date: ['date'],
+  integer: ['long', 'integer', 'short'],
+  number: ['float', 'double'],
+  boolean: ['boolean'],
+};
+
+function unwrap(t: z.ZodTypeAny): z.ZodTypeAny {
+  for (;;) {
+    if (t instanceof z.ZodOptional || t instanceof z.ZodNullable) t = t.unwrap();
+    else if (t instanceof z.ZodDefault) t = t.removeDefault();
+    else if (t instanceof z.ZodEffects) t = t.innerType();
+    else return t;
+  }
+}
+
+function kindOf(t: z.ZodTypeAny, path: string): Kind {
+  t = unwrap(t);
+  if (t instanceof z.ZodString) return t._def.checks.some((c) => c.kind === 'datetime') ? 'date' : 'string';
+  if (t instanceof z.ZodEnum) return 'string';
+  if (t instanceof z.ZodLiteral && typeof t.value === 'string') return 'string';
+  if (t instanceof z.ZodNumber) return t.isInt ? 'integer' : 'number';
+  if (t instanceof z.ZodBoolean) return 'boolean';
+  if (t instanceof z.ZodRecord) return `record<${kindOf(t.valueSchema, `${path}.*`)}>`;
+  throw new Error(`${path}: no Elasticsearch counterpart for zod type ${t.constructor.name}`);
+}
+
+export function schemaFields(schema: z.ZodTypeAny, prefix = '', out = new Map<string, Kind>()): Map<string, Kind> {
+  const t = unwrap(schema);
+  if (t instanceof z.ZodObject) {
+    for (const [key, child] of Object.entries(t.shape as z.ZodRawShape)) {
+      schemaFields(child, prefix ? `${prefix}.${key}` : key, out);
+    }
+  } else {
+    out.set(prefix, kindOf(t, prefix));
+  }
+  return out;
+}
+
+interface MappingNode {
+  type?: string;
+  dynamic?: boolean | string;
+  properties?: Record<string, MappingNode>;
+}
+
+function mappingFields(
+  mappings: { properties?: Record<string, MappingNode>; dynamic_templates?: Array<Record<string, { path_match?: string; mapping?: { type?: string } }>> },
+): Map<string, string> {
+  const out = new Map<string, string>();
+  const dynamicTypes = new Map<string, string>();
+  for (const entry of mappings.dynamic_templates ?? []) {
+    for (const t of Object.values(entry)) {
+      if (t.path_match?.endsWith('.*')) dynamicTypes.set(t.path_match.slice(0, -2), t.mapping?.type ?? '?');
+    }
+  }
+  const walk = (props: Record<string, MappingNode>, prefix: string) => {
+    for (const [key, node] of Object.entries(props)) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      if (node.properties) walk(node.properties, path);
+      else if (node.type && node.type !== 'object') out.set(path, node.type);
+      else if (String(node.dynamic) === 'true') out.set(path, `record<${dynamicTypes.get(path) ?? 'untyped'}>`);
+      else out.set(path, 'empty object');
+    }
+  };
+  walk(mappings.properties ?? {}, '');
+  return out;
+}
+
+function compatible(kind: Kind, esType: string): boolean {
+  const record = /^record<(.+)>$/;
+  const k = record.exec(kind);
+  const e = record.exec(esType);
+  if (k || e) return !!k && !!e && compatible(k[1] as Kind, e[1]!);
+  return ES_TYPES[kind as keyof typeof ES_TYPES]?.includes(esType) ?? false;
+}
+
+const cluster = testCluster();
+const { client, prefix } = cluster;
+beforeAll(() => setupTemplates(client, { prefix }));
+afterAll(cluster.cleanup);
+
+async function familyMapping(family: IndexFamily): Promise<Map<string, string>> {
+  // Simulating the index the shipper would create composes the templates exactly as Elasticsearch does.
+  // The 8.8 client types this response without its `template` member, which the server does send.
+  const simulated = (await client.indices.simulateIndexTemplate({ name: familyIndex(prefix, family, new Date()) })) as unknown as {
+    template: { mappings: Parameters<typeof mappingFields>[0] };
+  };
+  return mappingFields(simulated.template.mappings);
+}
+
+describe('schemas and mappings agree', () => {
+  it.each(INDEX_FAMILIES)('%s: every schema field is mapped with a matching type, and every mapped field is in a schema', async (family) => {
+    const mapping = await familyMapping(family);
+    const problems: string[] = [];
+    const inSomeSchema = new Set<string>();
+    for (const dataset of datasetsOf(family)) {
+      for (const [field, kind] of schemaFields(DATASETS[dataset].schema)) {
+        inSomeSchema.add(field);
+        const esType = mapping.get(field);
+        if (esType === undefined) problems.push(`${dataset}: ${field} (${kind}) is not mapped`);
+        else if (!compatible(kind, esType)) problems.push(`${dataset}: ${field} is ${kind} in the schema but ${esType} in the mapping`);
+      }
+    }
+    for (const [field, esType] of mapping) {
+      if (!inSomeSchema.has(field)) problems.push(`${field} (${esType}) is mapped but in no ${family} schema`);
+    }
+    expect(problems).toEqual([]);
+    expect(mapping.size).toBeGreaterThan(10);
+  });
+
+  it('the walk itself catches a mismatch', () => {
+    const schema = z.object({ a: z.object({ b: z.number().int(), c: z.string().datetime() }), f: z.record(z.number()) });
+    expect([...schemaFields(schema)]).toEqual([
+      ['a.b', 'integer'],
+      ['a.c', 'date'],
+      ['f', 'record<number>'],
+    ]);
+    expect(compatible('integer', 'float')).toBe(false);
+    expect(compatible('date', 'keyword')).toBe(false);
+    expect(compatible('record<number>', 'record<float>')).toBe(true);
+    expect(compatible('record<number>', 'record<untyped>')).toBe(false);
+    const fields = mappingFields({ properties: { a: { properties: { b: { type: 'long' } } }, f: { type: 'object', dynamic: true } } });
+    expect(fields.get('f')).toBe('record<untyped>');
+  });
+});
