@@ -23,10 +23,13 @@ have java || apt_install openjdk-17-jre-headless
 have mvn || apt_install maven
 
 # npm install scripts are denied in package.json (allowScripts); onnxruntime-node's
-# would also try to download binaries, which the CPU build already ships.
+# would also try to download binaries, which its CPU build already ships.
+# `npm install` rather than `npm ci`: this npm writes lockfiles without other
+# platforms' optional packages and `npm ci` then calls the lockfile out of sync;
+# `npm install` installs the locked versions and leaves the lockfile unchanged.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "bootstrap: installing npm packages"
-  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+  ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund
 fi
 
 npm run --silent es:fetch
