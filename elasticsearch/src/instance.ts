@@ -41,6 +41,7 @@ const files = (name: string) => {
     data: path.join(dir, 'data'),
     logs: path.join(dir, 'logs'),
     pid: path.join(dir, 'elasticsearch.pid'),
+    launcherPid: path.join(dir, 'launcher.pid'),
     port: path.join(dir, 'port'),
     console: path.join(dir, 'logs', 'console.log'),
   };
@@ -65,11 +66,17 @@ function readPid(file: string): number | undefined {
   }
 }
 
-/** Alive and still an Elasticsearch process: a stale pid file may name a recycled pid. */
+/**
+ * Running (not a zombie) and still an Elasticsearch process: a stale pid file
+ * may name a recycled pid. The node's JVM is a child of the launcher JVM, and
+ * after SIGTERM it lingers as a zombie until the launcher reaps it.
+ */
 function isElasticsearch(pid: number | undefined): pid is number {
   if (pid === undefined) return false;
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('org.elasticsearch');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('org.elasticsearch');
   } catch {
     return false;
   }
@@ -215,6 +222,7 @@ export async function startInstance(opts: InstanceOptions): Promise<InstanceStat
   const out = openSync(f.console, 'a');
   const child = spawn(command, args, { cwd: f.dir, env, detached: true, stdio: ['ignore', out, out] });
   child.unref();
+  await writeFile(f.launcherPid, String(child.pid));
   let exited: number | null | undefined;
   child.once('exit', (code) => (exited = code));
 
@@ -262,19 +270,23 @@ export async function stopInstance(
   const log = opts.log ?? console.log;
   const f = files(name);
   const pid = readPid(f.pid);
+  const launcher = readPid(f.launcherPid);
   if (!isElasticsearch(pid)) {
     await rm(f.pid, { force: true });
     return false;
   }
   process.kill(pid, 'SIGTERM');
+  // Done when the launcher has exited too: it reaps the node, so nothing is left behind, not even a zombie.
+  const running = () => isElasticsearch(pid) || isElasticsearch(launcher);
   const deadline = Date.now() + (opts.graceMs ?? 60_000);
-  while (isElasticsearch(pid) && Date.now() < deadline) await sleep(200);
-  if (isElasticsearch(pid)) {
+  while (running() && Date.now() < deadline) await sleep(200);
+  if (running()) {
     log(`Elasticsearch "${name}" (pid ${pid}) ignored SIGTERM; killing it`);
-    process.kill(pid, 'SIGKILL');
-    while (isElasticsearch(pid)) await sleep(100);
+    for (const p of [pid, launcher]) if (isElasticsearch(p)) process.kill(p, 'SIGKILL');
+    while (running()) await sleep(100);
   }
   await rm(f.pid, { force: true });
+  await rm(f.launcherPid, { force: true });
   log(`Elasticsearch "${name}" stopped`);
   return true;
 }
