@@ -34,6 +34,11 @@ export function loadConfig<S extends z.ZodRawShape>(
 
 export const portNumber = z.coerce.number().int().min(1).max(65535);
 
+/** A yes/no variable: true/false, 1/0, on/off, yes/no. */
+export const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => ['true', '1', 'on', 'yes'].includes(v));
+
 /** Variables every service that talks to Elasticsearch understands. */
 export const esConfigShape = {
   /** An existing cluster to use instead of the local one, e.g. https://es.example:9200. */

@@ -4,3 +4,5 @@ export * from './events';
 export * from './indices';
 export * from './validate';
 export * from './write-events';
+export * from './ecs-line';
+export * from './event-log';

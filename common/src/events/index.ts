@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { EVENT_KINDS } from './ecs';
 import { feedbackEvent } from './feedback';
 import { dataQualityEvent, driftEvent, qualityEvent } from './metrics';
 import { nginxAccessEvent } from './nginx';
@@ -19,23 +20,23 @@ export * from './resource';
  * family: the analyzer's metrics are queried side by side on one dashboard, and
  * alerts, remediations and app lines form one operational timeline. Predictions,
  * feedback, resources and nginx lines differ in volume and retention, so each
- * has a family of its own.
+ * has a family of its own. `kind` is the ECS `event.kind` producers write.
  */
 export const INDEX_FAMILIES = ['predictions', 'feedback', 'resources', 'nginx', 'metrics', 'events'] as const;
 export type IndexFamily = (typeof INDEX_FAMILIES)[number];
 
 export const DATASETS = {
-  'mlmon.prediction': { schema: predictionEvent, family: 'predictions' },
-  'mlmon.feedback': { schema: feedbackEvent, family: 'feedback' },
-  'mlmon.resource': { schema: resourceEvent, family: 'resources' },
-  'nginx.access': { schema: nginxAccessEvent, family: 'nginx' },
-  'mlmon.quality': { schema: qualityEvent, family: 'metrics' },
-  'mlmon.drift': { schema: driftEvent, family: 'metrics' },
-  'mlmon.data_quality': { schema: dataQualityEvent, family: 'metrics' },
-  'mlmon.alert': { schema: alertEvent, family: 'events' },
-  'mlmon.remediation': { schema: remediationEvent, family: 'events' },
-  'mlmon.app': { schema: appEvent, family: 'events' },
-} as const satisfies Record<string, { schema: z.ZodTypeAny; family: IndexFamily }>;
+  'mlmon.prediction': { schema: predictionEvent, family: 'predictions', kind: 'event' },
+  'mlmon.feedback': { schema: feedbackEvent, family: 'feedback', kind: 'event' },
+  'mlmon.resource': { schema: resourceEvent, family: 'resources', kind: 'metric' },
+  'nginx.access': { schema: nginxAccessEvent, family: 'nginx', kind: 'event' },
+  'mlmon.quality': { schema: qualityEvent, family: 'metrics', kind: 'metric' },
+  'mlmon.drift': { schema: driftEvent, family: 'metrics', kind: 'metric' },
+  'mlmon.data_quality': { schema: dataQualityEvent, family: 'metrics', kind: 'metric' },
+  'mlmon.alert': { schema: alertEvent, family: 'events', kind: 'alert' },
+  'mlmon.remediation': { schema: remediationEvent, family: 'events', kind: 'event' },
+  'mlmon.app': { schema: appEvent, family: 'events', kind: 'event' },
+} as const satisfies Record<string, { schema: z.ZodTypeAny; family: IndexFamily; kind: (typeof EVENT_KINDS)[number] }>;
 
 export type Dataset = keyof typeof DATASETS;
 export type EventOf<D extends Dataset> = z.infer<(typeof DATASETS)[D]['schema']>;

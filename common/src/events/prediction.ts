@@ -4,7 +4,8 @@ import { ecsBaseShape, ecsEvent, httpRequestId, modelRef } from './ecs';
 /** Feature values are finite numbers: NaN and Infinity cannot be serialized faithfully to JSON or indexed. */
 export const featureValues = z.record(z.string().min(1), z.number().finite());
 
-export const MODEL_ROLES = ['active', 'canary'] as const;
+/** How the model was picked: the active version, the canary's share, or a version the client asked for. */
+export const MODEL_ROLES = ['active', 'canary', 'pinned'] as const;
 
 export const predictionEvent = ecsEvent('mlmon.prediction', {
   event: { duration: z.number().int().nonnegative() },

@@ -1,0 +1,68 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { ApiError } from './errors';
+import type { Deps } from './deps';
+import { feedbackRoutes } from './routes/feedback';
+import { healthRoutes } from './routes/health';
+import { adminRoutes, modelRoutes } from './routes/models';
+import { predictRoutes } from './routes/predict';
+
+/**
+ * The replica's HTTP surface. Middleware order matters: the request id and
+ * replica headers come first so that every answer, errors included, carries
+ * them; the in-flight count wraps everything after it.
+ */
+export function createApp(deps: Deps) {
+  const { config, log, state } = deps;
+  const app = new Hono();
+
+  // nginx sends X-Request-ID; without one (a direct call) a fresh id is generated.
+  app.use(requestId({ headerName: 'X-Request-ID' }));
+  app.use(async (c, next) => {
+    c.header('X-Replica-Id', config.REPLICA_ID);
+    state.inFlight += 1;
+    try {
+      await next();
+    } finally {
+      state.inFlight -= 1;
+    }
+  });
+  app.use(
+    bodyLimit({
+      maxSize: config.BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new ApiError(413, 'payload_too_large', `body exceeds ${config.BODY_LIMIT_BYTES} bytes`);
+      },
+    }),
+  );
+
+  app.route('/', healthRoutes(deps));
+  app.route('/v1', predictRoutes(deps));
+  app.route('/v1', feedbackRoutes(deps));
+  app.route('/v1', modelRoutes(deps));
+  app.route('/admin', adminRoutes(deps));
+
+  app.notFound(() => {
+    throw new ApiError(404, 'not_found', 'no such endpoint');
+  });
+
+  app.onError((err, c) => {
+    const requestIdOf = { http: { request: { id: c.get('requestId') } } };
+    if (err instanceof ApiError) {
+      log.write('mlmon.app', 'warn', `rejected ${c.req.method} ${c.req.path}: ${err.message}`, {
+        ...requestIdOf,
+        error: { code: err.code, message: err.message, type: 'client' },
+        ...(err.field ? { mlmon: { app: { field: err.field } } } : {}),
+      });
+      return c.json(err.toBody(), err.status);
+    }
+    log.write('mlmon.app', 'error', `failed ${c.req.method} ${c.req.path}: ${err.message}`, {
+      ...requestIdOf,
+      error: { code: 'internal_error', message: err.stack ?? err.message, type: err.name },
+    });
+    return c.json({ error: { code: 'internal_error', message: 'internal error; see the replica log' } }, 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,41 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { booleanFlag, loadConfig, portNumber } from '@mlmon/common';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const positiveInt = z.coerce.number().int().positive();
+
+export const apiConfigShape = {
+  /** 0 picks a free port (tests); the chosen one is printed and logged. */
+  PORT: portNumber.or(z.literal(0).or(z.literal('0')).transform(() => 0)).default(9001),
+  /** Replicas listen on loopback; nginx is the only way in. */
+  HOST: z.string().default('127.0.0.1'),
+  /** `service.node.name` in every line; defaults to replica-<PORT>. */
+  REPLICA_ID: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, ".", "_" or "-"').optional(),
+  LOG_DIR: z.string().default(`${REPO_ROOT}run/logs`),
+  LOG_STDOUT: booleanFlag.default('false'),
+  /** Off only to measure what per-prediction logging costs (npm run bench:api). */
+  LOG_PREDICTIONS: booleanFlag.default('true'),
+  LOG_MAX_BYTES: positiveInt.default(50 * 1024 * 1024),
+  LOG_MAX_FILES: positiveInt.default(5),
+  MODEL_DIR: z.string().default(`${REPO_ROOT}model/artifacts`),
+  ACTIVE_MODEL: z.string().default('v1'),
+  /** Shared by all replicas so that a rollback reaches every one and survives restarts. */
+  MODEL_STATE_FILE: z.string().optional(),
+  MAX_BATCH: positiveInt.default(64),
+  /** nginx uses the same limit (client_max_body_size). */
+  BODY_LIMIT_BYTES: positiveInt.default(128 * 1024),
+  /** Bearer token for /admin; admin answers 403 when unset. */
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  RESOURCE_INTERVAL_S: z.coerce.number().positive().default(10),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000),
+  /** Feedback for a prediction older than this is refused as unknown. */
+  FEEDBACK_MAX_AGE_DAYS: positiveInt.default(30),
+};
+
+export type ApiConfig = z.infer<z.ZodObject<typeof apiConfigShape>> & { REPLICA_ID: string };
+
+export function loadApiConfig(env?: Record<string, string | undefined>): ApiConfig {
+  const c = loadConfig(apiConfigShape, env);
+  return { ...c, REPLICA_ID: c.REPLICA_ID ?? `replica-${c.PORT}` };
+}

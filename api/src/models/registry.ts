@@ -1,0 +1,176 @@
+import { existsSync, readFileSync, readdirSync, unwatchFile, watchFile } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { z } from 'zod';
+import { ApiError } from '../errors';
+import { modelCard, type ModelCard } from './card';
+
+export interface LoadedModel {
+  card: ModelCard;
+  session: ort.InferenceSession;
+  positiveIndex: number;
+  /** Built once per model: requests are checked against the features of the model that serves them. */
+  inputSchema: z.ZodObject<Record<string, z.ZodNumber>, 'strict'>;
+}
+
+export interface ServingState {
+  active: string;
+  canary: { version: string; weight: number } | null;
+}
+
+const servingState = z.object({
+  active: z.string().min(1),
+  canary: z.object({ version: z.string().min(1), weight: z.number().min(0).max(100) }).nullable(),
+});
+
+export type Role = 'active' | 'canary' | 'pinned';
+
+export interface Prediction {
+  label: string;
+  score: number;
+  probabilities: Record<string, number>;
+}
+
+async function loadVersion(dir: string): Promise<LoadedModel> {
+  const card = modelCard.parse(JSON.parse(readFileSync(path.join(dir, 'model_card.json'), 'utf8')));
+  // One thread per session: replicas share a few cores, and per-request parallelism would only contend.
+  const session = await ort.InferenceSession.create(path.join(dir, 'model.onnx'), {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
+  const inputSchema = z
+    .object(Object.fromEntries(card.feature_names.map((f) => [f, z.number({ invalid_type_error: 'must be a number' }).finite()])))
+    .strict();
+  return { card, session, positiveIndex: card.class_labels.indexOf(card.positive_label), inputSchema };
+}
+
+/**
+ * The model versions this replica can serve, which one is active, and an
+ * optional canary that takes a share of the traffic. With a state file the
+ * choice is shared: every replica watches it, so a rollback made through one
+ * replica reaches all of them and survives restarts.
+ */
+export class ModelRegistry {
+  private constructor(
+    private readonly models: Map<string, LoadedModel>,
+    private state: ServingState,
+    private readonly stateFile: string | undefined,
+  ) {}
+
+  static async load(opts: { dir: string; active: string; stateFile?: string }): Promise<ModelRegistry> {
+    const versions = readdirSync(opts.dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(path.join(opts.dir, d.name, 'model_card.json')))
+      .map((d) => d.name)
+      .sort();
+    if (versions.length === 0) throw new Error(`no model versions under ${opts.dir}`);
+    const models = new Map<string, LoadedModel>();
+    for (const v of versions) models.set(v, await loadVersion(path.join(opts.dir, v)));
+    const registry = new ModelRegistry(models, { active: opts.active, canary: null }, opts.stateFile);
+    if (opts.stateFile && existsSync(opts.stateFile)) registry.state = registry.readStateFile(opts.stateFile);
+    registry.check(registry.state);
+    if (opts.stateFile) {
+      watchFile(opts.stateFile, { interval: 500, persistent: false }, () => registry.reloadStateFile());
+    }
+    return registry;
+  }
+
+  get modelName(): string {
+    return this.get(this.state.active).card.name;
+  }
+
+  versions(): LoadedModel[] {
+    return [...this.models.values()];
+  }
+
+  serving(): ServingState {
+    return structuredClone(this.state);
+  }
+
+  /** The model for one request: a pinned version, else the canary for its share of requests, else the active one. */
+  choose(pinned?: string): { model: LoadedModel; role: Role } {
+    if (pinned !== undefined) {
+      return { model: this.get(pinned), role: pinned === this.state.active ? 'active' : 'pinned' };
+    }
+    const { canary } = this.state;
+    if (canary && Math.random() * 100 < canary.weight) return { model: this.get(canary.version), role: 'canary' };
+    return { model: this.get(this.state.active), role: 'active' };
+  }
+
+  get(version: string): LoadedModel {
+    const model = this.models.get(version);
+    if (!model) {
+      throw new ApiError(404, 'unknown_model_version', `model version "${version}" does not exist; known: ${[...this.models.keys()].join(', ')}`, 'model_version');
+    }
+    return model;
+  }
+
+  async setActive(version: string): Promise<ServingState> {
+    this.get(version);
+    const canary = this.state.canary?.version === version ? null : this.state.canary;
+    return this.update({ active: version, canary });
+  }
+
+  async setCanary(version: string, weight: number): Promise<ServingState> {
+    this.get(version);
+    if (version === this.state.active) {
+      throw new ApiError(409, 'canary_is_active', `version "${version}" is already the active one`, 'version');
+    }
+    return this.update({ ...this.state, canary: weight > 0 ? { version, weight } : null });
+  }
+
+  async predict(model: LoadedModel, rows: Array<Record<string, number>>): Promise<Prediction[]> {
+    const names = model.card.feature_names;
+    const width = names.length;
+    const data = model.card.input.dtype === 'float64' ? new Float64Array(rows.length * width) : new Float32Array(rows.length * width);
+    rows.forEach((row, i) => names.forEach((name, j) => (data[i * width + j] = row[name]!)));
+    const input = new ort.Tensor(model.card.input.dtype, data, [rows.length, width]);
+    const out = await model.session.run({ [model.card.input.name]: input });
+    const probs = out.probabilities!.data as Float32Array;
+    const labels = out.label!.data as BigInt64Array;
+    const classes = model.card.class_labels;
+    return rows.map((_, i) => {
+      const p = Array.from(probs.subarray(i * classes.length, (i + 1) * classes.length));
+      return {
+        label: classes[Number(labels[i])]!,
+        score: p[model.positiveIndex]!,
+        probabilities: Object.fromEntries(classes.map((c, k) => [c, p[k]!])),
+      };
+    });
+  }
+
+  close(): void {
+    if (this.stateFile) unwatchFile(this.stateFile);
+  }
+
+  private check(state: ServingState): void {
+    this.get(state.active);
+    if (state.canary) this.get(state.canary.version);
+  }
+
+  private async update(next: ServingState): Promise<ServingState> {
+    this.check(next);
+    this.state = next;
+    if (this.stateFile) {
+      // Write then rename: a replica reading at the same moment sees the old state or the new, never half.
+      const tmp = `${this.stateFile}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(next, null, 2));
+      await rename(tmp, this.stateFile);
+    }
+    return this.serving();
+  }
+
+  private readStateFile(file: string): ServingState {
+    return servingState.parse(JSON.parse(readFileSync(file, 'utf8')));
+  }
+
+  private reloadStateFile(): void {
+    try {
+      const next = this.readStateFile(this.stateFile!);
+      this.check(next);
+      this.state = next;
+    } catch {
+      // A state naming a version this replica lacks, or a file mid-edit by hand: keep serving what we have.
+    }
+  }
+}

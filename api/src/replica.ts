@@ -1,0 +1,47 @@
+import { createEventLog, type EventLog } from '@mlmon/common';
+import { createApp } from './app';
+import type { ApiConfig } from './config';
+import type { ReplicaState } from './deps';
+import { ModelRegistry } from './models/registry';
+import { startResourceSampler } from './resource-sampler';
+
+export interface Replica {
+  app: ReturnType<typeof createApp>;
+  log: EventLog;
+  registry: ModelRegistry;
+  state: ReplicaState;
+  /** Stops sampling and watching, then flushes the log. */
+  close(): Promise<void>;
+}
+
+/** Everything one replica is, short of the listening socket: main.ts serves it, tests call it in-process. */
+export async function createReplica(config: ApiConfig): Promise<Replica> {
+  const log = createEventLog({
+    service: 'mlmon-api',
+    node: config.REPLICA_ID,
+    dir: config.LOG_DIR,
+    basename: `api-${config.REPLICA_ID}`,
+    maxBytes: config.LOG_MAX_BYTES,
+    maxFiles: config.LOG_MAX_FILES,
+    stdout: config.LOG_STDOUT,
+  });
+  const registry = await ModelRegistry.load({
+    dir: config.MODEL_DIR,
+    active: config.ACTIVE_MODEL,
+    ...(config.MODEL_STATE_FILE ? { stateFile: config.MODEL_STATE_FILE } : {}),
+  });
+  const state: ReplicaState = { draining: false, inFlight: 0 };
+  const app = createApp({ config, registry, log, state });
+  const sampler = startResourceSampler({ log, intervalMs: config.RESOURCE_INTERVAL_S * 1000, inFlight: () => state.inFlight });
+  return {
+    app,
+    log,
+    registry,
+    state,
+    async close() {
+      sampler.stop();
+      registry.close();
+      await log.close();
+    },
+  };
+}

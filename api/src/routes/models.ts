@@ -1,0 +1,61 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Hono, type MiddlewareHandler } from 'hono';
+import { ApiError } from '../errors';
+import type { Deps } from '../deps';
+import { readJson } from './read-json';
+
+export function modelRoutes({ registry }: Deps) {
+  return new Hono().get('/models', (c) =>
+    c.json({
+      name: registry.modelName,
+      versions: registry.versions().map((m) => ({
+        version: m.card.version,
+        algorithm: m.card.algorithm,
+        features: m.card.feature_names.length,
+        holdout_metrics: m.card.holdout_metrics,
+      })),
+      ...registry.serving(),
+    }),
+  );
+}
+
+function bearer(token: string | undefined): MiddlewareHandler {
+  return async (c, next) => {
+    if (!token) throw new ApiError(403, 'admin_disabled', 'admin endpoints are disabled: set ADMIN_TOKEN to enable them');
+    const given = Buffer.from(c.req.header('authorization')?.replace(/^Bearer /i, '') ?? '');
+    const expected = Buffer.from(token);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new ApiError(401, 'unauthorized', 'missing or wrong bearer token');
+    }
+    await next();
+  };
+}
+
+async function versionOf(c: Parameters<MiddlewareHandler>[0]): Promise<{ version: string; body: Record<string, unknown> }> {
+  const body = await readJson(c);
+  const version = (body as { version?: unknown } | null)?.version;
+  if (typeof version !== 'string' || version === '') throw new ApiError(400, 'invalid_version', '"version" must be a model version', 'version');
+  return { version, body: body as Record<string, unknown> };
+}
+
+export function adminRoutes({ config, registry, log }: Deps) {
+  const audit = (message: string) => log.write('mlmon.app', 'info', message, {});
+  return new Hono()
+    .use(bearer(config.ADMIN_TOKEN))
+    .put('/models/active', async (c) => {
+      const { version } = await versionOf(c);
+      const state = await registry.setActive(version);
+      audit(`active model set to ${version}`);
+      return c.json(state);
+    })
+    .put('/models/canary', async (c) => {
+      const { version, body } = await versionOf(c);
+      const weight = body.weight;
+      if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 100) {
+        throw new ApiError(400, 'invalid_weight', '"weight" must be a number from 0 to 100 (0 removes the canary)', 'weight');
+      }
+      const state = await registry.setCanary(version, weight);
+      audit(weight > 0 ? `canary set to ${version} at ${weight}%` : 'canary removed');
+      return c.json(state);
+    });
+}

@@ -1,0 +1,80 @@
+import { Hono } from 'hono';
+import { v7 as uuidv7 } from 'uuid';
+import type { z } from 'zod';
+import { ApiError } from '../errors';
+import type { Deps } from '../deps';
+import type { LoadedModel } from '../models/registry';
+import { readJson } from './read-json';
+
+interface PredictRequest {
+  rows: unknown[];
+  /** Where each row sits in the request, for error messages: "features" or "instances[3]". */
+  base: (i: number) => string;
+  single: boolean;
+  pinned: string | undefined;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function parseRequest(body: unknown, maxBatch: number): PredictRequest {
+  if (!isObject(body)) throw new ApiError(400, 'invalid_body', 'body must be a JSON object with "features" or "instances"');
+  const { features, instances, model_version, ...rest } = body;
+  const extra = Object.keys(rest)[0];
+  if (extra !== undefined) throw new ApiError(400, 'unknown_field', `unknown field "${extra}"`, extra);
+  if (model_version !== undefined && (typeof model_version !== 'string' || model_version === '')) {
+    throw new ApiError(400, 'invalid_model_version', 'model_version must be a non-empty string', 'model_version');
+  }
+  const pinned = model_version as string | undefined;
+  if (features !== undefined && instances !== undefined) {
+    throw new ApiError(400, 'invalid_body', 'send either "features" (one instance) or "instances" (a batch), not both');
+  }
+  if (features !== undefined) return { rows: [features], base: () => 'features', single: true, pinned };
+  if (instances === undefined) throw new ApiError(400, 'missing_features', 'body needs "features" or "instances"', 'features');
+  if (!Array.isArray(instances)) throw new ApiError(400, 'invalid_body', '"instances" must be an array', 'instances');
+  if (instances.length === 0) throw new ApiError(400, 'empty_batch', '"instances" is empty', 'instances');
+  if (instances.length > maxBatch) {
+    throw new ApiError(400, 'batch_too_large', `a batch holds at most ${maxBatch} instances, got ${instances.length}`, 'instances');
+  }
+  return { rows: instances, base: (i) => `instances[${i}]`, single: false, pinned };
+}
+
+function checkRow(model: LoadedModel, row: unknown, where: string): Record<string, number> {
+  if (!isObject(row)) throw new ApiError(400, 'invalid_instance', `${where} must be an object of feature values`, where);
+  const result = model.inputSchema.safeParse(row);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]! as z.ZodIssue;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    throw new ApiError(400, 'unknown_feature', `"${key}" is not a feature of ${model.card.name} ${model.card.version}`, `${where}.${key}`);
+  }
+  const field = `${where}.${issue.path.join('.')}`;
+  if (issue.code === 'invalid_type' && issue.received === 'undefined') {
+    throw new ApiError(400, 'missing_feature', `feature "${issue.path.join('.')}" is missing`, field);
+  }
+  throw new ApiError(400, 'invalid_feature_value', `${issue.path.join('.')}: ${issue.code === 'not_finite' ? 'must be a finite number' : issue.message}`, field);
+}
+
+export function predictRoutes({ config, registry, log }: Deps) {
+  return new Hono().post('/predict', async (c) => {
+    const started = process.hrtime.bigint();
+    const request = parseRequest(await readJson(c), config.MAX_BATCH);
+    const { model, role } = registry.choose(request.pinned);
+    const rows = request.rows.map((row, i) => checkRow(model, row, request.base(i)));
+    const results = await registry.predict(model, rows);
+    const duration = Number(process.hrtime.bigint() - started);
+    const requestId = c.get('requestId');
+    const modelRef = { name: model.card.name, version: model.card.version };
+    const predictions = results.map((r, i) => {
+      const id = uuidv7();
+      if (config.LOG_PREDICTIONS) {
+        log.write('mlmon.prediction', 'info', 'prediction', {
+          event: { duration },
+          http: { request: { id: requestId } },
+          mlmon: { model: { ...modelRef, role }, prediction: { id, label: r.label, score: r.score, features: rows[i]! } },
+        });
+      }
+      return { prediction_id: id, model: modelRef, label: r.label, probability: r.score, probabilities: r.probabilities };
+    });
+    return c.json(request.single ? predictions[0] : { predictions });
+  });
+}
