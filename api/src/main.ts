@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
+import { createHttpTerminator } from 'http-terminator';
 import { loadApiConfig } from './config';
 import { createReplica } from './replica';
 
@@ -14,6 +16,10 @@ const server = serve({ fetch: replica.app.fetch, port: config.PORT, hostname: co
 // Longer than nginx's upstream keepalive_timeout, so nginx, not the replica, closes idle connections
 // and never sends a request down a socket the replica is closing.
 if ('keepAliveTimeout' in server) server.keepAliveTimeout = 65_000;
+// Created now, not at shutdown: it can only close the keep-alive sockets it saw being opened.
+// server.close() alone closes the sockets idle at that instant; one that goes idle a moment
+// later stays open for keepAliveTimeout, and shutdown waits on it.
+const terminator = createHttpTerminator({ server: server as Server, gracefulTerminationTimeout: config.SHUTDOWN_TIMEOUT_MS });
 
 let shuttingDown = false;
 async function shutdown(signal: string): Promise<void> {
@@ -21,12 +27,8 @@ async function shutdown(signal: string): Promise<void> {
   shuttingDown = true;
   state.draining = true;
   log.write('mlmon.app', 'info', `${signal}: draining ${state.inFlight} in-flight requests`, {});
-  const force = setTimeout(() => {
-    if ('closeAllConnections' in server) server.closeAllConnections();
-  }, config.SHUTDOWN_TIMEOUT_MS);
-  force.unref();
-  // close() stops accepting, lets in-flight requests finish and closes idle keep-alive sockets.
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  // Stops accepting, closes idle sockets at once and each busy one right after its answer.
+  await terminator.terminate();
   log.write('mlmon.app', 'info', `replica ${config.REPLICA_ID} stopped`, {});
   await replica.close();
   process.exit(0);

@@ -5,6 +5,7 @@ import winston from 'winston';
 import { ecsFormat } from '@elastic/ecs-winston-format';
 import type { z } from 'zod';
 import { DATASETS, type Dataset } from './events';
+import { RotatingFileTransport } from './rotating-file';
 import { EventValidationError } from './validate';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -35,7 +36,7 @@ export interface EventLogOptions {
   /** `service.node.name`: which replica or instance wrote the line. */
   node: string;
   dir: string;
-  /** File name without extension; rotated files get a number appended (api-replica-1.1.ndjson is never written). */
+  /** File name without extension: `<basename>.ndjson`, rotated to `<basename>.1.ndjson` and up. */
   basename: string;
   /** Rotate after this many bytes; a line is never split across files. */
   maxBytes: number;
@@ -58,12 +59,13 @@ export interface EventLog {
 export function createEventLog(opts: EventLogOptions): EventLog {
   mkdirSync(opts.dir, { recursive: true });
   const file = path.join(opts.dir, `${opts.basename}.ndjson`);
-  const fileTransport = new winston.transports.File({
-    filename: file,
-    maxsize: opts.maxBytes,
+  // Lines handed to winston but not yet written by the transport; close() waits for zero.
+  let pending = 0;
+  const fileTransport = new RotatingFileTransport({
+    file,
+    maxBytes: opts.maxBytes,
     maxFiles: opts.maxFiles,
-    // The current file keeps its name and older ones shift, so a tailing shipper follows one path.
-    tailable: true,
+    onWritten: () => (pending -= 1),
   });
   const defaults = {
     service: { name: opts.service, node: { name: opts.node } },
@@ -76,9 +78,11 @@ export function createEventLog(opts: EventLogOptions): EventLog {
     defaultMeta: defaults,
     transports: [fileTransport, ...(opts.stdout ? [new winston.transports.Console()] : [])],
   });
+  let closed = false;
   return {
     file,
     write(dataset, level, message, fields) {
+      if (closed) throw new Error(`event log ${file} is closed; ${dataset} line not written: ${message}`);
       const meta = { ...defaults, ...fields, event: { dataset, kind: DATASETS[dataset].kind, ...fields.event } };
       // winston appends a `message` found in meta to the message argument, so it is validated but not passed.
       const result = payloadSchema(dataset).safeParse({ ...meta, message });
@@ -86,14 +90,19 @@ export function createEventLog(opts: EventLogOptions): EventLog {
         const issue = result.error.issues[0]!;
         throw new EventValidationError(`${dataset}: ${issue.path.join('.')}: ${issue.message}`, issue.path.join('.'), result.error.issues);
       }
+      pending += 1;
       logger.log(level, message, meta);
     },
-    close() {
-      // The file transport's own 'finish' is the one that means "on disk"; the logger's fires earlier.
-      return new Promise((resolve) => {
-        fileTransport.once('finish', () => resolve());
-        logger.end();
-      });
+    async close() {
+      if (closed) return;
+      closed = true;
+      // winston's stream events say when its buffers are empty, not when the transport wrote,
+      // so count instead. Each line is one synchronous write: zero pending means all on disk.
+      const deadline = Date.now() + 10_000;
+      while (pending > 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+      fileTransport.close();
+      logger.close();
+      if (pending > 0) throw new Error(`event log ${file}: ${pending} lines were not written before close`);
     },
   };
 }

@@ -1,0 +1,144 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { v4 as uuidv4, v7 as uuidv7 } from 'uuid';
+import { createReplica, type Replica } from '../src/replica';
+import { ADMIN_TOKEN, holdout, ofDataset, readEvents, tempDir, testConfig } from './support';
+
+const stateDir = tempDir('model-state');
+const stateFile = path.join(stateDir, 'serving.json');
+let a: Replica;
+let b: Replica;
+let logDir: string;
+
+beforeAll(async () => {
+  const config = testConfig({ REPLICA_ID: 'replica-a', MODEL_STATE_FILE: stateFile });
+  logDir = config.LOG_DIR;
+  a = await createReplica(config);
+  b = await createReplica(testConfig({ REPLICA_ID: 'replica-b', MODEL_STATE_FILE: stateFile }));
+});
+afterAll(async () => {
+  await a.close();
+  await b.close();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+const call = (r: Replica, method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN) =>
+  r.app.request(path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+
+const features = holdout.rows[0]!.features;
+
+describe('model versions and admin', () => {
+  it('lists the versions, the active one and the canary', async () => {
+    const res = await call(a, 'GET', '/v1/models');
+    const body = (await res.json()) as { versions: Array<{ version: string }>; active: string; canary: unknown };
+    expect(body.versions.map((v) => v.version)).toEqual(['broken', 'v1', 'v2']);
+    expect(body).toMatchObject({ active: 'v1', canary: null });
+  });
+
+  it('answers 401 to a wrong token and 403 when no token is configured', async () => {
+    expect((await call(a, 'PUT', '/admin/models/active', { version: 'v2' }, 'wrong-token')).status).toBe(401);
+    expect((await call(a, 'PUT', '/admin/models/active', { version: 'v2' }, null)).status).toBe(401);
+    const closed = await createReplica(testConfig({ REPLICA_ID: 'replica-closed', ADMIN_TOKEN: '' }));
+    try {
+      const res = await call(closed, 'PUT', '/admin/models/active', { version: 'v2' });
+      expect(res.status).toBe(403);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('admin_disabled');
+    } finally {
+      await closed.close();
+    }
+  });
+
+  it('refuses an unknown version with 404 and a bad weight with 400', async () => {
+    expect((await call(a, 'PUT', '/admin/models/active', { version: 'v9' })).status).toBe(404);
+    expect((await call(a, 'PUT', '/admin/models/canary', { version: 'v2', weight: 101 })).status).toBe(400);
+    expect((await call(a, 'PUT', '/admin/models/canary', { version: 'v1', weight: 10 })).status).toBe(409);
+  });
+
+  it('routes the canary its share, tags its predictions, and shares the change with every replica', async () => {
+    const set = await call(a, 'PUT', '/admin/models/canary', { version: 'broken', weight: 100 });
+    expect(await set.json()).toEqual({ active: 'v1', canary: { version: 'broken', weight: 100 } });
+    const viaA = (await (await call(a, 'POST', '/v1/predict', { features })).json()) as { model: { version: string } };
+    expect(viaA.model.version).toBe('broken');
+
+    // Replica b learns it from the shared state file.
+    await expect
+      .poll(async () => ((await (await call(b, 'POST', '/v1/predict', { features })).json()) as { model: { version: string } }).model.version, { timeout: 5000 })
+      .toBe('broken');
+
+    await call(a, 'PUT', '/admin/models/canary', { version: 'v2', weight: 30 });
+    let canary = 0;
+    for (let i = 0; i < 400; i++) {
+      const r = (await (await call(a, 'POST', '/v1/predict', { features })).json()) as { model: { version: string } };
+      if (r.model.version === 'v2') canary += 1;
+    }
+    // 30% of 400: a binomial with sd ~9; 80..160 is over 4 sd wide.
+    expect(canary).toBeGreaterThan(80);
+    expect(canary).toBeLessThan(160);
+
+    await new Promise((r) => setTimeout(r, 200));
+    const roles = new Set(ofDataset(readEvents(logDir), 'mlmon.prediction').map((e) => `${e.mlmon.model.version}:${e.mlmon.model.role}`));
+    expect(roles).toContain('broken:canary');
+    expect(roles).toContain('v2:canary');
+    expect(roles).toContain('v1:active');
+  });
+
+  it('rolls back by making another version active, on every replica', async () => {
+    const res = await call(a, 'PUT', '/admin/models/active', { version: 'v2' });
+    expect(await res.json()).toMatchObject({ active: 'v2', canary: null });
+    await expect.poll(async () => ((await (await call(b, 'GET', '/v1/models')).json()) as { active: string }).active, { timeout: 5000 }).toBe('v2');
+    // A replica started later picks the state up from the file, so a restart does not undo a rollback.
+    const c = await createReplica(testConfig({ REPLICA_ID: 'replica-c', MODEL_STATE_FILE: stateFile }));
+    try {
+      expect(c.registry.serving().active).toBe('v2');
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('POST /v1/feedback', () => {
+  it('accepts ground truth for a prediction and logs it with the delay', async () => {
+    const p = (await (await call(a, 'POST', '/v1/predict', { features })).json()) as { prediction_id: string };
+    await new Promise((r) => setTimeout(r, 30));
+    const res = await call(a, 'POST', '/v1/feedback', { prediction_id: p.prediction_id, true_label: 'malignant' });
+    expect(res.status).toBe(202);
+    await new Promise((r) => setTimeout(r, 100));
+    const line = ofDataset(readEvents(logDir), 'mlmon.feedback').find((e) => e.mlmon.prediction.id === p.prediction_id);
+    expect(line?.mlmon.feedback.true_label).toBe('malignant');
+    expect(line?.mlmon.feedback.delay_ms).toBeGreaterThanOrEqual(30);
+  });
+
+  const old = uuidv7({ msecs: Date.now() - 40 * 86_400_000 });
+  const future = uuidv7({ msecs: Date.now() + 3_600_000 });
+  it.each([
+    ['a malformed id', { prediction_id: 'abc', true_label: 'benign' }, 400, 'invalid_prediction_id'],
+    ['a non-string id', { prediction_id: 7, true_label: 'benign' }, 400, 'invalid_prediction_id'],
+    ['an id that is not a UUIDv7', { prediction_id: uuidv4(), true_label: 'benign' }, 404, 'unknown_prediction'],
+    ['an id older than the window', { prediction_id: old, true_label: 'benign' }, 404, 'unknown_prediction'],
+    ['an id from the future', { prediction_id: future, true_label: 'benign' }, 404, 'unknown_prediction'],
+    ['an unknown label', { prediction_id: uuidv7(), true_label: 'maybe' }, 400, 'invalid_label'],
+  ])('refuses %s', async (_name, body, status, code) => {
+    const res = await call(a, 'POST', '/v1/feedback', body);
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+  });
+});
+
+describe('health', () => {
+  it('is alive and ready, and not ready while draining', async () => {
+    expect((await call(a, 'GET', '/healthz')).status).toBe(200);
+    expect((await call(a, 'GET', '/readyz')).status).toBe(200);
+    a.state.draining = true;
+    try {
+      expect((await call(a, 'GET', '/readyz')).status).toBe(503);
+      expect((await call(a, 'GET', '/healthz')).status).toBe(200);
+    } finally {
+      a.state.draining = false;
+    }
+  });
+});

@@ -1,0 +1,62 @@
+import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import Transport from 'winston-transport';
+
+const MESSAGE = Symbol.for('message');
+
+/**
+ * A winston transport that appends each formatted line to a file with one
+ * synchronous write and rotates by size, by rename.
+ *
+ * Hand-written because winston's own File transport, with size rotation, hung
+ * on end() and wrote after end when a rotation overlapped shutdown (seen in
+ * api/test/log-files.test.ts). A synchronous append also gives the guarantee
+ * the monitoring depends on: a prediction's line is in the kernel before its
+ * response is sent, so not even kill -9 loses an answered prediction.
+ *
+ * `x.ndjson` is the current file; rotation renames it to `x.1.ndjson`, shifting
+ * older ones up to `x.<maxFiles-1>.ndjson`. A line is never split across files.
+ */
+export class RotatingFileTransport extends Transport {
+  private fd: number;
+  private size: number;
+
+  constructor(private readonly opts: { file: string; maxBytes: number; maxFiles: number; onWritten?: () => void }) {
+    super();
+    this.fd = openSync(opts.file, 'a');
+    this.size = fstatSync(this.fd).size;
+  }
+
+  override log(info: Record<string | symbol, unknown>, callback: () => void): void {
+    const line = Buffer.from(`${String(info[MESSAGE])}\n`);
+    if (this.size > 0 && this.size + line.length > this.opts.maxBytes) this.rotate();
+    let written = 0;
+    while (written < line.length) written += writeSync(this.fd, line, written);
+    this.size += line.length;
+    this.opts.onWritten?.();
+    callback();
+  }
+
+  /** Idempotent: winston closes its transports itself when the logger ends. */
+  override close(): void {
+    if (this.fd < 0) return;
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private rotated(n: number): string {
+    return this.opts.file.replace(/(\.ndjson)?$/, `.${n}$1`);
+  }
+
+  private rotate(): void {
+    closeSync(this.fd);
+    const keep = this.opts.maxFiles - 1;
+    if (keep < 1) rmSync(this.opts.file, { force: true });
+    else {
+      rmSync(this.rotated(keep), { force: true });
+      for (let n = keep - 1; n >= 1; n--) if (existsSync(this.rotated(n))) renameSync(this.rotated(n), this.rotated(n + 1));
+      renameSync(this.opts.file, this.rotated(1));
+    }
+    this.fd = openSync(this.opts.file, 'a');
+    this.size = 0;
+  }
+}
