@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import winston from 'winston';
 import { ecsFormat } from '@elastic/ecs-winston-format';
 import type { z } from 'zod';
 import { DATASETS, type Dataset } from './events';
@@ -52,57 +51,51 @@ export interface EventLog {
   readonly file: string;
 }
 
+const LEVEL = Symbol.for('level');
+const MESSAGE = Symbol.for('message');
+
 /**
- * One NDJSON file of ECS lines per process, through winston and
- * @elastic/ecs-winston-format, rotated by size.
+ * One NDJSON file of ECS lines per process, formatted by
+ * @elastic/ecs-winston-format and written by a winston transport, rotated by size.
+ *
+ * The format and the transport are called directly rather than through a
+ * winston Logger: the Logger's stream pipeline (a Transform piped into each
+ * transport) buffers, so when write() returned nobody knew whether the line
+ * was on disk, and close() had to guess. Called directly, each line is
+ * formatted and written synchronously inside write(): when a prediction is
+ * answered its line is already in the file.
  */
 export function createEventLog(opts: EventLogOptions): EventLog {
   mkdirSync(opts.dir, { recursive: true });
   const file = path.join(opts.dir, `${opts.basename}.ndjson`);
-  // Lines handed to winston but not yet written by the transport; close() waits for zero.
-  let pending = 0;
-  const fileTransport = new RotatingFileTransport({
-    file,
-    maxBytes: opts.maxBytes,
-    maxFiles: opts.maxFiles,
-    onWritten: () => (pending -= 1),
-  });
+  const transport = new RotatingFileTransport({ file, maxBytes: opts.maxBytes, maxFiles: opts.maxFiles });
+  const format = ecsFormat({ convertReqRes: false });
   const defaults = {
     service: { name: opts.service, node: { name: opts.node } },
     host: { hostname: os.hostname() },
     process: { pid: process.pid },
   };
-  const logger = winston.createLogger({
-    level: 'debug',
-    format: ecsFormat({ convertReqRes: false }),
-    defaultMeta: defaults,
-    transports: [fileTransport, ...(opts.stdout ? [new winston.transports.Console()] : [])],
-  });
+  const done = () => {};
   let closed = false;
   return {
     file,
     write(dataset, level, message, fields) {
       if (closed) throw new Error(`event log ${file} is closed; ${dataset} line not written: ${message}`);
-      const meta = { ...defaults, ...fields, event: { dataset, kind: DATASETS[dataset].kind, ...fields.event } };
-      // winston appends a `message` found in meta to the message argument, so it is validated but not passed.
-      const result = payloadSchema(dataset).safeParse({ ...meta, message });
+      const meta = { ...defaults, ...fields, message, event: { dataset, kind: DATASETS[dataset].kind, ...fields.event } };
+      const result = payloadSchema(dataset).safeParse(meta);
       if (!result.success) {
         const issue = result.error.issues[0]!;
         throw new EventValidationError(`${dataset}: ${issue.path.join('.')}: ${issue.message}`, issue.path.join('.'), result.error.issues);
       }
-      pending += 1;
-      logger.log(level, message, meta);
+      const info = format.transform({ ...meta, level, [LEVEL]: level }, format.options);
+      if (!info) return;
+      transport.log(info as Record<string | symbol, unknown>, done);
+      if (opts.stdout) process.stdout.write(`${String((info as Record<symbol, unknown>)[MESSAGE])}\n`);
     },
     async close() {
       if (closed) return;
       closed = true;
-      // winston's stream events say when its buffers are empty, not when the transport wrote,
-      // so count instead. Each line is one synchronous write: zero pending means all on disk.
-      const deadline = Date.now() + 10_000;
-      while (pending > 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
-      fileTransport.close();
-      logger.close();
-      if (pending > 0) throw new Error(`event log ${file}: ${pending} lines were not written before close`);
+      transport.close();
     },
   };
 }

@@ -20,7 +20,7 @@ export class RotatingFileTransport extends Transport {
   private fd: number;
   private size: number;
 
-  constructor(private readonly opts: { file: string; maxBytes: number; maxFiles: number; onWritten?: () => void }) {
+  constructor(private readonly opts: { file: string; maxBytes: number; maxFiles: number }) {
     super();
     this.fd = openSync(opts.file, 'a');
     this.size = fstatSync(this.fd).size;
@@ -32,11 +32,10 @@ export class RotatingFileTransport extends Transport {
     let written = 0;
     while (written < line.length) written += writeSync(this.fd, line, written);
     this.size += line.length;
-    this.opts.onWritten?.();
     callback();
   }
 
-  /** Idempotent: winston closes its transports itself when the logger ends. */
+  /** Idempotent, as winston expects of a transport. */
   override close(): void {
     if (this.fd < 0) return;
     closeSync(this.fd);
