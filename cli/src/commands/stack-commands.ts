@@ -1,0 +1,137 @@
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { loadEsConfig } from '@mlmon/common';
+import { describeReport, ensureCluster, localClusterStatus, stopLocalCluster } from '@mlmon/elasticsearch';
+import { scaleReplicas, stackStatus } from '../stack/client';
+import type { ProcessInfo } from '../stack/managed';
+import { REPO_ROOT, runPaths, type RunPaths } from '../stack/paths';
+import { isAlive, runningStack, type StackFile } from '../stack/stack-file';
+import { supervise } from '../stack/supervise';
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`not a positive integer: ${v}`);
+  return n;
+};
+
+function tail(file: string, lines = 20): string {
+  return existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '';
+}
+
+/** Starts the supervisor in the background and waits until it has published its stack file. */
+async function startSupervisor(paths: RunPaths, args: string[]): Promise<StackFile> {
+  const out = openSync(paths.supervisorLog, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/src/main.ts'), 'supervise', ...args], {
+    cwd: REPO_ROOT,
+    detached: true,
+    stdio: ['ignore', out, out],
+    env: { ...process.env, MLMON_RUN_DIR: paths.runDir },
+  });
+  child.unref();
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const stack = runningStack(paths);
+    if (stack && stack.supervisorPid === child.pid) return stack;
+    if (child.exitCode !== null || !isAlive(child.pid!)) throw new Error(`the supervisor exited during start:\n${tail(paths.supervisorLog)}`);
+    if (Date.now() > deadline) throw new Error(`the stack did not come up within 120 s:\n${tail(paths.supervisorLog)}`);
+    await sleep(200);
+  }
+}
+
+async function health(p: ProcessInfo, stack: StackFile): Promise<string> {
+  const url = p.name === 'nginx' ? stack.nginxStatusUrl : `http://127.0.0.1:${p.port}/readyz`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1500) });
+    return res.ok ? (p.name === 'nginx' ? `active ${/Active connections: (\d+)/.exec(await res.text())?.[1] ?? '?'}` : 'ready') : `HTTP ${res.status}`;
+  } catch {
+    return 'unreachable';
+  }
+}
+
+async function printProcesses(stack: StackFile, processes: ProcessInfo[]): Promise<void> {
+  for (const p of processes) {
+    const where = p.name === 'nginx' ? stack.url : `http://127.0.0.1:${p.port}`;
+    console.log(`  ${p.name.padEnd(14)} ${where.padEnd(24)} pid ${String(p.pid ?? '-').padEnd(7)} ${p.state.padEnd(10)} ${(await health(p, stack)).padEnd(12)} restarts ${p.restarts}`);
+  }
+}
+
+export function registerStackCommands(program: Command): void {
+  program
+    .command('up')
+    .description('start the local stack: Elasticsearch, N api replicas behind nginx, supervised')
+    .option('--replicas <n>', 'api replicas', int, 3)
+    .option('--port <port>', 'nginx port', int, 8080)
+    .action(async (opts: { replicas: number; port: number }) => {
+      const config = loadEsConfig();
+      const { url, local, report } = await ensureCluster(config);
+      const paths = runPaths();
+      let stack = runningStack(paths);
+      if (stack) console.log('the stack already runs; `mlmon scale <n>` changes its replicas');
+      else {
+        console.log(`starting ${opts.replicas} replicas and nginx (log: ${paths.supervisorLog})`);
+        stack = await startSupervisor(paths, ['--replicas', String(opts.replicas), '--port', String(opts.port)]);
+      }
+      console.log(`\nmlmon is up:`);
+      console.log(`  Elasticsearch  ${url.padEnd(24)} ${local ? 'local' : 'ES_URL'}, ${describeReport(report)}, prefix "${config.MLMON_INDEX_PREFIX}"`);
+      await printProcesses(stack, (await stackStatus(stack)).processes);
+      console.log(`\n  predictions: curl -s ${stack.url}/v1/predict -H 'content-type: application/json' -d @api/examples/predict.json`);
+      console.log(`  logs: ${stack.logDir}   stop: npm run mlmon -- down`);
+    });
+
+  program
+    .command('supervise', { hidden: true })
+    .option('--replicas <n>', 'api replicas', int, 3)
+    .option('--port <port>', 'nginx port', int, 8080)
+    .action(async (opts: { replicas: number; port: number }) => {
+      await supervise({ paths: runPaths(), replicas: opts.replicas, port: opts.port, statusPort: opts.port + 1, controlPort: opts.port + 10, firstReplicaPort: 9001 });
+    });
+
+  program
+    .command('down')
+    .description('stop everything `mlmon up` started')
+    .action(async () => {
+      const paths = runPaths();
+      const stack = runningStack(paths);
+      if (stack) {
+        await fetch(`${stack.controlUrl}/shutdown`, { method: 'POST', headers: { authorization: `Bearer ${stack.adminToken}` } });
+        const deadline = Date.now() + 60_000;
+        while (isAlive(stack.supervisorPid) && Date.now() < deadline) await sleep(200);
+        if (isAlive(stack.supervisorPid)) process.kill(stack.supervisorPid, 'SIGKILL');
+        console.log('stack stopped');
+      }
+      if (!loadEsConfig().ES_URL && (await stopLocalCluster())) return;
+      if (!stack) console.log('nothing to stop');
+    });
+
+  program
+    .command('status')
+    .description('show each process, its health and ports')
+    .action(async () => {
+      const config = loadEsConfig();
+      if (config.ES_URL) console.log(`  Elasticsearch  ${config.ES_URL}  (ES_URL, not managed by mlmon)`);
+      else {
+        const s = await localClusterStatus();
+        console.log(s.running ? `  Elasticsearch  ${s.url.padEnd(24)} pid ${String(s.pid).padEnd(7)} ${s.version ?? '?'} health ${s.health ?? '?'}` : '  Elasticsearch  not running');
+      }
+      const stack = runningStack(runPaths());
+      if (!stack) {
+        console.log('  stack          not running (npm start)');
+        process.exitCode = 3;
+        return;
+      }
+      await printProcesses(stack, (await stackStatus(stack)).processes);
+    });
+
+  program
+    .command('scale <replicas>')
+    .description('add or remove api replicas; nginx is reloaded without dropping a request')
+    .action(async (replicas: string) => {
+      const stack = runningStack(runPaths());
+      if (!stack) throw new Error('the stack is not running: npm start');
+      const { processes } = await scaleReplicas(stack, int(replicas));
+      await printProcesses(stack, processes);
+    });
+}

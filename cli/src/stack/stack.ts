@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EventLog } from '@mlmon/common';
+import { LocalNginx, ensureNginx } from '@mlmon/nginx';
+import { Managed, type ProcessInfo } from './managed';
+import { REPO_ROOT, type RunPaths } from './paths';
+
+export interface StackOptions {
+  paths: RunPaths;
+  replicas: number;
+  listenPort: number;
+  statusPort: number;
+  firstReplicaPort: number;
+  adminToken: string;
+  bodyLimitBytes: number;
+  log: EventLog;
+}
+
+async function waitHttp(url: string, isAlive: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error(`process exited before ${url} answered`);
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);
+}
+
+/**
+ * The local stack: N api replicas behind nginx, supervised. Scaling adds a
+ * replica before nginx routes to it and removes it from nginx before stopping
+ * it, so no request is dropped either way.
+ */
+export class Stack {
+  private readonly replicas = new Map<number, Managed>();
+  private readonly nginx: LocalNginx;
+  private nginxProcess: Managed | undefined;
+  private scaling: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: StackOptions) {
+    mkdirSync(o.paths.logs, { recursive: true });
+    this.nginx = new LocalNginx(ensureNginx(), {
+      listen: `127.0.0.1:${o.listenPort}`,
+      statusPort: o.statusPort,
+      bodyLimitBytes: o.bodyLimitBytes,
+      logDir: o.paths.logs,
+      runDir: o.paths.nginx,
+      upstreams: [],
+    });
+  }
+
+  private report = (level: 'info' | 'warn' | 'error', message: string) => {
+    this.o.log.write('mlmon.app', level, message, {});
+    console.log(`[${new Date().toISOString()}] ${level} ${message}`);
+  };
+
+  private upstreams(): string[] {
+    return [...this.replicas.values()].map((r) => `127.0.0.1:${r.port}`);
+  }
+
+  private replica(index: number): Managed {
+    const port = this.o.firstReplicaPort + index - 1;
+    const name = `replica-${index}`;
+    const out = openSync(path.join(this.o.paths.logs, `${name}.stderr.log`), 'a');
+    let child: ReturnType<typeof spawn> | undefined;
+    return new Managed(
+      name,
+      port,
+      () =>
+        (child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'api/src/main.ts')], {
+          cwd: REPO_ROOT,
+          env: {
+            ...process.env,
+            PORT: String(port),
+            REPLICA_ID: name,
+            LOG_DIR: this.o.paths.logs,
+            MODEL_STATE_FILE: this.o.paths.modelState,
+            ADMIN_TOKEN: this.o.adminToken,
+            BODY_LIMIT_BYTES: String(this.o.bodyLimitBytes),
+          },
+          stdio: ['ignore', out, out],
+        })),
+      this.report,
+      () => waitHttp(`http://127.0.0.1:${port}/readyz`, () => child?.exitCode === null),
+    );
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(Array.from({ length: this.o.replicas }, (_, i) => this.addReplica(i + 1, false)));
+    let child: ReturnType<LocalNginx['start']> | undefined;
+    this.nginxProcess = new Managed(
+      'nginx',
+      this.o.listenPort,
+      () => (child = this.nginx.start(this.upstreams())),
+      this.report,
+      () => waitHttp(`http://127.0.0.1:${this.o.statusPort}/nginx_status`, () => child?.exitCode === null),
+    );
+    await this.nginxProcess.launch();
+    this.report('info', `stack up: nginx on 127.0.0.1:${this.o.listenPort} in front of ${this.replicas.size} replicas`);
+  }
+
+  private async addReplica(index: number, reload = true): Promise<void> {
+    const r = this.replica(index);
+    this.replicas.set(index, r);
+    try {
+      await r.launch();
+    } catch (err) {
+      this.replicas.delete(index);
+      await r.stop('SIGKILL');
+      throw err;
+    }
+    if (reload) this.nginx.reload(this.upstreams());
+  }
+
+  /** Scale to `count` replicas; calls are serialized so concurrent requests cannot interleave. */
+  scaleTo(count: number): Promise<ProcessInfo[]> {
+    if (!Number.isInteger(count) || count < 1 || count > 32) throw new Error('replicas must be an integer from 1 to 32');
+    const run = this.scaling.then(async () => {
+      while (this.replicas.size < count) {
+        let index = 1;
+        while (this.replicas.has(index)) index += 1;
+        await this.addReplica(index);
+        this.report('info', `scaled out: replica-${index} added (${this.replicas.size} replicas)`);
+      }
+      while (this.replicas.size > count) {
+        const index = Math.max(...this.replicas.keys());
+        const r = this.replicas.get(index)!;
+        this.replicas.delete(index);
+        this.nginx.reload(this.upstreams());
+        // Give the new workers a moment to take over; old ones finish their requests to r.
+        await sleep(500);
+        await r.stop('SIGTERM');
+        this.report('info', `scaled in: replica-${index} removed (${this.replicas.size} replicas)`);
+      }
+      return this.processes();
+    });
+    this.scaling = run.catch(() => {});
+    return run;
+  }
+
+  processes(): ProcessInfo[] {
+    return [...(this.nginxProcess ? [this.nginxProcess.info()] : []), ...[...this.replicas.values()].map((r) => r.info())];
+  }
+
+  async stop(): Promise<void> {
+    await this.scaling;
+    // nginx first, so no new request reaches a replica that is draining.
+    await this.nginxProcess?.stop('SIGQUIT');
+    await Promise.all([...this.replicas.values()].map((r) => r.stop('SIGTERM')));
+    this.report('info', 'stack stopped');
+  }
+}

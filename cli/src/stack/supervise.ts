@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { createEventLog, esUrl, loadEsConfig } from '@mlmon/common';
+import { Stack } from './stack';
+import { writeStackFile } from './stack-file';
+import type { RunPaths } from './paths';
+
+export interface SuperviseOptions {
+  paths: RunPaths;
+  replicas: number;
+  port: number;
+  statusPort: number;
+  controlPort: number;
+  firstReplicaPort: number;
+}
+
+/**
+ * The supervisor process `mlmon up` leaves running: it owns every process of
+ * the stack, restarts the ones that die, and answers a small control API on
+ * loopback (status, scale, shutdown) that the CLI and the remediator use.
+ */
+export async function supervise(o: SuperviseOptions): Promise<void> {
+  const adminToken = process.env.ADMIN_TOKEN || randomBytes(24).toString('hex');
+  const log = createEventLog({ service: 'mlmon-supervisor', node: 'local', dir: o.paths.logs, basename: 'supervisor', maxBytes: 10 * 1024 * 1024, maxFiles: 3 });
+  const stack = new Stack({
+    paths: o.paths,
+    replicas: o.replicas,
+    listenPort: o.port,
+    statusPort: o.statusPort,
+    firstReplicaPort: o.firstReplicaPort,
+    adminToken,
+    bodyLimitBytes: 128 * 1024,
+    log,
+  });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      await stack.stop();
+      await log.close();
+      rmSync(o.paths.stackFile, { force: true });
+      process.exit(0);
+    })());
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+
+  await stack.start();
+
+  const bearer = `Bearer ${adminToken}`;
+  const control = new Hono()
+    .get('/status', (c) => c.json({ processes: stack.processes() }))
+    .use(async (c, next) => (c.req.header('authorization') === bearer ? next() : c.json({ error: { code: 'unauthorized', message: 'bearer token required' } }, 401)))
+    .put('/replicas', async (c) => {
+      const { count } = (await c.req.json().catch(() => ({}))) as { count?: unknown };
+      try {
+        return c.json({ processes: await stack.scaleTo(Number(count)) });
+      } catch (err) {
+        return c.json({ error: { code: 'scale_failed', message: (err as Error).message } }, 400);
+      }
+    })
+    .post('/shutdown', (c) => {
+      setImmediate(() => void shutdown());
+      return c.json({ stopping: true }, 202);
+    });
+  serve({ fetch: control.fetch, port: o.controlPort, hostname: '127.0.0.1' });
+
+  writeStackFile(o.paths, {
+    supervisorPid: process.pid,
+    controlUrl: `http://127.0.0.1:${o.controlPort}`,
+    url: `http://127.0.0.1:${o.port}`,
+    nginxStatusUrl: `http://127.0.0.1:${o.statusPort}/nginx_status`,
+    esUrl: esUrl(loadEsConfig()),
+    adminToken,
+    logDir: o.paths.logs,
+    startedAt: new Date().toISOString(),
+  });
+  console.log('ready');
+}

@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import Mustache from 'mustache';
+
+const TEMPLATE = readFileSync(new URL('../nginx.conf.mustache', import.meta.url), 'utf8');
+
+export interface NginxConfOptions {
+  /** `127.0.0.1:8080` locally, `8080` in a container. */
+  listen: string;
+  /** `127.0.0.1:9001` locally, `api-1:9001` in docker-compose. */
+  upstreams: string[];
+  statusPort: number;
+  bodyLimitBytes: number;
+  logDir: string;
+  /** pid file; written by the master. */
+  runDir: string;
+  /** Buffers the workers may write; must be reachable by the worker user. */
+  tempDir: string;
+  /** Worker user when the master runs as root. */
+  user?: string;
+  workerProcesses?: number | 'auto';
+}
+
+/** The one nginx.conf template, rendered for the local stack or for docker-compose. */
+export function renderNginxConf(o: NginxConfOptions): string {
+  if (o.upstreams.length === 0) throw new Error('nginx needs at least one upstream replica');
+  // Mustache's HTML escaping would mangle nothing here, but the config is not HTML: render values raw.
+  return Mustache.render(TEMPLATE, { ...o, workerProcesses: o.workerProcesses ?? 1 }, {}, { escape: (v: string) => v });
+}
