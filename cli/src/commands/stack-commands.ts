@@ -9,6 +9,8 @@ import { scaleReplicas, stackStatus } from '../stack/client';
 import type { ProcessInfo } from '../stack/managed';
 import { REPO_ROOT, runPaths, type RunPaths } from '../stack/paths';
 import { isAlive, runningStack, type StackFile } from '../stack/stack-file';
+import { DEFAULT_SIMULATE, SCENARIOS, simulate, type Scenario } from '../simulate/scenarios';
+import { summarize } from '../simulate/traffic';
 import { supervise } from '../stack/supervise';
 
 const int = (v: string) => {
@@ -63,8 +65,9 @@ export function registerStackCommands(program: Command): void {
     .command('up')
     .description('start the local stack: Elasticsearch, N api replicas behind nginx, supervised')
     .option('--replicas <n>', 'api replicas', int, 3)
-    .option('--port <port>', 'nginx port', int, 8080)
-    .action(async (opts: { replicas: number; port: number }) => {
+    .option('--port <port>', 'nginx port; its status page listens on port+1, the control API on port+10', int, 8080)
+    .option('--replica-port <port>', 'port of replica-1; replica-N listens on port+N-1', int, 9001)
+    .action(async (opts: { replicas: number; port: number; replicaPort: number }) => {
       const config = loadEsConfig();
       const { url, local, report } = await ensureCluster(config);
       const paths = runPaths();
@@ -72,7 +75,7 @@ export function registerStackCommands(program: Command): void {
       if (stack) console.log('the stack already runs; `mlmon scale <n>` changes its replicas');
       else {
         console.log(`starting ${opts.replicas} replicas and nginx (log: ${paths.supervisorLog})`);
-        stack = await startSupervisor(paths, ['--replicas', String(opts.replicas), '--port', String(opts.port)]);
+        stack = await startSupervisor(paths, ['--replicas', String(opts.replicas), '--port', String(opts.port), '--replica-port', String(opts.replicaPort)]);
       }
       console.log(`\nmlmon is up:`);
       console.log(`  Elasticsearch  ${url.padEnd(24)} ${local ? 'local' : 'ES_URL'}, ${describeReport(report)}, prefix "${config.MLMON_INDEX_PREFIX}"`);
@@ -85,8 +88,9 @@ export function registerStackCommands(program: Command): void {
     .command('supervise', { hidden: true })
     .option('--replicas <n>', 'api replicas', int, 3)
     .option('--port <port>', 'nginx port', int, 8080)
-    .action(async (opts: { replicas: number; port: number }) => {
-      await supervise({ paths: runPaths(), replicas: opts.replicas, port: opts.port, statusPort: opts.port + 1, controlPort: opts.port + 10, firstReplicaPort: 9001 });
+    .option('--replica-port <port>', 'port of replica-1', int, 9001)
+    .action(async (opts: { replicas: number; port: number; replicaPort: number }) => {
+      await supervise({ paths: runPaths(), replicas: opts.replicas, port: opts.port, statusPort: opts.port + 1, controlPort: opts.port + 10, firstReplicaPort: opts.replicaPort });
     });
 
   program
@@ -123,6 +127,35 @@ export function registerStackCommands(program: Command): void {
         return;
       }
       await printProcesses(stack, (await stackStatus(stack)).processes);
+    });
+
+  const d = DEFAULT_SIMULATE;
+  const num = (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`not a non-negative number: ${v}`);
+    return n;
+  };
+  program
+    .command('simulate <scenario>')
+    .description(`send traffic from the holdout sample through nginx: ${SCENARIOS.join(', ')}`)
+    .option('--rate <n>', 'requests per second', num, d.rate)
+    .option('--duration <s>', 'seconds', num, d.duration)
+    .option('--feedback <fraction>', 'share of predictions that get ground truth', num, d.feedback)
+    .option('--feedback-delay <s>', 'seconds before the ground truth is sent', num, d.feedbackDelay)
+    .option('--factor <k>', 'spike: rate multiplier of the middle third', num, d.factor)
+    .option('--features <names>', 'drift: comma-separated features to shift', (v) => v.split(','), d.features)
+    .option('--shift <k>', 'drift: shift in training standard deviations', num, d.shift)
+    .option('--mode <mode>', 'bad-model: canary or active', d.mode)
+    .option('--weight <pct>', 'bad-model: canary weight', num, d.weight)
+    .option('--replica <name>', 'replica-crash: which replica to kill', d.replica)
+    .action(async (scenario: string, opts: typeof d) => {
+      if (!(SCENARIOS as readonly string[]).includes(scenario)) throw new Error(`unknown scenario "${scenario}": one of ${SCENARIOS.join(', ')}`);
+      if (opts.mode !== 'canary' && opts.mode !== 'active') throw new Error('--mode must be canary or active');
+      const stack = runningStack(runPaths());
+      if (!stack) throw new Error('the stack is not running: npm start');
+      const tally = await simulate(scenario as Scenario, opts, stack);
+      console.log(`\n${scenario} summary:\n${summarize(tally)}`);
+      if (tally.ok < tally.sent) process.exitCode = 2;
     });
 
   program
