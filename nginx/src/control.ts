@@ -31,8 +31,7 @@ export type LocalNginxOptions = Omit<NginxConfOptions, 'user' | 'tempDir' | 'run
 
 /**
  * nginx run in the foreground as a child of the supervisor, so a crash is
- * seen and restarted like any replica's. Upstream changes are applied with a
- * reload (SIGHUP): the old workers finish their requests, none is dropped.
+ * seen and restarted like any replica's.
  */
 export class LocalNginx {
   private child: ChildProcess | undefined;
@@ -71,11 +70,6 @@ export class LocalNginx {
 
   get pid(): number | undefined {
     return this.child?.exitCode === null ? this.child.pid : undefined;
-  }
-
-  reload(upstreams: string[]): void {
-    this.writeConf(upstreams);
-    this.child?.kill('SIGHUP');
   }
 
   /** SIGQUIT is nginx's graceful stop: workers finish what they serve. */

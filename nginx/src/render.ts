@@ -6,8 +6,10 @@ const TEMPLATE = readFileSync(new URL('../nginx.conf.mustache', import.meta.url)
 export interface NginxConfOptions {
   /** `127.0.0.1:8080` locally, `8080` in a container. */
   listen: string;
-  /** `127.0.0.1:9001` locally, `api-1:9001` in docker-compose. */
+  /** `127.0.0.1:9001` locally, `api-1:9001` in docker-compose: every slot, occupied or not. */
   upstreams: string[];
+  /** How long a failed upstream rests, and so how soon a replica started in an empty slot gets traffic. */
+  failTimeoutS?: number;
   statusPort: number;
   bodyLimitBytes: number;
   logDir: string;
@@ -24,5 +26,5 @@ export interface NginxConfOptions {
 export function renderNginxConf(o: NginxConfOptions): string {
   if (o.upstreams.length === 0) throw new Error('nginx needs at least one upstream replica');
   // Mustache's HTML escaping would mangle nothing here, but the config is not HTML: render values raw.
-  return Mustache.render(TEMPLATE, { ...o, workerProcesses: o.workerProcesses ?? 1 }, {}, { escape: (v: string) => v });
+  return Mustache.render(TEMPLATE, { ...o, workerProcesses: o.workerProcesses ?? 1, failTimeoutS: o.failTimeoutS ?? 3 }, {}, { escape: (v: string) => v });
 }

@@ -67,7 +67,8 @@ export function registerStackCommands(program: Command): void {
     .option('--replicas <n>', 'api replicas', int, 3)
     .option('--port <port>', 'nginx port; its status page listens on port+1, the control API on port+10', int, 8080)
     .option('--replica-port <port>', 'port of replica-1; replica-N listens on port+N-1', int, 9001)
-    .action(async (opts: { replicas: number; port: number; replicaPort: number }) => {
+    .option('--max-replicas <n>', 'most replicas `mlmon scale` may run (nginx gets one slot each)', int, 8)
+    .action(async (opts: { replicas: number; port: number; replicaPort: number; maxReplicas: number }) => {
       const config = loadEsConfig();
       const { url, local, report } = await ensureCluster(config);
       const paths = runPaths();
@@ -75,7 +76,9 @@ export function registerStackCommands(program: Command): void {
       if (stack) console.log('the stack already runs; `mlmon scale <n>` changes its replicas');
       else {
         console.log(`starting ${opts.replicas} replicas and nginx (log: ${paths.supervisorLog})`);
-        stack = await startSupervisor(paths, ['--replicas', String(opts.replicas), '--port', String(opts.port), '--replica-port', String(opts.replicaPort)]);
+        if (opts.replicas > opts.maxReplicas) throw new Error(`--replicas ${opts.replicas} is above --max-replicas ${opts.maxReplicas}`);
+        const args = ['--replicas', opts.replicas, '--port', opts.port, '--replica-port', opts.replicaPort, '--max-replicas', opts.maxReplicas];
+        stack = await startSupervisor(paths, args.map(String));
       }
       console.log(`\nmlmon is up:`);
       console.log(`  Elasticsearch  ${url.padEnd(24)} ${local ? 'local' : 'ES_URL'}, ${describeReport(report)}, prefix "${config.MLMON_INDEX_PREFIX}"`);
@@ -89,8 +92,17 @@ export function registerStackCommands(program: Command): void {
     .option('--replicas <n>', 'api replicas', int, 3)
     .option('--port <port>', 'nginx port', int, 8080)
     .option('--replica-port <port>', 'port of replica-1', int, 9001)
-    .action(async (opts: { replicas: number; port: number; replicaPort: number }) => {
-      await supervise({ paths: runPaths(), replicas: opts.replicas, port: opts.port, statusPort: opts.port + 1, controlPort: opts.port + 10, firstReplicaPort: opts.replicaPort });
+    .option('--max-replicas <n>', 'nginx upstream slots', int, 8)
+    .action(async (opts: { replicas: number; port: number; replicaPort: number; maxReplicas: number }) => {
+      await supervise({
+        paths: runPaths(),
+        replicas: opts.replicas,
+        maxReplicas: opts.maxReplicas,
+        port: opts.port,
+        statusPort: opts.port + 1,
+        controlPort: opts.port + 10,
+        firstReplicaPort: opts.replicaPort,
+      });
     });
 
   program

@@ -95,7 +95,8 @@ export async function runTraffic(o: TrafficOptions, tally: TrafficTally = newTal
           const ctx = context as Ctx;
           tally.latenciesMs.push(performance.now() - ctx.sentAt!);
           bump(tally.byStatus, String(status));
-          const h = headers as Record<string, string>;
+          // nginx keeps the case it was given (X-Request-ID); node lower-cases its own.
+          const h = Object.fromEntries(Object.entries(headers as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
           if (h['x-replica-id']) bump(tally.byReplica, h['x-replica-id']);
           if (status !== 200) return;
           tally.ok += 1;

@@ -10,6 +10,8 @@ import { REPO_ROOT, type RunPaths } from './paths';
 export interface StackOptions {
   paths: RunPaths;
   replicas: number;
+  /** nginx gets one upstream slot per possible replica, so scaling up to this never reloads it. */
+  maxReplicas: number;
   listenPort: number;
   statusPort: number;
   firstReplicaPort: number;
@@ -33,9 +35,10 @@ async function waitHttp(url: string, isAlive: () => boolean, timeoutMs = 30_000)
 }
 
 /**
- * The local stack: N api replicas behind nginx, supervised. Scaling adds a
- * replica before nginx routes to it and removes it from nginx before stopping
- * it, so no request is dropped either way.
+ * The local stack: N api replicas behind nginx, supervised. nginx knows every
+ * replica slot from the start (see nginx.conf.mustache), so scaling is starting
+ * a replica in a free slot once it is ready, or draining one (SIGTERM lets its
+ * requests finish while nginx sends new ones elsewhere): no request is dropped.
  */
 export class Stack {
   private readonly replicas = new Map<number, Managed>();
@@ -60,8 +63,8 @@ export class Stack {
     console.log(`[${new Date().toISOString()}] ${level} ${message}`);
   };
 
-  private upstreams(): string[] {
-    return [...this.replicas.values()].map((r) => `127.0.0.1:${r.port}`);
+  private slots(): string[] {
+    return Array.from({ length: this.o.maxReplicas }, (_, i) => `127.0.0.1:${this.o.firstReplicaPort + i}`);
   }
 
   private replica(index: number): Managed {
@@ -92,12 +95,12 @@ export class Stack {
   }
 
   async start(): Promise<void> {
-    await Promise.all(Array.from({ length: this.o.replicas }, (_, i) => this.addReplica(i + 1, false)));
+    await Promise.all(Array.from({ length: this.o.replicas }, (_, i) => this.addReplica(i + 1)));
     let child: ReturnType<LocalNginx['start']> | undefined;
     this.nginxProcess = new Managed(
       'nginx',
       this.o.listenPort,
-      () => (child = this.nginx.start(this.upstreams())),
+      () => (child = this.nginx.start(this.slots())),
       this.report,
       () => waitHttp(`http://127.0.0.1:${this.o.statusPort}/nginx_status`, () => child?.exitCode === null),
     );
@@ -105,7 +108,7 @@ export class Stack {
     this.report('info', `stack up: nginx on 127.0.0.1:${this.o.listenPort} in front of ${this.replicas.size} replicas`);
   }
 
-  private async addReplica(index: number, reload = true): Promise<void> {
+  private async addReplica(index: number): Promise<void> {
     const r = this.replica(index);
     this.replicas.set(index, r);
     try {
@@ -115,12 +118,13 @@ export class Stack {
       await r.stop('SIGKILL');
       throw err;
     }
-    if (reload) this.nginx.reload(this.upstreams());
   }
 
   /** Scale to `count` replicas; calls are serialized so concurrent requests cannot interleave. */
   scaleTo(count: number): Promise<ProcessInfo[]> {
-    if (!Number.isInteger(count) || count < 1 || count > 32) throw new Error('replicas must be an integer from 1 to 32');
+    if (!Number.isInteger(count) || count < 1 || count > this.o.maxReplicas) {
+      throw new Error(`replicas must be an integer from 1 to ${this.o.maxReplicas} (mlmon up --max-replicas)`);
+    }
     const run = this.scaling.then(async () => {
       while (this.replicas.size < count) {
         let index = 1;
@@ -132,9 +136,6 @@ export class Stack {
         const index = Math.max(...this.replicas.keys());
         const r = this.replicas.get(index)!;
         this.replicas.delete(index);
-        this.nginx.reload(this.upstreams());
-        // Give the new workers a moment to take over; old ones finish their requests to r.
-        await sleep(500);
         await r.stop('SIGTERM');
         this.report('info', `scaled in: replica-${index} removed (${this.replicas.size} replicas)`);
       }

@@ -10,6 +10,7 @@ import type { RunPaths } from './paths';
 export interface SuperviseOptions {
   paths: RunPaths;
   replicas: number;
+  maxReplicas: number;
   port: number;
   statusPort: number;
   controlPort: number;
@@ -27,6 +28,7 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
   const stack = new Stack({
     paths: o.paths,
     replicas: o.replicas,
+    maxReplicas: o.maxReplicas,
     listenPort: o.port,
     statusPort: o.statusPort,
     firstReplicaPort: o.firstReplicaPort,
