@@ -21,6 +21,8 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
   { echo "error: Node.js 20+ is required, found $(node --version)" >&2; exit 1; }
 have java || apt_install openjdk-17-jre-headless
 have mvn || apt_install maven
+# nginx from Debian fronts the replicas; as root mlmon installs it, otherwise it says how.
+have nginx || [ -x /usr/sbin/nginx ] || apt_install nginx
 
 # npm install scripts are denied in package.json (allowScripts); onnxruntime-node's
 # would also try to download binaries, which its CPU build already ships.
