@@ -1,9 +1,8 @@
-import { createEventLog, type EventLog } from '@mlmon/common';
+import { createEventLog, startResourceSampler, type EventLog } from '@mlmon/common';
 import { createApp } from './app';
 import type { ApiConfig } from './config';
 import type { ReplicaState } from './deps';
 import { ModelRegistry } from './models/registry';
-import { startResourceSampler } from './resource-sampler';
 
 export interface Replica {
   app: ReturnType<typeof createApp>;
@@ -32,7 +31,11 @@ export async function createReplica(config: ApiConfig): Promise<Replica> {
   });
   const state: ReplicaState = { draining: false, inFlight: 0 };
   const app = createApp({ config, registry, log, state });
-  const sampler = startResourceSampler({ log, intervalMs: config.RESOURCE_INTERVAL_S * 1000, inFlight: () => state.inFlight });
+  const sampler = startResourceSampler({
+    log,
+    intervalMs: config.RESOURCE_INTERVAL_S * 1000,
+    extra: () => ({ in_flight_requests: state.inFlight }),
+  });
   return {
     app,
     log,

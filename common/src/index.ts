@@ -6,3 +6,4 @@ export * from './validate';
 export * from './write-events';
 export * from './ecs-line';
 export * from './event-log';
+export * from './resource-sampler';

@@ -1,18 +1,23 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createOSUtils } from 'node-os-utils';
-import type { EventLog } from '@mlmon/common';
+import type { EventLog } from './event-log';
+import type { ResourceEvent } from './events';
+
+type ResourceFields = ResourceEvent['mlmon']['resource'];
 
 // The histogram records the time between its timer's ticks, so it includes this interval itself.
 const LOOP_RESOLUTION_MS = 10;
 
 /**
  * Every interval, one `mlmon.resource` line: this process's CPU, memory and
- * event-loop delay, requests in flight, and the host's CPU and memory.
+ * event-loop delay, and the host's CPU and memory, plus what the service adds
+ * through `extra` (requests in flight for a replica, counters for the shipper).
  */
 export function startResourceSampler(opts: {
   log: EventLog;
   intervalMs: number;
-  inFlight?: () => number;
+  extra?: () => Omit<Partial<ResourceFields>, 'process' | 'host'>;
+  message?: (fields: ResourceFields) => string;
 }): { stop: () => void } {
   // Each sample must be fresh: the library's cache would repeat one reading across intervals.
   const os = createOSUtils({ cacheEnabled: false });
@@ -31,26 +36,23 @@ export function startResourceSampler(opts: {
     lastCpu = process.cpuUsage();
     lastAt = now;
     const m = process.memoryUsage();
-    const inFlight = opts.inFlight?.();
-    opts.log.write('mlmon.resource', 'info', 'resource sample', {
-      mlmon: {
-        resource: {
-          process: {
-            cpu_pct: elapsedUs > 0 ? ((used.user + used.system) / elapsedUs) * 100 : 0,
-            rss_bytes: m.rss,
-            heap_used_bytes: m.heapUsed,
-            heap_total_bytes: m.heapTotal,
-            event_loop_delay_p99_ms: Math.max(0, loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS),
-          },
-          ...(inFlight === undefined ? {} : { in_flight_requests: inFlight }),
-          host: {
-            cpu_pct: cpu.success ? cpu.data : 0,
-            memory_used_pct: mem.success ? mem.data.usagePercentage : 0,
-            memory_total_bytes: mem.success ? mem.data.total.toBytes() : 0,
-          },
-        },
+    const resource: ResourceFields = {
+      process: {
+        // Can exceed 100 on a multi-core host, as in `top`.
+        cpu_pct: elapsedUs > 0 ? ((used.user + used.system) / elapsedUs) * 100 : 0,
+        rss_bytes: m.rss,
+        heap_used_bytes: m.heapUsed,
+        heap_total_bytes: m.heapTotal,
+        event_loop_delay_p99_ms: Math.max(0, loop.percentile(99) / 1e6 - LOOP_RESOLUTION_MS),
       },
-    });
+      host: {
+        cpu_pct: cpu.success ? cpu.data : 0,
+        memory_used_pct: mem.success ? mem.data.usagePercentage : 0,
+        memory_total_bytes: mem.success ? mem.data.total.toBytes() : 0,
+      },
+      ...opts.extra?.(),
+    };
+    opts.log.write('mlmon.resource', 'info', opts.message?.(resource) ?? 'resource sample', { mlmon: { resource } });
     loop.reset();
   };
 
