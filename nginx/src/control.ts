@@ -27,7 +27,8 @@ export function ensureNginx(log: (msg: string) => void = console.log): string {
   return '/usr/sbin/nginx';
 }
 
-export type LocalNginxOptions = Omit<NginxConfOptions, 'user' | 'tempDir' | 'runDir'> & { runDir: string };
+/** The upstreams come with start(); user and temp folder follow from who runs nginx. */
+export type LocalNginxOptions = Omit<NginxConfOptions, 'user' | 'tempDir' | 'upstreams'>;
 
 /**
  * nginx run in the foreground as a child of the supervisor, so a crash is
@@ -36,7 +37,7 @@ export type LocalNginxOptions = Omit<NginxConfOptions, 'user' | 'tempDir' | 'run
 export class LocalNginx {
   private child: ChildProcess | undefined;
   readonly confPath: string;
-  private readonly options: NginxConfOptions;
+  private readonly options: Omit<NginxConfOptions, 'upstreams'>;
 
   constructor(
     private readonly binary: string,

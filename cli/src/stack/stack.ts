@@ -54,7 +54,6 @@ export class Stack {
       bodyLimitBytes: o.bodyLimitBytes,
       logDir: o.paths.logs,
       runDir: o.paths.nginx,
-      upstreams: [],
     });
   }
 

@@ -78,5 +78,5 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
     logDir: o.paths.logs,
     startedAt: new Date().toISOString(),
   });
-  console.log('ready');
+  console.log(`supervisor ready: control API on 127.0.0.1:${o.controlPort}, stack file ${o.paths.stackFile}`);
 }
