@@ -76,6 +76,14 @@ describe('the local stack: nginx in front of supervised replicas', () => {
     }
   });
 
+  it('ships every answered prediction to Elasticsearch exactly once', async () => {
+    const t = await runTraffic({ url: stack.url, rows, rate: 150, seconds: 2 });
+    expect(t.ok).toBe(300);
+    const ids = t.requests.map((r) => r.predictionId);
+    const count = () => cluster.client.count({ index: `${cluster.prefix}-predictions-*`, query: { ids: { values: ids } } }).then((r) => r.count);
+    await expect.poll(count, { timeout: 30_000, interval: 500 }).toBe(300);
+  });
+
   it('loses at most 0.1% of requests when a replica is killed -9 under load, and restarts it', async () => {
     const victim = (await stackStatus(stack)).processes.find((p) => p.name === 'replica-2')!;
     const traffic = runTraffic({ url: stack.url, rows, rate: 200, seconds: 6 });
@@ -112,7 +120,8 @@ describe('the local stack: nginx in front of supervised replicas', () => {
     const nginxMaster = processes.find((p) => p.name === 'nginx')!.pid!;
     const workers = execFileSync('ps', ['-o', 'pid=', '--ppid', String(nginxMaster)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
     const pids = [stack.supervisorPid, nginxMaster, ...workers, ...processes.map((p) => p.pid!)];
-    expect(pids.length).toBeGreaterThanOrEqual(6);
+    expect(processes.map((p) => p.name)).toContain('log-shipper');
+    expect(pids.length).toBeGreaterThanOrEqual(7);
     const down = await mlmon('down');
     expect(down.code, down.out).toBe(0);
     await expect.poll(() => pids.filter(isAlive), { timeout: 10_000 }).toEqual([]);

@@ -44,6 +44,7 @@ async function startSupervisor(paths: RunPaths, args: string[]): Promise<StackFi
 }
 
 async function health(p: ProcessInfo, stack: StackFile): Promise<string> {
+  if (p.port === undefined) return p.pid ? 'alive' : 'down';
   const url = p.name === 'nginx' ? stack.nginxStatusUrl : `http://127.0.0.1:${p.port}/readyz`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(1500) });
@@ -55,7 +56,7 @@ async function health(p: ProcessInfo, stack: StackFile): Promise<string> {
 
 async function printProcesses(stack: StackFile, processes: ProcessInfo[]): Promise<void> {
   for (const p of processes) {
-    const where = p.name === 'nginx' ? stack.url : `http://127.0.0.1:${p.port}`;
+    const where = p.name === 'nginx' ? stack.url : p.port ? `http://127.0.0.1:${p.port}` : '';
     console.log(`  ${p.name.padEnd(14)} ${where.padEnd(24)} pid ${String(p.pid ?? '-').padEnd(7)} ${p.state.padEnd(10)} ${(await health(p, stack)).padEnd(12)} restarts ${p.restarts}`);
   }
 }

@@ -44,6 +44,7 @@ export class Stack {
   private readonly replicas = new Map<number, Managed>();
   private readonly nginx: LocalNginx;
   private nginxProcess: Managed | undefined;
+  private shipper: Managed | undefined;
   private scaling: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: StackOptions) {
@@ -93,7 +94,30 @@ export class Stack {
     );
   }
 
+  /** The log shipper tails every service's NDJSON in the run folder into Elasticsearch. */
+  private shipperProcess(): Managed {
+    const out = openSync(path.join(this.o.paths.logs, 'shipper.stderr.log'), 'a');
+    return new Managed(
+      'log-shipper',
+      undefined,
+      () =>
+        spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'log-shipper/src/main.ts')], {
+          cwd: REPO_ROOT,
+          env: {
+            ...process.env,
+            SHIPPER_GLOBS: path.join(this.o.paths.logs, '*.ndjson'),
+            SHIPPER_STATE_DIR: path.join(this.o.paths.runDir, 'shipper'),
+            SHIPPER_LOG_DIR: this.o.paths.logs,
+          },
+          stdio: ['ignore', out, out],
+        }),
+      this.report,
+    );
+  }
+
   async start(): Promise<void> {
+    this.shipper = this.shipperProcess();
+    await this.shipper.launch();
     await Promise.all(Array.from({ length: this.o.replicas }, (_, i) => this.addReplica(i + 1)));
     let child: ReturnType<LocalNginx['start']> | undefined;
     this.nginxProcess = new Managed(
@@ -145,7 +169,8 @@ export class Stack {
   }
 
   processes(): ProcessInfo[] {
-    return [...(this.nginxProcess ? [this.nginxProcess.info()] : []), ...[...this.replicas.values()].map((r) => r.info())];
+    const others = [this.nginxProcess, this.shipper].filter((p): p is Managed => p !== undefined);
+    return [...others.map((p) => p.info()), ...[...this.replicas.values()].map((r) => r.info())];
   }
 
   async stop(): Promise<void> {
@@ -154,5 +179,7 @@ export class Stack {
     await this.nginxProcess?.stop('SIGQUIT');
     await Promise.all([...this.replicas.values()].map((r) => r.stop('SIGTERM')));
     this.report('info', 'stack stopped');
+    // Last, so that it ships the final lines of the others (its SIGTERM flushes and checkpoints).
+    await this.shipper?.stop('SIGTERM');
   }
 }
