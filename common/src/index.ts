@@ -7,3 +7,4 @@ export * from './write-events';
 export * from './ecs-line';
 export * from './event-log';
 export * from './resource-sampler';
+export * from './net';

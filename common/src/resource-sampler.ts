@@ -18,7 +18,7 @@ export function startResourceSampler(opts: {
   intervalMs: number;
   extra?: () => Omit<Partial<ResourceFields>, 'process' | 'host'>;
   message?: (fields: ResourceFields) => string;
-}): { stop: () => void } {
+}): { stop: () => void; sampleNow: () => Promise<void> } {
   // Each sample must be fresh: the library's cache would repeat one reading across intervals.
   const os = createOSUtils({ cacheEnabled: false });
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
@@ -59,6 +59,8 @@ export function startResourceSampler(opts: {
   const timer = setInterval(() => void sample().catch(() => {}), opts.intervalMs);
   timer.unref();
   return {
+    /** One sample at once, e.g. a final line at shutdown. */
+    sampleNow: sample,
     stop: () => {
       stopped = true;
       clearInterval(timer);

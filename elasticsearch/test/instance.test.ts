@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEsClient, loadEsConfig } from '@mlmon/common';
+import { createEsClient, freePort, loadEsConfig } from '@mlmon/common';
 import { ES_VERSION, instanceStatus, startInstance, stopInstance } from '../src';
 
 /**
@@ -11,15 +11,6 @@ import { ES_VERSION, instanceStatus, startInstance, stopInstance } from '../src'
  */
 const NAME = 'launcher-test';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 afterAll(() => stopInstance(NAME, { log: () => {} }));
 

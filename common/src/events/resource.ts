@@ -3,6 +3,7 @@ import { ecsEvent } from './ecs';
 
 const pct = z.number().min(0);
 const bytes = z.number().int().nonnegative();
+const count = z.number().int().nonnegative();
 
 export const resourceEvent = ecsEvent('mlmon.resource', {
   mlmon: {
@@ -20,6 +21,20 @@ export const resourceEvent = ecsEvent('mlmon.resource', {
           .strict(),
         // Only services that serve requests report this.
         in_flight_requests: z.number().int().nonnegative().optional(),
+        // Only the log shipper reports this: its own progress, so that its health is searchable beside what it ships.
+        shipper: z
+          .object({
+            // Counters since the shipper process started.
+            lines_read: count,
+            indexed: count,
+            dead_lettered: count,
+            retried: count,
+            // Bytes in the tailed files not yet acknowledged by Elasticsearch, and the age of the oldest such line.
+            lag_bytes: bytes,
+            lag_seconds: z.number().nonnegative(),
+          })
+          .strict()
+          .optional(),
         host: z
           .object({
             cpu_pct: pct,
