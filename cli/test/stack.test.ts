@@ -14,7 +14,8 @@ import { newTally, runTraffic, type TrafficTally } from '../src/simulate/traffic
 
 /** A real stack (real nginx, real replicas, a supervisor) on ports of its own, in a run folder of its own. */
 const cluster = testCluster();
-const paths = runPaths(mkdtempSync(path.join(os.tmpdir(), 'mlmon-stack-')));
+// A run folder that does not exist yet, as in a fresh clone.
+const paths = runPaths(path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-stack-')), 'run'));
 const env = { ...process.env, MLMON_RUN_DIR: paths.runDir, ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix };
 const PORT = 18080;
 let stack: StackFile;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
@@ -25,6 +25,7 @@ function tail(file: string, lines = 20): string {
 
 /** Starts the supervisor in the background and waits until it has published its stack file. */
 async function startSupervisor(paths: RunPaths, args: string[]): Promise<StackFile> {
+  mkdirSync(paths.runDir, { recursive: true });
   const out = openSync(paths.supervisorLog, 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/src/main.ts'), 'supervise', ...args], {
     cwd: REPO_ROOT,
