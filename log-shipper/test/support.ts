@@ -130,8 +130,19 @@ export async function traffic(ms: number, count: number, write: (i: number) => v
 }
 
 export async function count(client: Client, index: string, query?: estypes.QueryDslQueryContainer): Promise<number> {
-  await client.indices.refresh({ index, allow_no_indices: true, ignore_unavailable: true });
-  return (await client.count({ index, allow_no_indices: true, ignore_unavailable: true, ...(query ? { query } : {}) })).count;
+  const once = async () => {
+    await client.indices.refresh({ index, allow_no_indices: true, ignore_unavailable: true });
+    return (await client.count({ index, allow_no_indices: true, ignore_unavailable: true, ...(query ? { query } : {}) })).count;
+  };
+  try {
+    return await once();
+  } catch (err) {
+    // The shipper's first bulk creates the index; a count that lands before its primary
+    // shard has started gets no_shard_available (503). Wait for the shard, then count.
+    if ((err as { meta?: { statusCode?: number } }).meta?.statusCode !== 503) throw err;
+    await client.cluster.health({ index, wait_for_status: 'yellow', timeout: '30s' });
+    return once();
+  }
 }
 
 /**
