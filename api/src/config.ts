@@ -13,9 +13,9 @@ export const apiConfigShape = {
   /** `service.node.name` in every line; defaults to replica-<PORT>. */
   REPLICA_ID: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, ".", "_" or "-"').optional(),
   LOG_DIR: z.string().default(`${REPO_ROOT}run/logs`),
-  LOG_STDOUT: booleanFlag.default('false'),
+  LOG_STDOUT: booleanFlag.default(false),
   /** Off only to measure what per-prediction logging costs (npm run bench:api). */
-  LOG_PREDICTIONS: booleanFlag.default('true'),
+  LOG_PREDICTIONS: booleanFlag.default(true),
   LOG_MAX_BYTES: positiveInt.default(50 * 1024 * 1024),
   LOG_MAX_FILES: positiveInt.default(5),
   MODEL_DIR: z.string().default(`${REPO_ROOT}model/artifacts`),

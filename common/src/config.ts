@@ -36,13 +36,13 @@ export const portNumber = z.coerce.number().int().min(1).max(65535);
 
 /** A yes/no variable: true/false, 1/0, on/off, yes/no. */
 export const booleanFlag = z
-  .enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'], { message: 'must be true or false' })
+  .enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'], { error: 'must be true or false' })
   .transform((v) => ['true', '1', 'on', 'yes'].includes(v));
 
 /** Variables every service that talks to Elasticsearch understands. */
 export const esConfigShape = {
   /** An existing cluster to use instead of the local one, e.g. https://es.example:9200. */
-  ES_URL: z.string().url().optional(),
+  ES_URL: z.url().optional(),
   /** Port of the local cluster that `npm run es:start` runs. */
   ES_PORT: portNumber.default(9200),
   ES_USERNAME: z.string().optional(),

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { DATASETS, isDataset, type Dataset, type EventOf, type MlmonEvent } from './events';
 
 /** Why an event was refused, with the dotted path of the offending field when there is one. */
@@ -7,14 +7,14 @@ export class EventValidationError extends Error {
   constructor(
     message: string,
     readonly field: string | undefined,
-    readonly issues: z.ZodIssue[],
+    readonly issues: z.core.$ZodIssue[],
   ) {
     super(message);
     this.name = 'EventValidationError';
   }
 }
 
-function describe(issues: z.ZodIssue[]): { message: string; field: string | undefined } {
+function describe(issues: z.core.$ZodIssue[]): { message: string; field: string | undefined } {
   const first = issues[0];
   const field = first && first.path.length > 0 ? first.path.join('.') : undefined;
   const parts = issues.slice(0, 3).map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
@@ -32,8 +32,13 @@ export function validateEvent(input: unknown): MlmonEvent {
   return validateDataset(dataset, input);
 }
 
+// zod's ahead-of-time compiled parsers, built on first use: the shipper validates every line it reads.
+const compiled = new Map<Dataset, z.ZodType>();
+
 export function validateDataset<D extends Dataset>(dataset: D, input: unknown): EventOf<D> {
-  const result = DATASETS[dataset].schema.safeParse(input);
+  let schema = compiled.get(dataset);
+  if (!schema) compiled.set(dataset, (schema = z.compile(DATASETS[dataset].schema)));
+  const result = schema.safeParse(input);
   if (!result.success) {
     const { message, field } = describe(result.error.issues);
     throw new EventValidationError(`${dataset}: ${message}`, field, result.error.issues);

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DATASETS, EventValidationError, familyIndex, indexForEvent, validateEvent, type Dataset } from '../src';
+import { z } from 'zod';
+import { DATASETS, EventValidationError, familyIndex, featureValues, indexForEvent, validateEvent, type Dataset } from '../src';
 import { sampleEvents } from '../src/testing';
 
 const datasets = Object.keys(DATASETS) as Dataset[];
@@ -62,5 +64,36 @@ describe('index routing', () => {
     const e = { ...sampleEvents()['mlmon.drift'], '@timestamp': '2026-03-04T23:59:59.999Z' };
     expect(indexForEvent('mlmon', e)).toBe('mlmon-metrics-2026.03.04');
     expect(familyIndex('x', 'predictions', new Date('2026-12-31T10:00:00+02:00'))).toBe('x-predictions-2026.12.31');
+  });
+});
+
+describe('featureValues', () => {
+  // What featureValues stands in for, see its comment: it must accept, refuse and point at the same things.
+  const asRecord = z.object({ f: z.record(z.string().min(1), z.number()) });
+  const asLoop = z.object({ f: featureValues });
+  const answer = (schema: z.ZodType, f: unknown) => {
+    const r = schema.safeParse({ f });
+    return r.success ? 'ok' : r.error.issues.map((i) => `${i.path.join('.')}${i.code === 'invalid_type' ? `: ${i.message}` : ''}`).sort();
+  };
+  const value = fc.oneof(fc.double(), fc.integer(), fc.string(), fc.constant(null), fc.boolean(), fc.constant(undefined), fc.array(fc.integer()));
+  // Not __proto__: z.record skips that key unchecked, featureValues checks it like any other (below).
+  const key = fc.oneof(fc.string().filter((k) => k !== '__proto__'), fc.constantFrom('', 'mean_radius', 'constructor'));
+
+  it('answers like z.record(z.string().min(1), z.number()) for any input', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.dictionary(key, value), fc.anything()), (f) => {
+        expect(answer(asLoop, f)).toEqual(answer(asRecord, f));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('names the feature that is not a finite number', () => {
+    expect(answer(asLoop, { a: 1, b: Infinity, c: 'x', d: NaN })).toEqual([
+      'f.b: Invalid input: expected number, received Infinity',
+      'f.c: Invalid input: expected number, received string',
+      'f.d: Invalid input: expected number, received NaN',
+    ]);
+    expect(answer(asLoop, JSON.parse('{"__proto__": "x"}'))).toEqual(['f.__proto__: Invalid input: expected number, received string']);
   });
 });

@@ -9,7 +9,7 @@ const entrySchema = z.object({
   path: z.string(),
   updated: z.string(),
 });
-const fileSchema = z.object({ version: z.literal(1), streams: z.record(entrySchema) });
+const fileSchema = z.object({ version: z.literal(1), streams: z.record(z.string(), entrySchema) });
 
 export type CheckpointEntry = z.infer<typeof entrySchema>;
 

@@ -18,12 +18,12 @@ const globList = z
 export const shipperConfigShape = {
   ...esConfigShape,
   /** Comma-separated file patterns to tail, e.g. `run/logs/*.ndjson,/var/log/nginx/mlmon-*.ndjson`. */
-  SHIPPER_GLOBS: globList.default(path.join(REPO_ROOT, 'run/logs/*.ndjson')),
+  SHIPPER_GLOBS: globList.prefault(path.join(REPO_ROOT, 'run/logs/*.ndjson')),
   /** Checkpoints and the dead-letter file. */
   SHIPPER_STATE_DIR: z.string().default(path.join(REPO_ROOT, 'run/shipper')),
   /** The shipper's own ECS log (status and operational lines); always shipped too. */
   SHIPPER_LOG_DIR: z.string().default(path.join(REPO_ROOT, 'run/logs')),
-  SHIPPER_LOG_STDOUT: booleanFlag.default('false'),
+  SHIPPER_LOG_STDOUT: booleanFlag.default(false),
   /** `service.node.name` of the shipper's own lines. */
   SHIPPER_NODE: z.string().min(1).default(os.hostname()),
   /** A bulk request is sent once this many bytes are batched... */
@@ -42,7 +42,7 @@ export const shipperConfigShape = {
   /** On SIGTERM, how long to wait for Elasticsearch to acknowledge what was read before exiting anyway. */
   SHIPPER_SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   /** Install or update the index templates before the first bulk request, so no line lands in an unmapped index. */
-  SHIPPER_SETUP_TEMPLATES: booleanFlag.default('true'),
+  SHIPPER_SETUP_TEMPLATES: booleanFlag.default(true),
   STATUS_INTERVAL_S: z.coerce.number().positive().default(10),
 };
 

@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
 import { v7 as uuidv7 } from 'uuid';
-import type { z } from 'zod';
 import { ApiError } from '../errors';
 import type { Deps } from '../deps';
 import type { LoadedModel } from '../models/registry';
@@ -42,16 +41,17 @@ function checkRow(model: LoadedModel, row: unknown, where: string): Record<strin
   if (!isObject(row)) throw new ApiError(400, 'invalid_instance', `${where} must be an object of feature values`, where);
   const result = model.inputSchema.safeParse(row);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]! as z.ZodIssue;
+  const issue = result.error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
     throw new ApiError(400, 'unknown_feature', `"${key}" is not a feature of ${model.card.name} ${model.card.version}`, `${where}.${key}`);
   }
-  const field = `${where}.${issue.path.join('.')}`;
-  if (issue.code === 'invalid_type' && issue.received === 'undefined') {
-    throw new ApiError(400, 'missing_feature', `feature "${issue.path.join('.')}" is missing`, field);
-  }
-  throw new ApiError(400, 'invalid_feature_value', `${issue.path.join('.')}: ${issue.code === 'not_finite' ? 'must be a finite number' : issue.message}`, field);
+  // Every other issue is a feature that is missing or not a finite number (JSON's 1e999 parses to Infinity).
+  const name = String(issue.path[0]);
+  const field = `${where}.${name}`;
+  if (!Object.hasOwn(row, name)) throw new ApiError(400, 'missing_feature', `feature "${name}" is missing`, field);
+  const detail = typeof row[name] === 'number' ? 'must be a finite number' : 'must be a number';
+  throw new ApiError(400, 'invalid_feature_value', `${name}: ${detail}`, field);
 }
 
 export function predictRoutes({ config, registry, log }: Deps) {

@@ -36,7 +36,7 @@ export const DATASETS = {
   'mlmon.alert': { schema: alertEvent, family: 'events', kind: 'alert' },
   'mlmon.remediation': { schema: remediationEvent, family: 'events', kind: 'event' },
   'mlmon.app': { schema: appEvent, family: 'events', kind: 'event' },
-} as const satisfies Record<string, { schema: z.ZodTypeAny; family: IndexFamily; kind: (typeof EVENT_KINDS)[number] }>;
+} as const satisfies Record<string, { schema: z.ZodType; family: IndexFamily; kind: (typeof EVENT_KINDS)[number] }>;
 
 export type Dataset = keyof typeof DATASETS;
 export type EventOf<D extends Dataset> = z.infer<(typeof DATASETS)[D]['schema']>;

@@ -9,32 +9,24 @@ import { ecsEvent } from './ecs';
  */
 export const nginxAccessEvent = ecsEvent('nginx.access', {
   ecs: {
-    http: z
-      .object({
-        request: z.object({ id: z.string().min(1), method: z.string().min(1) }).passthrough(),
-        response: z
-          .object({
-            status_code: z.number().int().min(100).max(599),
-            body: z.object({ bytes: z.number().int().nonnegative() }).passthrough(),
-          })
-          .passthrough(),
-      })
-      .passthrough(),
-    url: z.object({ original: z.string() }).passthrough(),
+    http: z.looseObject({
+      request: z.looseObject({ id: z.string().min(1), method: z.string().min(1) }),
+      response: z.looseObject({
+        status_code: z.number().int().min(100).max(599),
+        body: z.looseObject({ bytes: z.number().int().nonnegative() }),
+      }),
+    }),
+    url: z.looseObject({ original: z.string() }),
   },
   mlmon: {
-    nginx: z
-      .object({
-        request_time_s: z.number().nonnegative(),
-        upstream: z
-          .object({
-            address: z.string(),
-            status: z.string(),
-            response_time_s: z.string(),
-          })
-          .strict(),
-      })
-      .strict(),
+    nginx: z.strictObject({
+      request_time_s: z.number().nonnegative(),
+      upstream: z.strictObject({
+        address: z.string(),
+        status: z.string(),
+        response_time_s: z.string(),
+      }),
+    }),
   },
 });
 export type NginxAccessEvent = z.infer<typeof nginxAccessEvent>;
