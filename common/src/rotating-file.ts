@@ -27,11 +27,16 @@ export class RotatingFileTransport extends Transport {
   }
 
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
-    const line = Buffer.from(`${String(info[MESSAGE])}\n`);
-    if (this.size > 0 && this.size + line.length > this.opts.maxBytes) this.rotate();
-    let written = 0;
-    while (written < line.length) written += writeSync(this.fd, line, written);
-    this.size += line.length;
+    const line = `${String(info[MESSAGE])}\n`;
+    const bytes = Buffer.byteLength(line);
+    if (this.size > 0 && this.size + bytes > this.opts.maxBytes) this.rotate();
+    // A string write skips a Buffer per line; a short write (a full disk) finishes from a Buffer.
+    const written = writeSync(this.fd, line);
+    if (written < bytes) {
+      const rest = Buffer.from(line);
+      for (let at = written; at < bytes; ) at += writeSync(this.fd, rest, at);
+    }
+    this.size += bytes;
     callback();
   }
 
