@@ -170,7 +170,7 @@ async function ceiling(prefix: string): Promise<Sample> {
   await Promise.all(
     Array.from({ length: shipperDefaults.SHIPPER_CONCURRENCY }, async () => {
       while (next < bodies.length) {
-        const res = await fetch(`${esUrl}/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: bodies[next++] });
+        const res = await fetch(`${esUrl}/_bulk?filter_path=errors,items.*.status,items.*.error`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: bodies[next++] });
         const reply = (await res.json()) as { errors: boolean };
         if (!res.ok || reply.errors) throw new Error(`ceiling: bulk failed with ${res.status}`);
       }

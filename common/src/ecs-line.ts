@@ -39,41 +39,45 @@ function hasDottedKey(value: unknown): boolean {
 }
 
 /**
- * Moves `"a.b": v` to `a: { b: v }` in place. False when that would not give
- * what expandDottedKeys gives: a dotted key below the top level, a path through
- * a value that is not an object, or two keys for one field (where
- * expandDottedKeys' result depends on key order). The caller then parses the
- * line again, so what this left half-done does not matter.
+ * The event with its top-level `"a.b": v` keys moved to `a: { b: v }`, in a
+ * new top-level object (deleting keys from the parsed one would turn it into
+ * a slow dictionary-mode object for the validation that follows). Undefined
+ * when that would not give what expandDottedKeys gives: a dotted key below the
+ * top level, a path through a value that is not an object, or two keys for one
+ * field (where expandDottedKeys' result depends on key order). The caller then
+ * parses the line again, so nested objects this extended do not matter.
  */
-function expandTopLevelInPlace(event: Record<string, unknown>): boolean {
-  const dotted: string[] = [];
+function expandTopLevel(event: Record<string, unknown>): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  let dotted: string[] | undefined;
   for (const key in event) {
-    if (hasDottedKey(event[key])) return false;
-    if (key !== '@timestamp' && key.includes('.')) dotted.push(key);
+    const value = event[key];
+    if (hasDottedKey(value)) return undefined;
+    if (key !== '@timestamp' && key.includes('.')) (dotted ??= []).push(key);
+    else out[key] = value;
   }
-  for (const key of dotted) {
+  for (const key of dotted ?? []) {
     const parts = key.split('.');
     const leaf = parts.pop()!;
-    let target = event;
+    let target = out;
     for (const part of parts) {
       const next = target[part];
       if (next === undefined) target = target[part] = {};
       else if (isObject(next)) target = next;
-      else return false;
+      else return undefined;
     }
-    if (leaf in target) return false;
+    if (leaf in target) return undefined;
     target[leaf] = event[key];
-    delete event[key];
   }
-  return true;
+  return out;
 }
 
 /**
  * Parses one NDJSON log line into a validated event, or throws saying why it
  * is not one.
  *
- * ECS loggers write dotted keys at the top level only (`"log.level"`), so those
- * are moved in place: rebuilding every object with expandDottedKeys took about
+ * ECS loggers write dotted keys at the top level only (`"log.level"`), so only
+ * those are moved: rebuilding every object with expandDottedKeys took about
  * a third of the shipper's CPU per line (bench/shipper.ts and a profile). Any
  * other shape is parsed again and expanded in full, so the result is always
  * expandDottedKeys' (common/test/ecs-line.test.ts checks the two agree).
@@ -85,6 +89,6 @@ export function parseEcsLine(line: string): MlmonEvent {
   } catch (err) {
     throw new EventValidationError(`not JSON: ${(err as Error).message}`, undefined, []);
   }
-  if (isObject(parsed) && expandTopLevelInPlace(parsed)) return validateEvent(parsed);
-  return validateEvent(expandDottedKeys(JSON.parse(line)));
+  const expanded = isObject(parsed) ? expandTopLevel(parsed) : undefined;
+  return validateEvent(expanded ?? expandDottedKeys(JSON.parse(line)));
 }
