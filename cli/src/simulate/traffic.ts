@@ -68,8 +68,10 @@ export async function runTraffic(o: TrafficOptions, tally: TrafficTally = newTal
   const connections = Math.max(2, Math.min(32, Math.ceil(o.rate / 25)));
   const started = Date.now();
   const progress = setInterval(() => {
-    const errors = tally.sent - tally.ok;
-    process.stdout.write(`\r${o.label ?? 'traffic'}: ${Math.round((Date.now() - started) / 1000)}/${o.seconds}s  sent ${tally.sent}  ok ${tally.ok}  errors ${errors}  feedback ${tally.feedbackSent}   `);
+    // Answered with anything but 200; what is neither ok nor an error is still in flight.
+    const errors = [...tally.byStatus].reduce((n, [status, count]) => (status === '200' ? n : n + count), 0);
+    const line = `sent ${tally.sent}  ok ${tally.ok}  errors ${errors}  in flight ${tally.sent - tally.ok - errors}  feedback ${tally.feedbackSent}`;
+    process.stdout.write(`\r${o.label ?? 'traffic'}: ${Math.round((Date.now() - started) / 1000)}/${o.seconds}s  ${line}   `);
   }, 1000);
   const result = await autocannon({
     url: o.url,
