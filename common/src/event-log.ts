@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ecsFields } from '@elastic/ecs-winston-format';
+import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { DATASETS, type Dataset } from './events';
-import { RotatingFileTransport } from './rotating-file';
+import { LineWriter, type LineFileOptions } from './line-writer';
 import { EventValidationError } from './validate';
+import type { WriterBatch, WriterReply } from './writer-thread';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -43,55 +44,62 @@ export interface EventLogOptions {
   maxBytes: number;
   maxFiles: number;
   stdout?: boolean;
+  /**
+   * Format and append on a writer thread of its own, for a process whose
+   * request path logs: see createEventLog. Otherwise each line is formatted
+   * and appended inside write().
+   */
+  thread?: boolean;
 }
 
 export interface EventLog {
-  /** Validates the event against its dataset's schema, then writes one ECS line. Throws EventValidationError on a bad event. */
-  write<D extends Dataset>(dataset: D, level: Level, message: string, fields: EventFields<D>): void;
-  /** Flushes every line to disk and closes the files. */
+  /**
+   * Validates the event against its dataset's schema, throwing
+   * EventValidationError at once on a bad one, then writes one ECS line. The
+   * promise settles when the line is in the file (at once without a writer
+   * thread); it rejects only when the file cannot be written.
+   */
+  write<D extends Dataset>(dataset: D, level: Level, message: string, fields: EventFields<D>): Promise<void>;
+  /** Writes every line still on its way, then closes the file. */
   close(): Promise<void>;
   readonly file: string;
 }
 
-const LEVEL = Symbol.for('level');
-const MESSAGE = Symbol.for('message');
-
 /**
  * One NDJSON file of ECS lines per process, formatted by
- * @elastic/ecs-winston-format and written by a winston transport, rotated by size.
- *
- * Of that library we use `ecsFields` (the ECS fields, errors, APM ids) and
- * serialize with JSON.stringify instead of its `ecsStringify`, which runs
- * safe-stable-stringify: its key sorting and cycle checks cost a replica about
- * 5% of its predictions per second under load (4 side-by-side runs) and buy
- * nothing here, because the line has just passed its zod schema: plain JSON
- * data, no cycles, no BigInt.
+ * @elastic/ecs-winston-format and appended by a winston transport, rotated by
+ * size (line-writer.ts).
  *
  * The format and the transport are called directly rather than through a
- * winston Logger: the Logger's stream pipeline (a Transform piped into each
- * transport) buffers, so when write() returned nobody knew whether the line
- * was on disk, and close() had to guess. Called directly, each line is
- * formatted and written synchronously inside write(): when a prediction is
- * answered its line is already in the file.
+ * winston Logger: the Logger's stream pipeline buffers, so when write()
+ * returned nobody knew whether the line was on disk, and close() had to guess.
+ * Here write() says when: without a thread the line is appended before it
+ * returns; with one, its promise resolves once the thread has appended it.
+ * A replica awaits that before it answers, so an answered prediction is in the
+ * file even if the process is killed a moment later.
+ *
+ * The writer thread exists for the replicas: validation stays in the caller,
+ * so a bad event still throws where it is made, but formatting and the append
+ * move off the event loop that serves requests, onto the core it leaves idle
+ * (bench/api.ts measures what logging costs with it).
  */
 export function createEventLog(opts: EventLogOptions): EventLog {
   mkdirSync(opts.dir, { recursive: true });
   const file = path.join(opts.dir, `${opts.basename}.ndjson`);
-  const transport = new RotatingFileTransport({ file, maxBytes: opts.maxBytes, maxFiles: opts.maxFiles });
-  const ecs = ecsFields({ convertReqRes: false });
+  const fileOpts: LineFileOptions = { file, maxBytes: opts.maxBytes, maxFiles: opts.maxFiles, stdout: opts.stdout ?? false };
+  const append = opts.thread ? writerThread(fileOpts) : inline(fileOpts);
   const defaults = {
     service: { name: opts.service, node: { name: opts.node } },
     host: { hostname: os.hostname() },
     process: { pid: process.pid },
   };
-  const done = () => {};
   let closed = false;
   return {
     file,
     write(dataset, level, message, fields) {
       if (closed) throw new Error(`event log ${file} is closed; ${dataset} line not written: ${message}`);
-      // One object, built in the order the line reads: ecsFields fills in the ECS header in place.
-      const info: Record<string | symbol, unknown> = {
+      // One object, built in the order the line reads; the ECS header is filled in when it is formatted.
+      const info: Record<string, unknown> = {
         '@timestamp': '',
         'log.level': level,
         'ecs.version': '',
@@ -100,24 +108,86 @@ export function createEventLog(opts: EventLogOptions): EventLog {
         message,
         event: { dataset, kind: DATASETS[dataset].kind, ...fields.event },
         level,
-        [LEVEL]: level,
       };
       const result = payloadSchema(dataset).safeParse(info);
       if (!result.success) {
         const issue = result.error.issues[0]!;
         throw new EventValidationError(`${dataset}: ${issue.path.join('.')}: ${issue.message}`, issue.path.join('.'), result.error.issues);
       }
-      ecs.transform(info as Parameters<typeof ecs.transform>[0], ecs.options);
-      // `level` is winston's and the line has it as log.level: undefined drops it from the JSON without copying the object.
-      info.level = undefined;
-      info[MESSAGE] = JSON.stringify(info);
-      transport.log(info, done);
-      if (opts.stdout) process.stdout.write(`${String(info[MESSAGE])}\n`);
+      return append.write(info, Date.now());
     },
     async close() {
       if (closed) return;
       closed = true;
-      transport.close();
+      await append.close();
+    },
+  };
+}
+
+interface Appender {
+  write(info: Record<string, unknown>, at: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function inline(opts: LineFileOptions): Appender {
+  const writer = new LineWriter(opts);
+  const written = Promise.resolve();
+  return {
+    write(info, at) {
+      writer.append(info, at);
+      return written;
+    },
+    async close() {
+      writer.close();
+    },
+  };
+}
+
+/**
+ * Events go to the thread in one message per turn of the event loop, and it
+ * answers once per message, so a busy replica pays for a message per batch of
+ * lines, not per line.
+ */
+function writerThread(opts: LineFileOptions): Appender {
+  const worker = new Worker(new URL('./writer-thread.mjs', import.meta.url), { workerData: opts });
+  let numbered = 0;
+  let batch: WriterBatch['events'] = [];
+  const waiting: Array<{ n: number; resolve: () => void; reject: (err: Error) => void }> = [];
+  let broken: Error | undefined;
+  const settle = (last: number, err?: Error) => {
+    while (waiting.length > 0 && waiting[0]!.n <= last) {
+      const w = waiting.shift()!;
+      if (err) w.reject(err);
+      else w.resolve();
+    }
+  };
+  worker.on('message', (reply: WriterReply) => settle(reply.last, reply.failed === undefined ? undefined : new Error(`${opts.file}: ${reply.failed}`)));
+  worker.on('error', (err) => {
+    broken = new Error(`${opts.file}: writer thread failed: ${err.message}`);
+    settle(Infinity, broken);
+  });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const send = () => {
+    if (batch.length === 0) return;
+    worker.postMessage({ last: numbered, events: batch } satisfies WriterBatch);
+    batch = [];
+  };
+  return {
+    write(info, at) {
+      if (broken) return Promise.reject(broken);
+      if (batch.length === 0) setImmediate(send);
+      batch.push([at, info]);
+      const n = ++numbered;
+      const line = new Promise<void>((resolve, reject) => waiting.push({ n, resolve, reject }));
+      // A caller that does not wait for its line must not turn a failed write into an unhandled rejection.
+      line.catch(() => {});
+      return line;
+    },
+    async close() {
+      send();
+      worker.postMessage('close');
+      await exited;
+      settle(Infinity, broken ?? new Error(`${opts.file}: writer thread stopped before writing this line`));
     },
   };
 }

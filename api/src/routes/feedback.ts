@@ -35,7 +35,7 @@ export function feedbackRoutes({ config, registry, log }: Deps) {
     if (typeof label !== 'string' || !classes.includes(label)) {
       throw new ApiError(400, 'invalid_label', `true_label must be one of ${classes.join(', ')}`, 'true_label');
     }
-    log.write('mlmon.feedback', 'info', 'feedback', {
+    await log.write('mlmon.feedback', 'info', 'feedback', {
       mlmon: { prediction: { id }, feedback: { true_label: label, delay_ms: Math.max(0, age) } },
     });
     return c.json({ accepted: true, prediction_id: id }, 202);
