@@ -21,7 +21,7 @@
  *   BENCH_ROUNDS=5 BENCH_EVENTS=200000 BENCH_LAG_SECONDS=30 npm run bench:shipper
  *   BENCH_ES_URL=http://127.0.0.1:9200 npm run bench:shipper   # an existing cluster (no Elasticsearch CPU column)
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -33,6 +33,7 @@ import { createEsClient, createEventLog, familyIndex, freePort, loadEsConfig, ty
 import { ES_DIST_DIR, setupTemplates, startInstance, stopInstance } from '@mlmon/elasticsearch';
 import { loadShipperConfig } from '../log-shipper/src/config';
 import { routeLine } from '../log-shipper/src/router';
+import { cpuSeconds } from './proc-cpu';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -44,17 +45,10 @@ const LAG_SAMPLE_EVERY = 10;
 /** Named per run, so that two runs on one machine never stop each other's cluster; its directory goes with the run. */
 const INSTANCE = `bench-shipper-${process.pid}`;
 const shipperDefaults = loadShipperConfig({});
-const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-shipper-'));
 const log = (msg: string) => console.log(msg);
 
-/** CPU seconds a process (all its threads) has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
 
 
 // --- the cluster -------------------------------------------------------------
