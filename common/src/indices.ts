@@ -11,10 +11,15 @@ export function familyPattern(prefix: string, family: IndexFamily): string {
  * and retention can drop whole days.
  */
 export function familyIndex(prefix: string, family: IndexFamily, at: Date): string {
-  const d = at.toISOString().slice(0, 10).replaceAll('-', '.');
-  return `${prefix}-${family}-${d}`;
+  return dayIndex(prefix, family, at.toISOString());
 }
 
+const dayIndex = (prefix: string, family: IndexFamily, utc: string) => `${prefix}-${family}-${utc.slice(0, 10).replaceAll('-', '.')}`;
+
+/** For a validated event, whose '@timestamp' is an ISO date-time. */
 export function indexForEvent(prefix: string, event: { '@timestamp': string; event: { dataset: Dataset } }): string {
-  return familyIndex(prefix, DATASETS[event.event.dataset].family, new Date(event['@timestamp']));
+  const at = event['@timestamp'];
+  // A UTC stamp (what mlmon writes) starts with its day; only one with an offset needs a Date.
+  // The shipper routes every line through here, and the Date was a twentieth of its CPU.
+  return dayIndex(prefix, DATASETS[event.event.dataset].family, at.endsWith('Z') ? at : new Date(at).toISOString());
 }

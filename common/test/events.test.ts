@@ -64,6 +64,8 @@ describe('index routing', () => {
     const e = { ...sampleEvents()['mlmon.drift'], '@timestamp': '2026-03-04T23:59:59.999Z' };
     expect(indexForEvent('mlmon', e)).toBe('mlmon-metrics-2026.03.04');
     expect(familyIndex('x', 'predictions', new Date('2026-12-31T10:00:00+02:00'))).toBe('x-predictions-2026.12.31');
+    // An offset stamp is routed by its UTC day.
+    expect(indexForEvent('mlmon', { ...e, '@timestamp': '2026-03-05T01:30:00+02:00' })).toBe('mlmon-metrics-2026.03.04');
   });
 });
 
