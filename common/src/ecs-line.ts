@@ -34,7 +34,11 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
 function hasDottedKey(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(hasDottedKey);
   if (!isObject(value)) return false;
-  for (const key in value) if (key.includes('.') || hasDottedKey(value[key])) return true;
+  for (const key in value) {
+    // Leaves are checked here rather than by a call each: a prediction line has 30 feature numbers.
+    const child = value[key];
+    if (key.includes('.') || (typeof child === 'object' && child !== null && hasDottedKey(child))) return true;
+  }
   return false;
 }
 

@@ -17,18 +17,23 @@ const MESSAGE = Symbol.for('message');
  * older ones up to `x.<maxFiles-1>.ndjson`. A line is never split across files.
  */
 export class RotatingFileTransport extends Transport {
+  /** -1 after a rotation that could not open the new file: the next line tries again. */
   private fd: number;
   private size: number;
+  private ended = false;
 
   constructor(private readonly opts: { file: string; maxBytes: number; maxFiles: number }) {
     super();
-    this.fd = openSync(opts.file, 'a');
-    this.size = fstatSync(this.fd).size;
+    this.fd = -1;
+    this.size = 0;
+    this.open();
   }
 
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
     const line = `${String(info[MESSAGE])}\n`;
     const bytes = Buffer.byteLength(line);
+    if (this.ended) throw new Error(`${this.opts.file} is closed`);
+    if (this.fd < 0) this.open();
     if (this.size > 0 && this.size + bytes > this.opts.maxBytes) this.rotate();
     // A string write skips a Buffer per line; a short write (a full disk) finishes from a Buffer.
     const written = writeSync(this.fd, line);
@@ -42,9 +47,15 @@ export class RotatingFileTransport extends Transport {
 
   /** Idempotent, as winston expects of a transport. */
   override close(): void {
-    if (this.fd < 0) return;
-    closeSync(this.fd);
+    if (this.ended) return;
+    this.ended = true;
+    if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+  }
+
+  private open(): void {
+    this.fd = openSync(this.opts.file, 'a');
+    this.size = fstatSync(this.fd).size;
   }
 
   private rotated(n: number): string {
@@ -53,6 +64,8 @@ export class RotatingFileTransport extends Transport {
 
   private rotate(): void {
     closeSync(this.fd);
+    // Never left holding a closed descriptor: its number may already belong to another file.
+    this.fd = -1;
     const keep = this.opts.maxFiles - 1;
     if (keep < 1) rmSync(this.opts.file, { force: true });
     else {
@@ -60,7 +73,6 @@ export class RotatingFileTransport extends Transport {
       for (let n = keep - 1; n >= 1; n--) if (existsSync(this.rotated(n))) renameSync(this.rotated(n), this.rotated(n + 1));
       renameSync(this.opts.file, this.rotated(1));
     }
-    this.fd = openSync(this.opts.file, 'a');
-    this.size = 0;
+    this.open();
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,5 +63,23 @@ describe.each([
     await log.close();
     expect(lines(log.file).map((l) => parseEcsLine(l).message)).toEqual(['after']);
     expect(() => app(log, 'too late')).toThrow(/closed/);
+  });
+});
+
+describe('an event log on a writer thread whose file cannot be written', () => {
+  it('rejects the lines it could not write, and a caller that does not wait is not crashed by them', async () => {
+    const log = open(true, 2048, 3);
+    await app(log, 'first');
+    // The next rotation reopens the file in a directory that is gone.
+    rmSync(path.dirname(log.file), { recursive: true, force: true });
+    const ignored = Array.from({ length: 50 }, (_, i) => void app(log, `ignored ${i}`));
+    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => app(log, `awaited ${i}`)));
+    expect(ignored).toHaveLength(50);
+    expect(results.some((r) => r.status === 'rejected' && /ENOENT/.test(String(r.reason)))).toBe(true);
+    // Once the directory is back, the log carries on in a fresh file.
+    mkdirSync(path.dirname(log.file));
+    await app(log, 'recovered');
+    await log.close();
+    expect(lines(log.file).map((l) => parseEcsLine(l).message)).toEqual(['recovered']);
   });
 });
