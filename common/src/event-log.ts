@@ -161,12 +161,21 @@ function writerThread(opts: LineFileOptions): Appender {
       else w.resolve();
     }
   };
+  let closing = false;
   worker.on('message', (reply: WriterReply) => settle(reply.last, reply.failed === undefined ? undefined : new Error(`${opts.file}: ${reply.failed}`)));
   worker.on('error', (err) => {
     broken = new Error(`${opts.file}: writer thread failed: ${err.message}`);
     settle(Infinity, broken);
   });
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', (code) => {
+      if (!closing) {
+        broken ??= new Error(`${opts.file}: writer thread exited (code ${code})`);
+        settle(Infinity, broken);
+      }
+      resolve();
+    }),
+  );
   const send = () => {
     if (batch.length === 0) return;
     worker.postMessage({ last: numbered, events: batch } satisfies WriterBatch);
@@ -174,16 +183,20 @@ function writerThread(opts: LineFileOptions): Appender {
   };
   return {
     write(info, at) {
-      if (broken) return Promise.reject(broken);
-      if (batch.length === 0) setImmediate(send);
-      batch.push([at, info]);
-      const n = ++numbered;
-      const line = new Promise<void>((resolve, reject) => waiting.push({ n, resolve, reject }));
+      let line: Promise<void>;
+      if (broken) line = Promise.reject(broken);
+      else {
+        if (batch.length === 0) setImmediate(send);
+        batch.push([at, info]);
+        const n = ++numbered;
+        line = new Promise<void>((resolve, reject) => waiting.push({ n, resolve, reject }));
+      }
       // A caller that does not wait for its line must not turn a failed write into an unhandled rejection.
       line.catch(() => {});
       return line;
     },
     async close() {
+      closing = true;
       send();
       worker.postMessage('close');
       await exited;

@@ -22,10 +22,19 @@ port.on('message', (batch: WriterBatch | 'close') => {
     // TypeScript loader it was started through may keep a handle open.
     process.exit(0);
   }
-  try {
-    for (const [at, info] of batch.events) writer.append(info, at);
-    port.postMessage({ last: batch.last } satisfies WriterReply);
-  } catch (err) {
-    port.postMessage({ last: batch.last, failed: (err as Error).message } satisfies WriterReply);
+  // Each line is tried on its own, so one that fails (the disk filled up) fails alone and those
+  // around it that made it into the file are reported written.
+  let n = batch.last - batch.events.length;
+  let reported = n;
+  for (const [at, info] of batch.events) {
+    n += 1;
+    try {
+      writer.append(info, at);
+    } catch (err) {
+      if (n - 1 > reported) port.postMessage({ last: n - 1 } satisfies WriterReply);
+      port.postMessage({ last: n, failed: (err as Error).message } satisfies WriterReply);
+      reported = n;
+    }
   }
+  if (batch.last > reported) port.postMessage({ last: batch.last } satisfies WriterReply);
 });
