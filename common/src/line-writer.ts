@@ -1,7 +1,6 @@
 import { ecsFields } from '@elastic/ecs-winston-format';
 import { RotatingFileTransport } from './rotating-file';
 
-const LEVEL = Symbol.for('level');
 const MESSAGE = Symbol.for('message');
 
 export interface LineFileOptions {
@@ -33,7 +32,6 @@ export class LineWriter {
 
   /** `info` is built in reading order with '@timestamp', 'log.level' and 'ecs.version' first, and is formatted in place. */
   append(info: Record<string | symbol, unknown>, at: number): void {
-    info[LEVEL] = info.level;
     this.ecs.transform(info as Parameters<typeof this.ecs.transform>[0], this.ecs.options);
     // ecsFields stamps the time it runs; on the writer thread that is later than the event.
     info['@timestamp'] = new Date(at).toISOString();

@@ -99,12 +99,7 @@ export class ModelRegistry {
   get(version: string): LoadedModel {
     const model = this.models.get(version);
     if (!model) {
-      throw new ApiError(
-        404,
-        'unknown_model_version',
-        `model version "${version}" does not exist; known: ${[...this.models.keys()].join(', ')}`,
-        'model_version',
-      );
+      throw new ApiError(404, 'unknown_model_version', `model version "${version}" does not exist; known: ${[...this.models.keys()].join(', ')}`, 'model_version');
     }
     return model;
   }
