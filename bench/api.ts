@@ -13,8 +13,8 @@
  */
 import autocannon from 'autocannon';
 import { median } from 'simple-statistics';
-import { holdout, startReplicaProcess } from '../api/test/support';
-import { cpuSeconds } from './proc-cpu';
+import { holdout, startReplicaProcess } from '@mlmon/api/testing';
+import { cpuSeconds } from './proc-cpu.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);

@@ -29,11 +29,13 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { median, quantile } from 'simple-statistics';
-import { createEsClient, createEventLog, familyIndex, freePort, loadEsConfig, type EventLog } from '@mlmon/common';
-import { ES_DIST_DIR, setupTemplates, startInstance, stopInstance } from '@mlmon/elasticsearch';
-import { loadShipperConfig } from '../log-shipper/src/config';
-import { routeLine } from '../log-shipper/src/router';
-import { cpuSeconds } from './proc-cpu';
+import { createEsClient, createEventLog, freePort, loadEsConfig, type EventLog } from '@mlmon/runtime';
+import { familyIndex } from '@mlmon/contract';
+import { ES_DIST_DIR, startInstance, stopInstance } from '@mlmon/es-local';
+import { setupTemplates } from '@mlmon/contract';
+import { loadShipperConfig } from '@mlmon/log-shipper/config';
+import { routeLine } from '@mlmon/log-shipper/router';
+import { cpuSeconds } from './proc-cpu.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -93,7 +95,7 @@ const holdout = JSON.parse(readFileSync(path.join(REPO_ROOT, 'model/artifacts/ho
 function writePrediction(eventLog: EventLog, i: number): string {
   const id = randomUUID();
   const row = holdout.rows[i % holdout.rows.length]!;
-  eventLog.write('mlmon.prediction', 'info', 'prediction', {
+  void eventLog.write('mlmon.prediction', 'info', 'prediction', {
     event: { duration: 2_000_000 + (i % 1000) * 1000 },
     http: { request: { id: randomUUID() } },
     mlmon: {
@@ -212,7 +214,7 @@ async function timeProcess(what: string, prefix: string, watch: string, child: C
 }
 
 function startShipper(prefix: string, dir: string, env: Record<string, string> = {}): { child: ChildProcess; ready: () => boolean } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'log-shipper/src/main.ts')], {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'log-shipper/dist/main.js')], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,

@@ -16,12 +16,16 @@ have nginx || [ -x /usr/sbin/nginx ] || bash scripts/ensure-debs.sh nginx
 
 # npm install scripts are denied in package.json (allowScripts); onnxruntime-node's
 # would also try to download binaries, which its CPU build already ships.
-# `npm install` rather than `npm ci`: this npm writes lockfiles without other
-# platforms' optional packages and `npm ci` then calls the lockfile out of sync;
-# `npm install` installs the locked versions and leaves the lockfile unchanged.
+# `npm ci` installs exactly the committed lockfile. The registry these machines
+# reach lacks some platforms' builds of the newest rollup (vitest's bundler), and
+# npm leaves a package it cannot resolve out of the lockfile, which `npm ci` then
+# refuses as out of sync: package.json pins rollup (overrides) to the newest
+# version that every platform has.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "bootstrap: installing npm packages"
-  ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund
+  echo "bootstrap: installing npm packages (npm ci)"
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 fi
 
+# Services run compiled (node <package>/dist/main.js); tsc -b rebuilds only what changed.
+npm run --silent build
 npm run --silent es:fetch

@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
-import { ApiError } from './errors';
-import type { Deps } from './deps';
-import { feedbackRoutes } from './routes/feedback';
-import { healthRoutes } from './routes/health';
-import { adminRoutes, modelRoutes } from './routes/models';
-import { predictRoutes } from './routes/predict';
+import { ApiError, asApiError } from './errors.js';
+import type { Deps } from './deps.js';
+import { feedbackRoutes } from './routes/feedback.js';
+import { healthRoutes } from './routes/health.js';
+import { adminRoutes, modelRoutes } from './routes/models.js';
+import { predictRoutes } from './routes/predict.js';
 
 /**
  * The replica's HTTP surface. Middleware order matters: the request id and
@@ -47,19 +47,20 @@ export function createApp(deps: Deps) {
     throw new ApiError(404, 'not_found', 'no such endpoint');
   });
 
-  app.onError((err, c) => {
+  app.onError((error, c) => {
     const requestIdOf = { http: { request: { id: c.get('requestId') } } };
-    if (err instanceof ApiError) {
-      log.write('mlmon.app', 'warn', `rejected ${c.req.method} ${c.req.path}: ${err.message}`, {
+    const err = asApiError(error);
+    if (err) {
+      void log.write('mlmon.app', 'warn', `rejected ${c.req.method} ${c.req.path}: ${err.message}`, {
         ...requestIdOf,
         error: { code: err.code, message: err.message, type: 'client' },
         ...(err.field ? { mlmon: { app: { field: err.field } } } : {}),
       });
       return c.json(err.toBody(), err.status);
     }
-    log.write('mlmon.app', 'error', `failed ${c.req.method} ${c.req.path}: ${err.message}`, {
+    void log.write('mlmon.app', 'error', `failed ${c.req.method} ${c.req.path}: ${error.message}`, {
       ...requestIdOf,
-      error: { code: 'internal_error', message: err.stack ?? err.message, type: err.name },
+      error: { code: 'internal_error', message: error.stack ?? error.message, type: error.name },
     });
     return c.json({ error: { code: 'internal_error', message: 'internal error; see the replica log' } }, 500);
   });

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { booleanFlag, loadConfig, portNumber } from '@mlmon/common';
+import { DEFAULT_LOG_DIR, LOG_DIR_VAR } from '@mlmon/contract';
+import { booleanFlag, loadConfig, portNumber } from '@mlmon/runtime';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const positiveInt = z.coerce.number().int().positive();
@@ -12,7 +13,7 @@ export const apiConfigShape = {
   HOST: z.string().default('127.0.0.1'),
   /** `service.node.name` in every line; defaults to replica-<PORT>. */
   REPLICA_ID: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, ".", "_" or "-"').optional(),
-  LOG_DIR: z.string().default(`${REPO_ROOT}run/logs`),
+  [LOG_DIR_VAR]: z.string().default(DEFAULT_LOG_DIR),
   LOG_STDOUT: booleanFlag.default(false),
   /** Off only to measure what per-prediction logging costs (npm run bench:api). */
   LOG_PREDICTIONS: booleanFlag.default(true),

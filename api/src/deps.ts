@@ -1,6 +1,6 @@
-import type { EventLog } from '@mlmon/common';
-import type { ApiConfig } from './config';
-import type { ModelRegistry } from './models/registry';
+import type { EventLog } from '@mlmon/runtime';
+import type { ApiConfig } from './config.js';
+import type { ModelRegistry } from './models/registry.js';
 
 /** Mutable process state the routes and the shutdown path share. */
 export interface ReplicaState {

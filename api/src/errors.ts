@@ -1,4 +1,5 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { CanaryIsActiveError, UnknownModelVersionError } from './models/registry.js';
 
 /** A refusal the client can act on: a status, a stable machine-readable code, and the field at fault. */
 export class ApiError extends Error {
@@ -15,4 +16,12 @@ export class ApiError extends Error {
   toBody() {
     return { error: { code: this.code, message: this.message, ...(this.field ? { field: this.field } : {}) } };
   }
+}
+
+/** The refusal a domain error becomes at the HTTP boundary; undefined for a failure of ours (500). */
+export function asApiError(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  if (err instanceof UnknownModelVersionError) return new ApiError(404, 'unknown_model_version', err.message, 'model_version');
+  if (err instanceof CanaryIsActiveError) return new ApiError(409, 'canary_is_active', err.message, 'version');
+  return undefined;
 }

@@ -2,15 +2,15 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { createHttpTerminator } from 'http-terminator';
-import { loadApiConfig } from './config';
-import { createReplica } from './replica';
+import { loadApiConfig } from './config.js';
+import { createReplica } from './replica.js';
 
 const config = loadApiConfig();
 const replica = await createReplica(config);
 const { log, registry, state } = replica;
 
 const server = serve({ fetch: replica.app.fetch, port: config.PORT, hostname: config.HOST }, (info: AddressInfo) => {
-  log.write('mlmon.app', 'info', `replica ${config.REPLICA_ID} listening on ${info.address}:${info.port}, serving ${registry.modelName} ${registry.serving().active}`, {});
+  void log.write('mlmon.app', 'info', `replica ${config.REPLICA_ID} listening on ${info.address}:${info.port}, serving ${registry.modelName} ${registry.serving().active}`, {});
   console.log(`mlmon api ${config.REPLICA_ID} listening on http://${info.address}:${info.port}`);
 });
 // Longer than nginx's upstream keepalive_timeout, so nginx, not the replica, closes idle connections
@@ -26,10 +26,10 @@ async function shutdown(signal: string): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
   state.draining = true;
-  log.write('mlmon.app', 'info', `${signal}: draining ${state.inFlight} in-flight requests`, {});
+  void log.write('mlmon.app', 'info', `${signal}: draining ${state.inFlight} in-flight requests`, {});
   // Stops accepting, closes idle sockets at once and each busy one right after its answer.
   await terminator.terminate();
-  log.write('mlmon.app', 'info', `replica ${config.REPLICA_ID} stopped`, {});
+  void log.write('mlmon.app', 'info', `replica ${config.REPLICA_ID} stopped`, {});
   await replica.close();
   process.exit(0);
 }

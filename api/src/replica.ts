@@ -1,8 +1,9 @@
-import { createEventLog, startResourceSampler, type EventLog } from '@mlmon/common';
-import { createApp } from './app';
-import type { ApiConfig } from './config';
-import type { ReplicaState } from './deps';
-import { ModelRegistry } from './models/registry';
+import { LOG_BASENAMES } from '@mlmon/contract';
+import { createEventLog, startResourceSampler, type EventLog } from '@mlmon/runtime';
+import { createApp } from './app.js';
+import type { ApiConfig } from './config.js';
+import type { ReplicaState } from './deps.js';
+import { ModelRegistry } from './models/registry.js';
 
 export interface Replica {
   app: ReturnType<typeof createApp>;
@@ -19,7 +20,7 @@ export async function createReplica(config: ApiConfig): Promise<Replica> {
     service: 'mlmon-api',
     node: config.REPLICA_ID,
     dir: config.LOG_DIR,
-    basename: `api-${config.REPLICA_ID}`,
+    basename: LOG_BASENAMES.replica(config.REPLICA_ID),
     maxBytes: config.LOG_MAX_BYTES,
     maxFiles: config.LOG_MAX_FILES,
     stdout: config.LOG_STDOUT,

@@ -2,8 +2,9 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v4 as uuidv4, v7 as uuidv7 } from 'uuid';
-import { createReplica, type Replica } from '../src/replica';
-import { ADMIN_TOKEN, holdout, ofDataset, readEvents, tempDir, testConfig } from './support';
+import { waitUntil } from '@mlmon/runtime';
+import { createReplica, type Replica } from '../src/replica.js';
+import { ADMIN_TOKEN, holdout, ofDataset, readEvents, tempDir, testConfig } from './support.js';
 
 const stateDir = tempDir('model-state');
 const stateFile = path.join(stateDir, 'serving.json');
@@ -80,7 +81,7 @@ describe('model versions and admin', () => {
     expect(canary).toBeGreaterThan(80);
     expect(canary).toBeLessThan(160);
 
-    await new Promise((r) => setTimeout(r, 200));
+    // An answered prediction is in the log before its answer leaves.
     const roles = new Set(ofDataset(readEvents(logDir), 'mlmon.prediction').map((e) => `${e.mlmon.model.version}:${e.mlmon.model.role}`));
     expect(roles).toContain('broken:canary');
     expect(roles).toContain('v2:canary');
@@ -107,10 +108,12 @@ describe('POST /v1/feedback', () => {
     await new Promise((r) => setTimeout(r, 30));
     const res = await call(a, 'POST', '/v1/feedback', { prediction_id: p.prediction_id, true_label: 'malignant' });
     expect(res.status).toBe(202);
-    await new Promise((r) => setTimeout(r, 100));
-    const line = ofDataset(readEvents(logDir), 'mlmon.feedback').find((e) => e.mlmon.prediction.id === p.prediction_id);
-    expect(line?.mlmon.feedback.true_label).toBe('malignant');
-    expect(line?.mlmon.feedback.delay_ms).toBeGreaterThanOrEqual(30);
+    const line = await waitUntil(() => ofDataset(readEvents(logDir), 'mlmon.feedback').find((e) => e.mlmon.prediction.id === p.prediction_id), {
+      timeoutMs: 5000,
+      what: 'the feedback line',
+    });
+    expect(line.mlmon.feedback.true_label).toBe('malignant');
+    expect(line.mlmon.feedback.delay_ms).toBeGreaterThanOrEqual(30);
   });
 
   const old = uuidv7({ msecs: Date.now() - 40 * 86_400_000 });

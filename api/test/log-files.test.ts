@@ -1,10 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { indexForEvent, writeEvents } from '@mlmon/common';
-import { testCluster } from '@mlmon/common/testing';
-import { setupTemplates } from '@mlmon/elasticsearch';
-import { createReplica } from '../src/replica';
-import { holdout, ofDataset, readEvents, testConfig } from './support';
+import { indexForEvent } from '@mlmon/contract';
+import { writeEvents } from '@mlmon/runtime';
+import { testCluster } from '@mlmon/es-local/testing';
+import { setupTemplates } from '@mlmon/contract';
+import { createReplica } from '../src/replica.js';
+import { holdout, ofDataset, readEvents, testConfig } from './support.js';
 
 const features = holdout.rows[0]!.features;
 const predict = (app: { request: (p: string, i: RequestInit) => Response | Promise<Response> }, body: unknown) =>
@@ -27,15 +28,13 @@ describe('replica log files', () => {
   it('carry a resource sample every interval', async () => {
     const config = testConfig({ REPLICA_ID: 'replica-resource', RESOURCE_INTERVAL_S: '0.3' });
     const replica = await createReplica(config);
-    await new Promise((r) => setTimeout(r, 1500));
+    await expect.poll(() => ofDataset(readEvents(config.LOG_DIR), 'mlmon.resource').length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
     await replica.close();
     const samples = ofDataset(readEvents(config.LOG_DIR), 'mlmon.resource');
-    expect(samples.length).toBeGreaterThanOrEqual(2);
     const s = samples.at(-1)!.mlmon.resource;
     expect(s.in_flight_requests).toBe(0);
     expect(s.process.rss_bytes).toBeGreaterThan(10e6);
     expect(s.host.memory_total_bytes).toBeGreaterThan(100e6);
-    expect(s.host.cpu_pct).toBeGreaterThanOrEqual(0);
   });
 });
 
@@ -51,7 +50,7 @@ describe('replica log lines in the real cluster', () => {
     const p = (await (await predict(replica.app, { features })).json()) as { prediction_id: string };
     await replica.app.request('/v1/feedback', { method: 'POST', body: JSON.stringify({ prediction_id: p.prediction_id, true_label: 'benign' }) });
     await predict(replica.app, { features: { ...features, mean_radius: 'x' } });
-    await new Promise((r) => setTimeout(r, 500));
+    await expect.poll(() => ofDataset(readEvents(config.LOG_DIR), 'mlmon.resource').length, { timeout: 10_000 }).toBeGreaterThan(0);
     await replica.close();
 
     const events = readEvents(config.LOG_DIR);

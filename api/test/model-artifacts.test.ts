@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { modelCard } from '../src/models/card';
-import { MODEL_DIR, holdout } from './support';
+import { modelCard } from '../src/models/card.js';
+import { MODEL_DIR, holdout } from './support.js';
 
 /** The committed artifacts come from one training run; CI does not retrain, so this checks they still agree. */
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReplica, type Replica } from '../src/replica';
-import { holdout, ofDataset, readEvents, testConfig } from './support';
+import { createReplica, type Replica } from '../src/replica.js';
+import { holdout, ofDataset, readEvents, testConfig } from './support.js';
 
 let replica: Replica;
 let logDir: string;
@@ -60,7 +60,7 @@ describe('POST /v1/predict with the real ONNX models', () => {
   it('writes one valid mlmon.prediction line per prediction, with the request id, replica and duration', async () => {
     const res = await post('/v1/predict', { instances: holdout.rows.slice(0, 3).map((r) => r.features) }, { 'X-Request-ID': 'batch-req-42' });
     const { predictions } = (await res.json()) as { predictions: PredictionBody[] };
-    await new Promise((r) => setTimeout(r, 200));
+    // No wait: an answered prediction is in the log before its answer leaves.
     const lines = ofDataset(readEvents(logDir), 'mlmon.prediction').filter((e) => e.http.request.id === 'batch-req-42');
     expect(lines.map((l) => l.mlmon.prediction.id)).toEqual(predictions.map((p) => p.prediction_id));
     for (const [i, line] of lines.entries()) {
@@ -107,11 +107,10 @@ describe('bad input gets a clear 4xx and an mlmon.app warning, never a crash', (
     expect(res.headers.get('x-replica-id')).toBe('replica-test');
     const { error } = (await res.json()) as { error: { code: string; message: string; field?: string } };
     expect(error.code).toBe(code);
-    expect(error.message.length).toBeGreaterThan(5);
     expect(error.field).toBe(field);
-    await new Promise((r) => setTimeout(r, 100));
-    const warning = ofDataset(readEvents(logDir), 'mlmon.app').find((e) => e.http?.request.id === requestId);
-    expect(warning).toMatchObject({ log: { level: 'warn' }, error: { code } });
+    await expect
+      .poll(() => ofDataset(readEvents(logDir), 'mlmon.app').find((e) => e.http?.request.id === requestId))
+      .toMatchObject({ log: { level: 'warn' }, error: { code, message: error.message } });
   });
 
   it('refuses a body over the limit with 413', async () => {

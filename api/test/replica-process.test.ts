@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { holdout, ofDataset, readEvents, startReplicaProcess } from './support';
+import { holdout, ofDataset, readEvents, startReplicaProcess } from './support.js';
 
 const names = holdout.feature_names;
 const valid = holdout.rows[0]!.features;
@@ -82,7 +82,7 @@ describe('a real replica process', () => {
       }
     };
     const clients = Array.from({ length: 8 }, client);
-    await new Promise((r) => setTimeout(r, 1500));
+    await expect.poll(() => answered.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(200);
     const beforeSignal = answered.length;
     const signalled = Date.now();
     replica.child.kill('SIGTERM');

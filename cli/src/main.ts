@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { registerStackCommands } from './commands/stack-commands';
+import { registerStackCommands } from './commands/stack-commands.js';
 
 const program = new Command('mlmon').description('log-centric monitoring for deployed ML models');
 registerStackCommands(program);

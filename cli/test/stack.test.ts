@@ -2,28 +2,28 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEcsLine, type EventOf, type MlmonEvent } from '@mlmon/common';
-import { testCluster } from '@mlmon/common/testing';
-import { scaleReplicas, stackStatus } from '../src/stack/client';
-import { REPO_ROOT, runPaths } from '../src/stack/paths';
-import { isAlive, readStackFile, type StackFile } from '../src/stack/stack-file';
-import { loadHoldout } from '../src/simulate/holdout';
-import { newTally, runTraffic, type TrafficTally } from '../src/simulate/traffic';
+import { parseEcsLine, type EventOf, type MlmonEvent } from '@mlmon/contract';
+import { testCluster } from '@mlmon/es-local/testing';
+import { freePortBlock } from '@mlmon/runtime';
+import { scaleReplicas, stackStatus } from '../src/stack/client.js';
+import { REPO_ROOT, runPaths, serviceEntry } from '../src/stack/paths.js';
+import { isAlive, readStackFile, runningStack, type StackFile } from '../src/stack/stack-file.js';
+import { loadHoldout } from '../src/simulate/holdout.js';
+import { newTally, runTraffic, type TrafficTally } from '../src/simulate/traffic.js';
 
 /** A real stack (real nginx, real replicas, a supervisor) on ports of its own, in a run folder of its own. */
 const cluster = testCluster();
 // A run folder that does not exist yet, as in a fresh clone.
 const paths = runPaths(path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-stack-')), 'run'));
 const env = { ...process.env, MLMON_RUN_DIR: paths.runDir, ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix };
-const PORT = 18080;
 let stack: StackFile;
+let replicaPort: number;
 const rows = loadHoldout();
 
-function mlmon(...args: string[]): Promise<{ code: number | null; out: string }> {
+function mlmon(args: string[], runEnv: NodeJS.ProcessEnv = env): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/src/main.ts'), ...args], { cwd: REPO_ROOT, env });
+    const child = spawn(process.execPath, [serviceEntry('cli'), ...args], { cwd: REPO_ROOT, env: runEnv });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -41,15 +41,23 @@ function events<D extends MlmonEvent['event']['dataset']>(file: string, dataset:
     .filter((e): e is EventOf<D> => e.event.dataset === dataset);
 }
 
+/** `mlmon up` on free ports: nginx at the base, its status page at +1 and the control API at +10. */
+async function up(replicas: number, runEnv: NodeJS.ProcessEnv): Promise<{ port: number; replicaPort: number; out: string }> {
+  const port = await freePortBlock(11);
+  const replicaPort = await freePortBlock(8);
+  const run = await mlmon(['up', '--replicas', String(replicas), '--port', String(port), '--replica-port', String(replicaPort)], runEnv);
+  expect(run.code, run.out).toBe(0);
+  expect(run.out).toContain(`http://127.0.0.1:${port}`);
+  return { port, replicaPort, out: run.out };
+}
+
 beforeAll(async () => {
-  const up = await mlmon('up', '--replicas', '3', '--port', String(PORT), '--replica-port', '19001');
-  expect(up.code, up.out).toBe(0);
-  expect(up.out).toContain(`http://127.0.0.1:${PORT}`);
+  ({ replicaPort } = await up(3, env));
   stack = readStackFile(paths)!;
 }, 120_000);
 
 afterAll(async () => {
-  if (stack && isAlive(stack.supervisorPid)) await mlmon('down');
+  if (runningStack(paths)) await mlmon(['down']);
   await cluster.cleanup();
 }, 60_000);
 
@@ -87,19 +95,20 @@ describe('the local stack: nginx in front of supervised replicas', () => {
 
   it('loses at most 0.1% of requests when a replica is killed -9 under load, and restarts it', async () => {
     const victim = (await stackStatus(stack)).processes.find((p) => p.name === 'replica-2')!;
-    const traffic = runTraffic({ url: stack.url, rows, rate: 200, seconds: 6 });
-    await sleep(2000);
+    const live = newTally();
+    const traffic = runTraffic({ url: stack.url, rows, rate: 200, seconds: 6 }, live);
+    await expect.poll(() => live.sent, { timeout: 10_000 }).toBeGreaterThanOrEqual(400);
     process.kill(victim.pid!, 'SIGKILL');
     const t = await traffic;
     expect(t.sent).toBe(1200);
     expect(errorsOf(t)).toBeLessThanOrEqual(1);
-    await expect.poll(async () => (await stackStatus(stack)).processes.find((p) => p.name === 'replica-2'), { timeout: 15_000 }).toMatchObject({ state: 'running', restarts: 1 });
+    await expect.poll(async () => (await stackStatus(stack)).processes.find((p) => p.name === 'replica-2'), { timeout: 15_000 }).toMatchObject({ state: 'running', restarts: victim.restarts + 1 });
   });
 
   it('adds and then removes a replica under load without failing a request', async () => {
     const live = newTally();
     const traffic = runTraffic({ url: stack.url, rows, rate: 200, seconds: 10 }, live);
-    await sleep(1000);
+    await expect.poll(() => live.sent, { timeout: 10_000 }).toBeGreaterThanOrEqual(200);
     expect((await scaleReplicas(stack, 4)).processes.map((p) => p.name)).toContain('replica-4');
     // nginx routes to the new slot once it has rested for fail_timeout (3 s).
     await expect.poll(() => live.byReplica.get('replica-4') ?? 0, { timeout: 6000 }).toBeGreaterThan(0);
@@ -111,25 +120,31 @@ describe('the local stack: nginx in front of supervised replicas', () => {
   });
 
   it('`mlmon simulate steady` ends with no errors', async () => {
-    const run = await mlmon('simulate', 'steady', '--rate', '50', '--duration', '3');
+    const run = await mlmon(['simulate', 'steady', '--rate', '50', '--duration', '3']);
     expect(run.code, run.out).toBe(0);
     expect(run.out).toMatch(/sent 150, ok 150, errors none/);
   });
 
   it('`mlmon down` leaves no process behind', async () => {
+    // A stack of its own, so that this test does not depend on running last.
+    const own = runPaths(path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-stack-down-')), 'run'));
+    const ownEnv = { ...env, MLMON_RUN_DIR: own.runDir };
+    await up(1, ownEnv);
+    const stack = readStackFile(own)!;
     const { processes } = await stackStatus(stack);
     const nginxMaster = processes.find((p) => p.name === 'nginx')!.pid!;
     const workers = execFileSync('ps', ['-o', 'pid=', '--ppid', String(nginxMaster)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
     const pids = [stack.supervisorPid, nginxMaster, ...workers, ...processes.map((p) => p.pid!)];
     expect(processes.map((p) => p.name)).toContain('log-shipper');
-    expect(pids.length).toBeGreaterThanOrEqual(7);
-    const down = await mlmon('down');
+    // supervisor, nginx master and worker, shipper, one replica
+    expect(new Set(pids).size).toBeGreaterThanOrEqual(5);
+    const down = await mlmon(['down'], ownEnv);
     expect(down.code, down.out).toBe(0);
     await expect.poll(() => pids.filter(isAlive), { timeout: 10_000 }).toEqual([]);
-    expect(readStackFile(paths)).toBeUndefined();
-  }, 60_000);
+    expect(readStackFile(own)).toBeUndefined();
+  }, 120_000);
 });
 
 function stackPort(replica: string): number {
-  return 19000 + Number(replica.replace('replica-', ''));
+  return replicaPort + Number(replica.replace('replica-', '')) - 1;
 }

@@ -1,6 +1,6 @@
-import { createEsClient, esUrl, type EsConfig } from '@mlmon/common';
-import { startInstance, instanceStatus, stopInstance, type InstanceStatus } from './instance';
-import { setupTemplates, type SetupReport } from './templates';
+import { createEsClient, esUrl, type EsConfig } from '@mlmon/runtime';
+import { startInstance, instanceStatus, stopInstance, type InstanceStatus } from './instance.js';
+import { setupTemplates, type SetupReport } from '@mlmon/contract';
 
 /** The instance the local stack uses; tests use their own. */
 export const DEV_INSTANCE = 'dev';

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import extract from 'extract-zip';
-import { DOWNLOAD_DIR, RUNTIME_DIR } from './paths';
+import { DOWNLOAD_DIR, RUNTIME_DIR } from './paths.js';
 
 /**
  * 8.8.2 is the newest 8.x whose integ-test distribution still answers `GET /`:

@@ -1,4 +1,3 @@
-export * from './cluster';
-export * from './distribution';
-export * from './instance';
-export * from './templates';
+export * from './cluster.js';
+export * from './distribution.js';
+export * from './instance.js';

@@ -4,8 +4,8 @@ import { chown, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureDistribution } from './distribution';
-import { RUNTIME_DIR, isRoot } from './paths';
+import { ensureDistribution } from './distribution.js';
+import { RUNTIME_DIR, isRoot } from './paths.js';
 
 /** The system user Elasticsearch runs as when we are root: it refuses to run as root itself. */
 export const ES_USER = 'mlmon-es';

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { createEsClient, loadEsConfig } from '@mlmon/common';
-import { fetchDistribution, ES_VERSION } from './distribution';
-import { describeReport, ensureCluster, localClusterStatus, stopLocalCluster } from './cluster';
-import { setupTemplates } from './templates';
+import { createEsClient, loadEsConfig } from '@mlmon/runtime';
+import { fetchDistribution, ES_VERSION } from './distribution.js';
+import { describeReport, ensureCluster, localClusterStatus, stopLocalCluster } from './cluster.js';
+import { setupTemplates } from '@mlmon/contract';
 
 const program = new Command('es').description(`the local Elasticsearch ${ES_VERSION} and mlmon's templates`);
 

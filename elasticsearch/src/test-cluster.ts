@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
-import { esConfigShape, esUrl, loadConfig, portNumber } from '@mlmon/common';
-import { startInstance, stopInstance } from './instance';
+import { esConfigShape, esUrl, loadConfig, portNumber } from '@mlmon/runtime';
+import { startInstance, stopInstance } from './instance.js';
 
 /**
  * vitest global setup: one cluster for the whole run. With ES_URL the tests

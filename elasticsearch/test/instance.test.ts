@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEsClient, freePort, loadEsConfig } from '@mlmon/common';
-import { ES_VERSION, instanceStatus, startInstance, stopInstance } from '../src';
+import { createEsClient, freePort, loadEsConfig } from '@mlmon/runtime';
+import { ES_VERSION, instanceStatus, startInstance, stopInstance } from '../src/index.js';
 
 /**
  * The launcher itself, on an instance of its own (the run's shared cluster is

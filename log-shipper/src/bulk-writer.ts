@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@elastic/elasticsearch';
-import type { Cursor, Segment } from './cursor';
-import type { DeadLetterFile } from './dead-letter';
+import type { Cursor, Segment } from './cursor.js';
+import type { DeadLetterFile } from './dead-letter.js';
 
 /** One line on its way to Elasticsearch: the raw line is the document, sent as written. */
 export interface Doc {

@@ -1,4 +1,5 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '@mlmon/runtime';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -85,16 +86,8 @@ export class Checkpoints {
       if (!this.dirty) return;
       this.dirty = false;
       const body = JSON.stringify({ version: 1, streams: Object.fromEntries(this.streams) }, null, 2);
-      const tmp = `${this.file}.tmp`;
       try {
-        const handle = await open(tmp, 'w');
-        try {
-          await handle.writeFile(body);
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        await rename(tmp, this.file);
+        await writeFileAtomic(this.file, body);
       } catch (err) {
         this.dirty = true;
         throw err;

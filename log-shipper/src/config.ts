@@ -2,7 +2,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { booleanFlag, esConfigShape, loadConfig } from '@mlmon/common';
+import { DEFAULT_LOG_DIR, logGlob } from '@mlmon/contract';
+import { booleanFlag, esConfigShape, loadConfig } from '@mlmon/runtime';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const positiveInt = z.coerce.number().int().positive();
@@ -18,11 +19,11 @@ const globList = z
 export const shipperConfigShape = {
   ...esConfigShape,
   /** Comma-separated file patterns to tail, e.g. `run/logs/*.ndjson,/var/log/nginx/mlmon-*.ndjson`. */
-  SHIPPER_GLOBS: globList.prefault(path.join(REPO_ROOT, 'run/logs/*.ndjson')),
+  SHIPPER_GLOBS: globList.prefault(logGlob(DEFAULT_LOG_DIR)),
   /** Checkpoints and the dead-letter file. */
   SHIPPER_STATE_DIR: z.string().default(path.join(REPO_ROOT, 'run/shipper')),
   /** The shipper's own ECS log (status and operational lines); always shipped too. */
-  SHIPPER_LOG_DIR: z.string().default(path.join(REPO_ROOT, 'run/logs')),
+  SHIPPER_LOG_DIR: z.string().default(DEFAULT_LOG_DIR),
   SHIPPER_LOG_STDOUT: booleanFlag.default(false),
   /** `service.node.name` of the shipper's own lines. */
   SHIPPER_NODE: z.string().min(1).default(os.hostname()),

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { createEsClient, createEventLog, esUrl } from '@mlmon/common';
-import { setupTemplates } from '@mlmon/elasticsearch';
-import { loadShipperConfig } from './config';
-import { Shipper, type OperationalLog } from './shipper';
-import { startStatus } from './status';
+import { createEsClient, createEventLog, esUrl } from '@mlmon/runtime';
+import { LOG_BASENAMES, LOG_EXTENSION, setupTemplates } from '@mlmon/contract';
+import { loadShipperConfig } from './config.js';
+import { Shipper, type OperationalLog } from './shipper.js';
+import { startStatus } from './status.js';
 
 /** A bad variable or checkpoint file stops the shipper at once with one plain line, not a stack trace. */
 function startupFailed(err: unknown): never {
@@ -23,19 +23,19 @@ const log = createEventLog({
   service: 'mlmon-log-shipper',
   node: config.SHIPPER_NODE,
   dir: config.SHIPPER_LOG_DIR,
-  basename: 'log-shipper',
+  basename: LOG_BASENAMES.shipper,
   maxBytes: 10 * 1024 * 1024,
   maxFiles: 3,
   stdout: config.SHIPPER_LOG_STDOUT,
 });
 const say: OperationalLog = (level, message) => {
-  log.write('mlmon.app', level, message, {});
+  void log.write('mlmon.app', level, message, {});
   (level === 'warn' ? console.error : console.log)(`log-shipper: ${message}`);
 };
 
 const client = createEsClient(config, { name: 'mlmon-log-shipper' });
 // Its own status lines are shipped like everything else, whatever the patterns say.
-const globs = [...config.SHIPPER_GLOBS, path.join(path.resolve(config.SHIPPER_LOG_DIR), 'log-shipper*.ndjson')];
+const globs = [...config.SHIPPER_GLOBS, path.join(path.resolve(config.SHIPPER_LOG_DIR), `${LOG_BASENAMES.shipper}*${LOG_EXTENSION}`)];
 const shipper = await Shipper.start({
   settings: { ...config, SHIPPER_GLOBS: globs },
   client,

@@ -1,4 +1,4 @@
-import { EventValidationError, documentId, indexForEvent, parseEcsLine } from '@mlmon/common';
+import { EventValidationError, documentId, indexForEvent, parseEcsLine } from '@mlmon/contract';
 
 export type Route =
   | { ok: true; index: string; id: string; timestamp: number }

@@ -3,14 +3,14 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@elastic/elasticsearch';
-import { BulkWriter } from './bulk-writer';
-import { Checkpoints } from './checkpoint';
-import type { ShipperConfig } from './config';
-import { Cursor } from './cursor';
-import { DeadLetterFile } from './dead-letter';
-import { matchFiles } from './discover';
-import { routeLine } from './router';
-import { TailedFile, fingerprint } from './tail';
+import { BulkWriter } from './bulk-writer.js';
+import { Checkpoints } from './checkpoint.js';
+import type { ShipperConfig } from './config.js';
+import { Cursor } from './cursor.js';
+import { DeadLetterFile } from './dead-letter.js';
+import { matchFiles } from './discover.js';
+import { routeLine } from './router.js';
+import { TailedFile, fingerprint } from './tail.js';
 
 /**
  * Bytes read per file per turn. Also the longest line shipped: a line with no

@@ -1,5 +1,5 @@
-import { startResourceSampler, type EventLog } from '@mlmon/common';
-import type { ShipperStats } from './shipper';
+import { startResourceSampler, type EventLog } from '@mlmon/runtime';
+import type { ShipperStats } from './shipper.js';
 
 /**
  * The shipper's status line: an `mlmon.resource` event like every service's

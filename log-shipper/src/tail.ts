@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Cursor } from './cursor';
+import type { Cursor } from './cursor.js';
 
 /** A first line longer than this is fingerprinted by its first FINGERPRINT_MAX_BYTES bytes. */
 const FINGERPRINT_MAX_BYTES = 4096;

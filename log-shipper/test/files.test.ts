@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Checkpoints } from '../src/checkpoint';
-import { loadShipperConfig } from '../src/config';
-import { Cursor } from '../src/cursor';
-import { matchFiles } from '../src/discover';
-import { TailedFile, fingerprint } from '../src/tail';
-import { removeTempDirs, tempDir } from './support';
+import { Checkpoints } from '../src/checkpoint.js';
+import { loadShipperConfig } from '../src/config.js';
+import { Cursor } from '../src/cursor.js';
+import { matchFiles } from '../src/discover.js';
+import { TailedFile, fingerprint } from '../src/tail.js';
+import { removeTempDirs, tempDir } from './support.js';
 
 afterAll(removeTempDirs);
 

@@ -3,9 +3,9 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEsClient, freePort, loadEsConfig } from '@mlmon/common';
-import { ES_DIST_DIR, startInstance, stopInstance } from '@mlmon/elasticsearch';
-import { FakeReplica, count, predictionTally, readNdjson, removeTempDirs, shipperDirs, shipperEnv, startShipper, waitFor, type ShipperProcess } from './support';
+import { createEsClient, freePort, loadEsConfig } from '@mlmon/runtime';
+import { ES_DIST_DIR, startInstance, stopInstance } from '@mlmon/es-local';
+import { FakeReplica, count, predictionTally, readNdjson, removeTempDirs, shipperDirs, shipperEnv, startShipper, waitFor, type ShipperProcess } from './support.js';
 
 /**
  * An instance of its own: the test stops it, and must not stop the cluster other tests use. Named

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { sampleEvents } from '@mlmon/common/testing';
-import { routeLine } from '../src/router';
+import { sampleEvents } from '@mlmon/contract/testing';
+import { routeLine } from '../src/router.js';
 
 describe('routing a line', () => {
   it('sends a prediction under its own id and any other line under its stream and offset, to the daily index of its family', () => {

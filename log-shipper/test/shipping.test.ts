@@ -2,9 +2,10 @@ import { appendFileSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { familyIndex } from '@mlmon/common';
-import { sampleEvents, testCluster } from '@mlmon/common/testing';
-import { MAX_LINE_BYTES } from '../src/shipper';
+import { familyIndex } from '@mlmon/contract';
+import { sampleEvents } from '@mlmon/contract/testing';
+import { testCluster } from '@mlmon/es-local/testing';
+import { MAX_LINE_BYTES } from '../src/shipper.js';
 import {
   FakeReplica,
   appTally,
@@ -18,7 +19,7 @@ import {
   traffic,
   waitFor,
   type ShipperDirs,
-} from './support';
+} from './support.js';
 
 const cluster = testCluster();
 const { client, url } = cluster;
@@ -55,8 +56,8 @@ describe('the log shipper', () => {
     const api = new FakeReplica(dirs.logs, 'r1');
     const samples = sampleEvents();
     for (let i = 0; i < 100; i++) api.predict();
-    api.log.write('mlmon.feedback', 'info', 'feedback', { mlmon: samples['mlmon.feedback'].mlmon });
-    api.log.write('mlmon.resource', 'info', 'resource sample', { mlmon: samples['mlmon.resource'].mlmon });
+    void api.log.write('mlmon.feedback', 'info', 'feedback', { mlmon: samples['mlmon.feedback'].mlmon });
+    void api.log.write('mlmon.resource', 'info', 'resource sample', { mlmon: samples['mlmon.resource'].mlmon });
     api.app('started');
     // A garbage line in the middle of the file, then a line Elasticsearch itself refuses: it is valid
     // for the schema, but its day's index was created beforehand with `message` mapped as a number.
@@ -125,7 +126,7 @@ describe('the log shipper', () => {
     await api.log.close();
   });
 
-  it('never ships a half-written last line, and ships it once completed', async () => {
+  it('never ships a half-written last line, ships it once completed, and strips a CRLF ending', async () => {
     const { prefix, dirs, env } = setup('partial');
     const file = path.join(dirs.logs, 'nginx-access.ndjson');
     const line = nginxLine(1);
@@ -133,11 +134,18 @@ describe('the log shipper', () => {
     const shipper = await startShipper(env);
     try {
       expect(await waitFor('the first line', () => count(client, `${prefix}-nginx-*`), (c) => c >= 1)).toBe(1);
+      // Not a wait for something to happen: five poll intervals in which the half line must not ship.
       await sleep(1000);
       expect(await count(client, `${prefix}-nginx-*`)).toBe(1);
       appendFileSync(file, line.slice(100));
       expect(await waitFor('the completed line', () => count(client, `${prefix}-nginx-*`), (c) => c >= 2)).toBe(2);
       expect(readFileSync(path.join(dirs.state, 'dead-letter.ndjson'), 'utf8')).toBe('');
+      // Lines ended CRLF (a file written on Windows) are taken without the carriage return:
+      // the good one ships, the bad one is dead-lettered as written, minus its line ending.
+      appendFileSync(file, `${nginxLine(2).replace(/\n$/, '\r\n')}not json\r\n`);
+      expect(await waitFor('the CRLF line', () => count(client, `${prefix}-nginx-*`), (c) => c >= 3)).toBe(3);
+      const deadLetters = () => readNdjson<{ line: string }>(path.join(dirs.state, 'dead-letter.ndjson'));
+      await expect.poll(() => deadLetters().map((d) => d.line)).toEqual(['not json']);
     } finally {
       shipper.child.kill('SIGKILL');
     }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { createEventLog, type EventLog } from '@mlmon/common';
+import { createEventLog, waitUntil, type EventLog } from '@mlmon/runtime';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -63,7 +63,7 @@ export interface ShipperProcess {
 
 /** A real shipper process, as `npm start -w log-shipper` runs it, so that kill -9 is a real kill -9. */
 export async function startShipper(env: Record<string, string>): Promise<ShipperProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'log-shipper/src/main.ts')], {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'log-shipper/dist/main.js')], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...FAST, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,12 +72,14 @@ export async function startShipper(env: Record<string, string>): Promise<Shipper
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 30_000;
-  while (!output.includes('log-shipper: shipping')) {
-    if (child.exitCode !== null) throw new Error(`shipper exited with ${child.exitCode} before starting:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`shipper not started after 30 s:\n${output}`);
-    await sleep(50);
-  }
+  await waitUntil(() => output.includes('log-shipper: shipping'), {
+    timeoutMs: 30_000,
+    intervalMs: 50,
+    what: 'the shipper starting',
+    abortIf: () => (child.exitCode === null ? undefined : `exited with ${child.exitCode}:\n${output}`),
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}\n${output}`);
+  });
   return { child, exited, output: () => output };
 }
 
@@ -100,7 +102,7 @@ export class FakeReplica {
 
   predict(): void {
     const id = randomUUID();
-    this.log.write('mlmon.prediction', 'info', 'prediction', {
+    void this.log.write('mlmon.prediction', 'info', 'prediction', {
       event: { duration: 1_500_000 },
       http: { request: { id: randomUUID() } },
       mlmon: {
@@ -114,7 +116,7 @@ export class FakeReplica {
   /** An operational line: no natural id, so it is deduplicated by its stream and offset alone. */
   app(message: string): void {
     const id = randomUUID();
-    this.log.write('mlmon.app', 'info', message, { http: { request: { id } } });
+    void this.log.write('mlmon.app', 'info', message, { http: { request: { id } } });
     this.appRequestIds.push(id);
   }
 }
@@ -181,15 +183,18 @@ export const appTally = (client: Client, prefix: string, ids: string[]) =>
 export async function waitFor<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const start = Date.now();
   let reported = start;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() - start > timeoutMs) return value;
+  let last: T | undefined;
+  const check = async () => {
+    last = await probe();
     if (Date.now() - reported > 5000) {
       reported = Date.now();
-      console.log(`  waiting for ${what} (${Math.round((reported - start) / 1000)} s): ${JSON.stringify(value)}`);
+      console.log(`  waiting for ${what} (${Math.round((reported - start) / 1000)} s): ${JSON.stringify(last)}`);
     }
-    await sleep(250);
-  }
+    return done(last);
+  };
+  // A timeout is not thrown: the caller's expect on the last value says more than "timed out".
+  await waitUntil(check, { timeoutMs, intervalMs: 250, what }).catch(() => {});
+  return last as T;
 }
 
 export function readNdjson<T = Record<string, unknown>>(file: string): T[] {

@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { renderNginxConf, type NginxConfOptions } from './render';
+import { renderNginxConf, type NginxConfOptions } from './render.js';
 
 const isRoot = process.getuid?.() === 0;
 

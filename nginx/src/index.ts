@@ -1,2 +1,2 @@
-export * from './control';
-export * from './render';
+export * from './control.js';
+export * from './render.js';

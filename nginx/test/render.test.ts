@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensureNginx, renderNginxConf } from '../src';
+import { ensureNginx, renderNginxConf } from '../src/index.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-nginx-render-'));
 const base = { statusPort: 18181, bodyLimitBytes: 131072, logDir: dir, runDir: dir, tempDir: dir };

@@ -1,10 +1,9 @@
 import { existsSync, readFileSync, readdirSync, unwatchFile, watchFile } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '@mlmon/runtime';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
-import { ApiError } from '../errors';
-import { modelCard, type ModelCard } from './card';
+import { modelCard, type ModelCard } from './card.js';
 
 export interface LoadedModel {
   card: ModelCard;
@@ -50,6 +49,25 @@ async function loadVersion(dir: string): Promise<LoadedModel> {
  * choice is shared: every replica watches it, so a rollback made through one
  * replica reaches all of them and survives restarts.
  */
+/** A version this replica has not loaded; the HTTP layer answers 404. */
+export class UnknownModelVersionError extends Error {
+  constructor(
+    readonly version: string,
+    readonly known: string[],
+  ) {
+    super(`model version "${version}" does not exist; known: ${known.join(', ')}`);
+    this.name = 'UnknownModelVersionError';
+  }
+}
+
+/** A canary must differ from the active version; the HTTP layer answers 409. */
+export class CanaryIsActiveError extends Error {
+  constructor(readonly version: string) {
+    super(`version "${version}" is already the active one`);
+    this.name = 'CanaryIsActiveError';
+  }
+}
+
 export class ModelRegistry {
   private constructor(
     private readonly models: Map<string, LoadedModel>,
@@ -99,7 +117,7 @@ export class ModelRegistry {
   get(version: string): LoadedModel {
     const model = this.models.get(version);
     if (!model) {
-      throw new ApiError(404, 'unknown_model_version', `model version "${version}" does not exist; known: ${[...this.models.keys()].join(', ')}`, 'model_version');
+      throw new UnknownModelVersionError(version, [...this.models.keys()]);
     }
     return model;
   }
@@ -113,7 +131,7 @@ export class ModelRegistry {
   async setCanary(version: string, weight: number): Promise<ServingState> {
     this.get(version);
     if (version === this.state.active) {
-      throw new ApiError(409, 'canary_is_active', `version "${version}" is already the active one`, 'version');
+      throw new CanaryIsActiveError(version);
     }
     return this.update({ ...this.state, canary: weight > 0 ? { version, weight } : null });
   }
@@ -151,10 +169,8 @@ export class ModelRegistry {
     this.check(next);
     this.state = next;
     if (this.stateFile) {
-      // Write then rename: a replica reading at the same moment sees the old state or the new, never half.
-      const tmp = `${this.stateFile}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(next, null, 2));
-      await rename(tmp, this.stateFile);
+      // Other replicas watch this file: they must see the old state or the new, never half.
+      await writeFileAtomic(this.stateFile, JSON.stringify(next, null, 2));
     }
     return this.serving();
   }

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { validate as isUuid, version as uuidVersion } from 'uuid';
-import { ApiError } from '../errors';
-import type { Deps } from '../deps';
-import { readJson } from './read-json';
+import { ApiError } from '../errors.js';
+import type { Deps } from '../deps.js';
+import { readJson } from './read-json.js';
 
 /** The millisecond timestamp a UUIDv7 carries in its first 48 bits. */
 function uuidv7Millis(id: string): number {

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { Deps } from '../deps';
+import type { Deps } from '../deps.js';
 
 export function healthRoutes({ state }: Deps) {
   return (

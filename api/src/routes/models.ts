@@ -1,8 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import { Hono, type MiddlewareHandler } from 'hono';
-import { ApiError } from '../errors';
-import type { Deps } from '../deps';
-import { readJson } from './read-json';
+import { bearerMatches } from '@mlmon/runtime';
+import { ApiError } from '../errors.js';
+import type { Deps } from '../deps.js';
+import { readJson } from './read-json.js';
 
 export function modelRoutes({ registry }: Deps) {
   return new Hono().get('/models', (c) =>
@@ -22,9 +22,7 @@ export function modelRoutes({ registry }: Deps) {
 function bearer(token: string | undefined): MiddlewareHandler {
   return async (c, next) => {
     if (!token) throw new ApiError(403, 'admin_disabled', 'admin endpoints are disabled: set ADMIN_TOKEN to enable them');
-    const given = Buffer.from(c.req.header('authorization')?.replace(/^Bearer /i, '') ?? '');
-    const expected = Buffer.from(token);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!bearerMatches(c.req.header('authorization'), token)) {
       throw new ApiError(401, 'unauthorized', 'missing or wrong bearer token');
     }
     await next();
@@ -45,7 +43,7 @@ export function adminRoutes({ config, registry, log }: Deps) {
     .put('/models/active', async (c) => {
       const { version } = await versionOf(c);
       const state = await registry.setActive(version);
-      audit(`active model set to ${version}`);
+      void audit(`active model set to ${version}`);
       return c.json(state);
     })
     .put('/models/canary', async (c) => {
@@ -55,7 +53,7 @@ export function adminRoutes({ config, registry, log }: Deps) {
         throw new ApiError(400, 'invalid_weight', '"weight" must be a number from 0 to 100 (0 removes the canary)', 'weight');
       }
       const state = await registry.setCanary(version, weight);
-      audit(weight > 0 ? `canary set to ${version} at ${weight}%` : 'canary removed');
+      void audit(weight > 0 ? `canary set to ${version} at ${weight}%` : 'canary removed');
       return c.json(state);
     });
 }

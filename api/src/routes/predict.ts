@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { v7 as uuidv7 } from 'uuid';
-import { ApiError } from '../errors';
-import type { Deps } from '../deps';
-import type { LoadedModel } from '../models/registry';
-import { readJson } from './read-json';
+import { ApiError } from '../errors.js';
+import type { Deps } from '../deps.js';
+import type { LoadedModel } from '../models/registry.js';
+import { readJson } from './read-json.js';
 
 interface PredictRequest {
   rows: unknown[];

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { ApiError } from '../errors';
+import { ApiError } from '../errors.js';
 
 export async function readJson(c: Context): Promise<unknown> {
   try {

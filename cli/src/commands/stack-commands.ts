@@ -1,17 +1,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { loadEsConfig } from '@mlmon/common';
-import { describeReport, ensureCluster, localClusterStatus, stopLocalCluster } from '@mlmon/elasticsearch';
-import { scaleReplicas, stackStatus } from '../stack/client';
-import type { ProcessInfo } from '../stack/managed';
-import { REPO_ROOT, runPaths, type RunPaths } from '../stack/paths';
-import { isAlive, runningStack, type StackFile } from '../stack/stack-file';
-import { DEFAULT_SIMULATE, SCENARIOS, simulate, type Scenario } from '../simulate/scenarios';
-import { summarize } from '../simulate/traffic';
-import { supervise } from '../stack/supervise';
+import { loadEsConfig, waitUntil } from '@mlmon/runtime';
+import { describeReport, ensureCluster, localClusterStatus, stopLocalCluster } from '@mlmon/es-local';
+import { scaleReplicas, stackStatus } from '../stack/client.js';
+import type { ProcessInfo } from '../stack/managed.js';
+import { REPO_ROOT, runPaths, serviceEntry, type RunPaths } from '../stack/paths.js';
+import { isAlive, runningStack, type StackFile } from '../stack/stack-file.js';
+import { DEFAULT_SIMULATE, SCENARIOS, simulate, type Scenario } from '../simulate/scenarios.js';
+import { summarize } from '../simulate/traffic.js';
+import { supervise } from '../stack/supervise.js';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -27,20 +25,28 @@ function tail(file: string, lines = 20): string {
 async function startSupervisor(paths: RunPaths, args: string[]): Promise<StackFile> {
   mkdirSync(paths.runDir, { recursive: true });
   const out = openSync(paths.supervisorLog, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/src/main.ts'), 'supervise', ...args], {
+  const child = spawn(process.execPath, [serviceEntry('cli'), 'supervise', ...args], {
     cwd: REPO_ROOT,
     detached: true,
     stdio: ['ignore', out, out],
     env: { ...process.env, MLMON_RUN_DIR: paths.runDir },
   });
   child.unref();
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const stack = runningStack(paths);
-    if (stack && stack.supervisorPid === child.pid) return stack;
-    if (child.exitCode !== null || !isAlive(child.pid!)) throw new Error(`the supervisor exited during start:\n${tail(paths.supervisorLog)}`);
-    if (Date.now() > deadline) throw new Error(`the stack did not come up within 120 s:\n${tail(paths.supervisorLog)}`);
-    await sleep(200);
+  try {
+    return await waitUntil(
+      () => {
+        const stack = runningStack(paths);
+        return stack?.supervisorPid === child.pid && stack;
+      },
+      {
+        timeoutMs: 120_000,
+        intervalMs: 200,
+        what: 'the stack coming up',
+        abortIf: () => (child.exitCode !== null || !isAlive(child.pid!) ? 'the supervisor exited during start' : undefined),
+      },
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}:\n${tail(paths.supervisorLog)}`);
   }
 }
 
@@ -115,8 +121,7 @@ export function registerStackCommands(program: Command): void {
       const stack = runningStack(paths);
       if (stack) {
         await fetch(`${stack.controlUrl}/shutdown`, { method: 'POST', headers: { authorization: `Bearer ${stack.adminToken}` } });
-        const deadline = Date.now() + 60_000;
-        while (isAlive(stack.supervisorPid) && Date.now() < deadline) await sleep(200);
+        await waitUntil(() => !isAlive(stack.supervisorPid), { timeoutMs: 60_000, intervalMs: 200, what: 'the supervisor stopping' }).catch(() => {});
         if (isAlive(stack.supervisorPid)) process.kill(stack.supervisorPid, 'SIGKILL');
         console.log('stack stopped');
       }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../stack/paths';
+import { REPO_ROOT } from '../stack/paths.js';
 
 export interface HoldoutRow {
   features: Record<string, number>;

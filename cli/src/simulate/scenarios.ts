@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stackStatus } from '../stack/client';
-import type { StackFile } from '../stack/stack-file';
-import { featureStd, loadHoldout } from './holdout';
-import { newTally, runTraffic, type TrafficOptions, type TrafficTally } from './traffic';
+import { stackStatus } from '../stack/client.js';
+import type { StackFile } from '../stack/stack-file.js';
+import { featureStd, loadHoldout } from './holdout.js';
+import { newTally, runTraffic, type TrafficOptions, type TrafficTally } from './traffic.js';
 
 export const SCENARIOS = ['steady', 'spike', 'drift', 'bad-model', 'replica-crash'] as const;
 export type Scenario = (typeof SCENARIOS)[number];

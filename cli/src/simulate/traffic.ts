@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { quantile } from 'simple-statistics';
-import type { HoldoutRow } from './holdout';
+import type { HoldoutRow } from './holdout.js';
 
 export interface TrafficOptions {
   url: string;

@@ -1,5 +1,5 @@
-import type { ProcessInfo } from './managed';
-import type { StackFile } from './stack-file';
+import type { ProcessInfo } from './managed.js';
+import type { StackFile } from './stack-file.js';
 
 /** Calls on a running stack's control API. */
 export async function control<T>(stack: StackFile, method: string, path: string, body?: unknown): Promise<T> {

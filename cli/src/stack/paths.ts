@@ -3,6 +3,11 @@ import path from 'node:path';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+/** A service's compiled entry point: processes run it with plain node, so signals reach them directly. */
+export function serviceEntry(pkg: 'api' | 'log-shipper' | 'cli'): string {
+  return path.join(REPO_ROOT, pkg, 'dist', 'main.js');
+}
+
 /** Everything `mlmon up` starts keeps its state here (git-ignored); MLMON_RUN_DIR moves it, e.g. for tests. */
 export function runPaths(runDir = process.env.MLMON_RUN_DIR || path.join(REPO_ROOT, 'run')) {
   return {

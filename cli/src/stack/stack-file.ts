@@ -1,5 +1,6 @@
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { RunPaths } from './paths';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '@mlmon/runtime';
+import type { RunPaths } from './paths.js';
 
 /** What a running stack publishes for the CLI, the simulator and the remediator. Holds the admin token: mode 0600. */
 export interface StackFile {
@@ -13,11 +14,8 @@ export interface StackFile {
   startedAt: string;
 }
 
-export function writeStackFile(paths: RunPaths, s: StackFile): void {
-  const tmp = `${paths.stackFile}.tmp`;
-  writeFileSync(tmp, JSON.stringify(s, null, 2), { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, paths.stackFile);
+export function writeStackFile(paths: RunPaths, s: StackFile): Promise<void> {
+  return writeFileAtomic(paths.stackFile, JSON.stringify(s, null, 2), { mode: 0o600 });
 }
 
 export function readStackFile(paths: RunPaths): StackFile | undefined {

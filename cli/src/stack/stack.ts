@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { EventLog } from '@mlmon/common';
+import { apiConfigShape } from '@mlmon/api/config';
+import { logGlob } from '@mlmon/contract';
+import { shipperConfigShape } from '@mlmon/log-shipper/config';
 import { LocalNginx, ensureNginx } from '@mlmon/nginx';
-import { Managed, type ProcessInfo } from './managed';
-import { REPO_ROOT, type RunPaths } from './paths';
+import { serviceEnv, waitUntil, type EventLog } from '@mlmon/runtime';
+import { Managed, type ProcessInfo } from './managed.js';
+import { REPO_ROOT, serviceEntry, type RunPaths } from './paths.js';
 
 export interface StackOptions {
   paths: RunPaths;
@@ -21,17 +23,11 @@ export interface StackOptions {
 }
 
 async function waitHttp(url: string, isAlive: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isAlive()) throw new Error(`process exited before ${url} answered`);
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs / 1000}s`);
+  await waitUntil(async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok, {
+    timeoutMs,
+    what: `${url} answering`,
+    abortIf: () => (isAlive() ? undefined : 'the process exited first'),
+  });
 }
 
 /**
@@ -59,7 +55,7 @@ export class Stack {
   }
 
   private report = (level: 'info' | 'warn' | 'error', message: string) => {
-    this.o.log.write('mlmon.app', level, message, {});
+    void this.o.log.write('mlmon.app', level, message, {});
     console.log(`[${new Date().toISOString()}] ${level} ${message}`);
   };
 
@@ -76,16 +72,18 @@ export class Stack {
       name,
       port,
       () =>
-        (child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'api/src/main.ts')], {
+        (child = spawn(process.execPath, [serviceEntry('api')], {
           cwd: REPO_ROOT,
           env: {
             ...process.env,
-            PORT: String(port),
-            REPLICA_ID: name,
-            LOG_DIR: this.o.paths.logs,
-            MODEL_STATE_FILE: this.o.paths.modelState,
-            ADMIN_TOKEN: this.o.adminToken,
-            BODY_LIMIT_BYTES: String(this.o.bodyLimitBytes),
+            ...serviceEnv(apiConfigShape, {
+              PORT: port,
+              REPLICA_ID: name,
+              LOG_DIR: this.o.paths.logs,
+              MODEL_STATE_FILE: this.o.paths.modelState,
+              ADMIN_TOKEN: this.o.adminToken,
+              BODY_LIMIT_BYTES: this.o.bodyLimitBytes,
+            }),
           },
           stdio: ['ignore', out, out],
         })),
@@ -101,13 +99,15 @@ export class Stack {
       'log-shipper',
       undefined,
       () =>
-        spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'log-shipper/src/main.ts')], {
+        spawn(process.execPath, [serviceEntry('log-shipper')], {
           cwd: REPO_ROOT,
           env: {
             ...process.env,
-            SHIPPER_GLOBS: path.join(this.o.paths.logs, '*.ndjson'),
-            SHIPPER_STATE_DIR: path.join(this.o.paths.runDir, 'shipper'),
-            SHIPPER_LOG_DIR: this.o.paths.logs,
+            ...serviceEnv(shipperConfigShape, {
+              SHIPPER_GLOBS: logGlob(this.o.paths.logs),
+              SHIPPER_STATE_DIR: path.join(this.o.paths.runDir, 'shipper'),
+              SHIPPER_LOG_DIR: this.o.paths.logs,
+            }),
           },
           stdio: ['ignore', out, out],
         }),

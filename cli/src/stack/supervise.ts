@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { createEventLog, esUrl, loadEsConfig } from '@mlmon/common';
-import { Stack } from './stack';
-import { writeStackFile } from './stack-file';
-import type { RunPaths } from './paths';
+import { LOG_BASENAMES } from '@mlmon/contract';
+import { apiConfigShape } from '@mlmon/api/config';
+import { bearerMatches, createEventLog, esUrl, loadConfig, loadEsConfig } from '@mlmon/runtime';
+import { Stack } from './stack.js';
+import { writeStackFile } from './stack-file.js';
+import type { RunPaths } from './paths.js';
 
 export interface SuperviseOptions {
   paths: RunPaths;
@@ -24,7 +26,7 @@ export interface SuperviseOptions {
  */
 export async function supervise(o: SuperviseOptions): Promise<void> {
   const adminToken = process.env.ADMIN_TOKEN || randomBytes(24).toString('hex');
-  const log = createEventLog({ service: 'mlmon-supervisor', node: 'local', dir: o.paths.logs, basename: 'supervisor', maxBytes: 10 * 1024 * 1024, maxFiles: 3 });
+  const log = createEventLog({ service: 'mlmon-supervisor', node: 'local', dir: o.paths.logs, basename: LOG_BASENAMES.supervisor, maxBytes: 10 * 1024 * 1024, maxFiles: 3 });
   const stack = new Stack({
     paths: o.paths,
     replicas: o.replicas,
@@ -33,7 +35,8 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
     statusPort: o.statusPort,
     firstReplicaPort: o.firstReplicaPort,
     adminToken,
-    bodyLimitBytes: 128 * 1024,
+    // The replicas' own limit, so nginx refuses exactly what they would.
+    bodyLimitBytes: loadConfig({ BODY_LIMIT_BYTES: apiConfigShape.BODY_LIMIT_BYTES }).BODY_LIMIT_BYTES,
     log,
   });
 
@@ -50,10 +53,11 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
 
   await stack.start();
 
-  const bearer = `Bearer ${adminToken}`;
   const control = new Hono()
+    .use(async (c, next) =>
+      bearerMatches(c.req.header('authorization'), adminToken) ? next() : c.json({ error: { code: 'unauthorized', message: 'bearer token required' } }, 401),
+    )
     .get('/status', (c) => c.json({ processes: stack.processes() }))
-    .use(async (c, next) => (c.req.header('authorization') === bearer ? next() : c.json({ error: { code: 'unauthorized', message: 'bearer token required' } }, 401)))
     .put('/replicas', async (c) => {
       const { count } = (await c.req.json().catch(() => ({}))) as { count?: unknown };
       try {
@@ -68,7 +72,7 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
     });
   serve({ fetch: control.fetch, port: o.controlPort, hostname: '127.0.0.1' });
 
-  writeStackFile(o.paths, {
+  await writeStackFile(o.paths, {
     supervisorPid: process.pid,
     controlUrl: `http://127.0.0.1:${o.controlPort}`,
     url: `http://127.0.0.1:${o.port}`,

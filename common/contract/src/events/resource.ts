@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { ecsEvent } from './ecs.js';
+
+const pct = z.number().min(0);
+const bytes = z.number().int().nonnegative();
+const count = z.number().int().nonnegative();
+
+export const resourceEvent = ecsEvent('mlmon.resource', {
+  mlmon: {
+    resource: z.strictObject({
+      process: z.strictObject({
+        // Can exceed 100 on a multi-core host, as in `top`.
+        cpu_pct: pct,
+        rss_bytes: bytes,
+        heap_used_bytes: bytes,
+        heap_total_bytes: bytes,
+        event_loop_delay_p99_ms: z.number().nonnegative(),
+      }),
+      // Only services that serve requests report this.
+      in_flight_requests: z.number().int().nonnegative().optional(),
+      // Only the log shipper reports this: its own progress, so that its health is searchable beside what it ships.
+      shipper: z
+        .strictObject({
+          // Counters since the shipper process started.
+          lines_read: count,
+          indexed: count,
+          dead_lettered: count,
+          retried: count,
+          // Bytes in the tailed files not yet acknowledged by Elasticsearch, and the age of the oldest such line.
+          lag_bytes: bytes,
+          lag_seconds: z.number().nonnegative(),
+        })
+        .optional(),
+      host: z.strictObject({
+        cpu_pct: pct,
+        memory_used_pct: pct,
+        memory_total_bytes: bytes,
+      }),
+    }),
+  },
+});
+export type ResourceEvent = z.infer<typeof resourceEvent>;

@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import type { Dataset, EventOf } from './events/index.js';
+
+const ecsHeader = <D extends Dataset>(dataset: D, kind: 'event' | 'metric' | 'alert' = 'event') => ({
+  '@timestamp': new Date().toISOString(),
+  log: { level: 'info' as const },
+  ecs: { version: '8.10.0' },
+  event: { dataset, kind },
+  service: { name: 'mlmon-test', node: { name: 'replica-1' } },
+  host: { hostname: 'test-host' },
+  process: { pid: 4242 },
+});
+
+/** One valid event of every dataset, with fresh ids: the contract by example. */
+export function sampleEvents(): { [D in Dataset]: EventOf<D> } {
+  const id = () => randomBytes(8).toString('hex');
+  const model = { name: 'breast-cancer-classifier', version: 'v1' };
+  const window = { start: new Date(Date.now() - 60_000).toISOString(), end: new Date().toISOString() };
+  return {
+    'mlmon.prediction': {
+      ...ecsHeader('mlmon.prediction'),
+      message: 'prediction',
+      event: { dataset: 'mlmon.prediction', kind: 'event', duration: 1_250_000 },
+      service: { name: 'mlmon-api', node: { name: 'replica-1' } },
+      http: { request: { id: id() } },
+      mlmon: {
+        model: { ...model, role: 'active' },
+        prediction: { id: id(), label: 'malignant', score: 0.93, features: { mean_radius: 17.99, mean_texture: 10.38 } },
+      },
+    },
+    'mlmon.feedback': {
+      ...ecsHeader('mlmon.feedback'),
+      message: 'feedback',
+      mlmon: { prediction: { id: id() }, feedback: { true_label: 'benign', delay_ms: 3_000 } },
+    },
+    'mlmon.resource': {
+      ...ecsHeader('mlmon.resource', 'metric'),
+      message: 'resource sample',
+      mlmon: {
+        resource: {
+          process: { cpu_pct: 12.5, rss_bytes: 80e6, heap_used_bytes: 30e6, heap_total_bytes: 40e6, event_loop_delay_p99_ms: 3.2 },
+          in_flight_requests: 2,
+          host: { cpu_pct: 40, memory_used_pct: 55.5, memory_total_bytes: 24e9 },
+        },
+      },
+    },
+    'nginx.access': {
+      ...ecsHeader('nginx.access'),
+      message: 'POST /v1/predict 200',
+      http: { request: { id: id(), method: 'POST' }, response: { status_code: 200, body: { bytes: 180 } } },
+      url: { original: '/v1/predict' },
+      mlmon: { nginx: { request_time_s: 0.004, upstream: { address: '127.0.0.1:9001', status: '200', response_time_s: '0.003' } } },
+    },
+    'mlmon.quality': {
+      ...ecsHeader('mlmon.quality', 'metric'),
+      message: 'quality',
+      mlmon: {
+        model,
+        window,
+        quality: { count: 120, feedback_coverage: 0.4, accuracy: 0.95, precision: 0.9, recall: 0.92, f1: 0.91, roc_auc: 0.98, log_loss: 0.12 },
+      },
+    },
+    'mlmon.drift': {
+      ...ecsHeader('mlmon.drift', 'metric'),
+      message: 'drift',
+      mlmon: { model, window, drift: { feature: 'mean_radius', count: 300, psi: 0.31, ks: 0.22, p_value: 0.001, drifted: true } },
+    },
+    'mlmon.data_quality': {
+      ...ecsHeader('mlmon.data_quality', 'metric'),
+      message: 'data quality',
+      mlmon: { model, window, data_quality: { feature: 'mean_radius', count: 300, missing_rate: 0, out_of_range_rate: 0.02 } },
+    },
+    'mlmon.alert': {
+      ...ecsHeader('mlmon.alert', 'alert'),
+      message: 'accuracy below threshold',
+      mlmon: {
+        model,
+        alert: { id: id(), rule: 'accuracy-drop', severity: 'critical', state: 'firing', value: 0.61, threshold: 0.8, action: 'rollback' },
+      },
+    },
+    'mlmon.remediation': {
+      ...ecsHeader('mlmon.remediation'),
+      message: 'rolled back to v1',
+      event: { dataset: 'mlmon.remediation', kind: 'event', outcome: 'success' },
+      mlmon: { remediation: { action: 'rollback', alert_id: id(), target: 'v2', detail: 'active v2 -> v1' } },
+    },
+    'mlmon.app': {
+      ...ecsHeader('mlmon.app'),
+      log: { level: 'warn' },
+      message: 'rejected request',
+      error: { code: 'invalid_feature', message: 'mean_radius must be a number' },
+      http: { request: { id: id() } },
+      mlmon: { app: { field: 'mean_radius' } },
+    },
+  };
+}
