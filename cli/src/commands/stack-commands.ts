@@ -179,7 +179,7 @@ export function registerStackCommands(program: Command): void {
 
   program
     .command('scale <replicas>')
-    .description('add or remove api replicas; nginx is reloaded without dropping a request')
+    .description('add or remove api replicas without dropping a request (nginx keeps a slot per possible replica and is never reloaded)')
     .action(async (replicas: string) => {
       const stack = runningStack(runPaths());
       if (!stack) throw new Error('the stack is not running: npm start');
