@@ -167,11 +167,13 @@ export class ModelRegistry {
 
   private async update(next: ServingState): Promise<ServingState> {
     this.check(next);
-    this.state = next;
     if (this.stateFile) {
       // Other replicas watch this file: they must see the old state or the new, never half.
+      // Written before the state is taken: our own watcher may reload the old file while the
+      // write is under way, and must not undo the change afterwards.
       await writeFileAtomic(this.stateFile, JSON.stringify(next, null, 2));
     }
+    this.state = next;
     return this.serving();
   }
 

@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { DATASETS, INDEX_FAMILIES, type Dataset, type IndexFamily } from './events/index.js';
 import { familyPattern } from './indices.js';
+import { lifecyclePolicies, lifecyclePolicyName } from './retention.js';
 
 type ComponentBody = Omit<estypes.ClusterPutComponentTemplateRequest, 'name'>;
-type IndexTemplateBody = Omit<estypes.IndicesPutIndexTemplateRequest, 'name'>;
+// The 8.8 client's types predate ignore_missing_component_templates, which the 8.8 server accepts.
+type IndexTemplateBody = Omit<estypes.IndicesPutIndexTemplateRequest, 'name'> & { ignore_missing_component_templates?: string[] };
 
 const componentFile = (name: string) =>
   JSON.parse(readFileSync(new URL(`../templates/components/${name}.json`, import.meta.url), 'utf8')) as ComponentBody;
@@ -13,6 +15,9 @@ const componentFile = (name: string) =>
 /** `mlmon@mlmon.prediction`: the `@` form follows Elasticsearch's own `logs@mappings` naming. */
 export const componentName = (prefix: string, part: string) => `${prefix}@${part}`;
 export const indexTemplateName = (prefix: string, family: IndexFamily) => `${prefix}-${family}`;
+
+/** `mlmon@lifecycle.predictions`: attaches a family's ILM policy, installed only where ILM exists. */
+export const lifecycleComponentName = (prefix: string, family: IndexFamily) => componentName(prefix, `lifecycle.${family}`);
 
 export function datasetsOf(family: IndexFamily): Dataset[] {
   return (Object.keys(DATASETS) as Dataset[]).filter((d) => DATASETS[d].family === family);
@@ -44,7 +49,9 @@ export function desiredTemplates(prefix: string): Desired[] {
     body: withHash(
       {
         index_patterns: [familyPattern(prefix, family)],
-        composed_of: [...shared, ...datasetsOf(family)].map((part) => componentName(prefix, part)),
+        composed_of: [...[...shared, ...datasetsOf(family)].map((part) => componentName(prefix, part)), lifecycleComponentName(prefix, family)],
+        // Only a cluster with ILM gets the lifecycle component (setupLifecycle); elsewhere it is skipped.
+        ignore_missing_component_templates: [lifecycleComponentName(prefix, family)],
         // Above the built-in logs-*/metrics-* templates (100) of a full distribution.
         priority: 200,
       },
@@ -90,8 +97,31 @@ export async function setupTemplates(client: Client, opts: { prefix: string }): 
       continue;
     }
     if (t.kind === 'component') await client.cluster.putComponentTemplate({ name: t.name, ...t.body });
-    else await client.indices.putIndexTemplate({ name: t.name, ...t.body });
+    // As a body: the 8.8 client would send a key its types lack as a query parameter.
+    else await client.indices.putIndexTemplate({ name: t.name, body: t.body });
     (existing === undefined ? report.created : report.updated).push(t.name);
   }
   return report;
+}
+
+/**
+ * Where the cluster has ILM (docker-compose; not the local integ-test
+ * distribution), installs each family's delete-after-retention policy and the
+ * component that attaches it to new daily indices. Returns false, changing
+ * nothing, on a cluster without ILM, where `mlmon retention` does the job.
+ */
+export async function setupLifecycle(client: Client, opts: { prefix: string }): Promise<boolean> {
+  const status = await client.transport.request({ method: 'GET', path: '/_ilm/status' }, { ignore: [400, 404, 405] }).catch(() => undefined);
+  if (!status || typeof status !== 'object' || !('operation_mode' in status)) return false;
+  for (const { name, policy } of lifecyclePolicies(opts.prefix)) {
+    await client.ilm.putLifecycle({ name, policy });
+  }
+  for (const family of INDEX_FAMILIES) {
+    await client.cluster.putComponentTemplate({
+      name: lifecycleComponentName(opts.prefix, family),
+      template: { settings: { 'index.lifecycle.name': lifecyclePolicyName(opts.prefix, family) } },
+      _meta: { managed_by: 'mlmon' },
+    });
+  }
+  return true;
 }

@@ -22,7 +22,7 @@ describe('setupTemplates', () => {
     const name = `${prefix}-feedback`;
     const { index_templates } = await client.indices.getIndexTemplate({ name });
     const current = index_templates[0]!.index_template;
-    await client.indices.putIndexTemplate({ name, ...current, priority: 150, _meta: { mlmon_hash: 'stale' } } as never);
+    await client.indices.putIndexTemplate({ name, body: { ...current, priority: 150, _meta: { mlmon_hash: 'stale' } } } as never);
     const report = await setupTemplates(client, { prefix });
     expect(report.updated).toEqual([name]);
     expect(report.created).toEqual([]);
