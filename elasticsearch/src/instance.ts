@@ -18,7 +18,19 @@ export interface InstanceOptions {
   fresh?: boolean;
   readyTimeoutMs?: number;
   log?: (msg: string) => void;
+  /**
+   * Security on, with the file realm (the native realm and API keys need
+   * modules this distribution lacks): these roles in roles.yml and these users,
+   * plus a superuser the launcher itself uses to tell when the node is ready.
+   */
+  security?: {
+    roles: Record<string, unknown>;
+    users: Array<{ username: string; password: string; roles: string[] }>;
+  };
 }
+
+/** The file-realm superuser of an instance started with `security`. */
+export const LAUNCHER_USER = { username: 'mlmon-launcher', password: 'mlmon-launcher-password' };
 
 export interface InstanceStatus {
   name: string;
@@ -117,7 +129,7 @@ async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
   await chown(dir, uid, gid);
 }
 
-async function writeConfig(distDir: string, f: ReturnType<typeof files>, port: number): Promise<void> {
+async function writeConfig(distDir: string, f: ReturnType<typeof files>, port: number, security: InstanceOptions['security']): Promise<void> {
   // Each instance gets its own ES_PATH_CONF so the unpacked distribution stays read-only and shared.
   await rm(f.config, { recursive: true, force: true });
   await cp(path.join(distDir, 'config'), f.config, { recursive: true });
@@ -132,7 +144,14 @@ async function writeConfig(distDir: string, f: ReturnType<typeof files>, port: n
       // The transport port is picked from a range so that dev and test instances can run side by side.
       'transport.port: 9300-9399',
       'discovery.type: single-node',
-      'xpack.security.enabled: false',
+      ...(security
+        ? [
+            'xpack.security.enabled: true',
+            // Loopback only: TLS is the job of a real deployment (docker-compose), not of the tests.
+            'xpack.security.http.ssl.enabled: false',
+            'xpack.security.transport.ssl.enabled: false',
+          ]
+        : ['xpack.security.enabled: false']),
       `path.data: ${f.data}`,
       `path.logs: ${f.logs}`,
       // A laptop disk at 90% must not turn every index read-only in the middle of a demo.
@@ -142,6 +161,16 @@ async function writeConfig(distDir: string, f: ReturnType<typeof files>, port: n
     ].join('\n'),
   );
   await writeFile(path.join(f.config, 'jvm.options.d', 'mlmon-heap.options'), '-Xms512m\n-Xmx1g\n');
+  if (security) {
+    // YAML is a superset of JSON, so the role descriptors go in as they are.
+    await writeFile(path.join(f.config, 'roles.yml'), Object.entries(security.roles).map(([name, role]) => `${name}: ${JSON.stringify(role)}`).join('\n') + '\n');
+    for (const u of [{ ...LAUNCHER_USER, roles: ['superuser'] }, ...security.users]) {
+      execFileSync(path.join(distDir, 'bin', 'elasticsearch-users'), ['useradd', u.username, '-p', u.password, '-r', u.roles.join(',')], {
+        env: { ...process.env, ES_PATH_CONF: f.config, ES_JAVA_HOME: findJavaHome() },
+        stdio: 'pipe',
+      });
+    }
+  }
   // The stock options write GC logs, heap dumps and crash files relative to the working directory.
   const jvmOptions = path.join(f.config, 'jvm.options');
   const options = await readFile(jvmOptions, 'utf8');
@@ -197,7 +226,7 @@ export async function startInstance(opts: InstanceOptions): Promise<InstanceStat
   if (opts.fresh) await rm(f.data, { recursive: true, force: true });
   await mkdir(f.data, { recursive: true });
   await mkdir(f.logs, { recursive: true });
-  await writeConfig(distDir, f, opts.port);
+  await writeConfig(distDir, f, opts.port, opts.security);
   await writeFile(f.port, String(opts.port));
   await rm(f.pid, { force: true });
 
@@ -240,6 +269,7 @@ export async function startInstance(opts: InstanceOptions): Promise<InstanceStat
     try {
       const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=1s`, {
         signal: AbortSignal.timeout(3000),
+        ...(opts.security ? { headers: { authorization: `Basic ${Buffer.from(`${LAUNCHER_USER.username}:${LAUNCHER_USER.password}`).toString('base64')}` } } : {}),
       });
       if (res.ok) break;
     } catch {

@@ -6,3 +6,4 @@ export * from './document-id.js';
 export * from './templates.js';
 export * from './log-files.js';
 export * from './retention.js';
+export * from './security.js';

@@ -1,0 +1,43 @@
+import type { estypes } from '@elastic/elasticsearch';
+import { familyPattern } from './indices.js';
+
+type RoleDescriptor = Pick<estypes.SecurityRoleDescriptor, 'cluster' | 'indices'>;
+
+/**
+ * The least privilege each mlmon service needs, in one place: written to the
+ * file realm's roles.yml on the local cluster (the security tests) and put
+ * through the security API by docker-compose's setup job. Services that only
+ * write log lines (replicas, remediator) need no cluster access at all: their
+ * lines reach Elasticsearch through the shipper.
+ */
+export function serviceRoles(prefix: string): Record<string, RoleDescriptor> {
+  const all = `${prefix}-*`;
+  return {
+    // Appends documents, never changes or deletes one (create_doc refuses an overwrite), and
+    // creates the next daily index through the templates it cannot change itself.
+    [`${prefix}_shipper`]: { cluster: [], indices: [{ names: [all], privileges: ['create_doc', 'auto_configure'] }] },
+    // Reads every family, writes only metrics (and its own join of feedback to predictions).
+    [`${prefix}_analyzer`]: {
+      cluster: [],
+      indices: [
+        { names: [all], privileges: ['read', 'view_index_metadata'] },
+        { names: [familyPattern(prefix, 'metrics'), `${prefix}-labels-*`], privileges: ['create_doc', 'index', 'auto_configure'] },
+      ],
+    },
+    // Reads what rules query; keeps its execution history and state in indices of its own.
+    [`${prefix}_rules`]: {
+      cluster: ['monitor'],
+      indices: [
+        { names: [all], privileges: ['read', 'view_index_metadata'] },
+        { names: [`${prefix}-watch-*`], privileges: ['read', 'index', 'create_doc', 'auto_configure', 'create_index'] },
+      ],
+    },
+    // Troubleshooting from the CLI and dashboards: read only.
+    [`${prefix}_reader`]: { cluster: ['monitor'], indices: [{ names: [all], privileges: ['read', 'view_index_metadata'] }] },
+    // The setup job: templates, lifecycle policies, watches; no document access.
+    [`${prefix}_setup`]: {
+      cluster: ['manage_index_templates', 'manage_ilm', 'manage_watcher', 'monitor'],
+      indices: [{ names: [all], privileges: ['manage', 'delete_index'] }],
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@elastic/elasticsearch';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ES_DIST_DIR, LAUNCHER_USER, startInstance, stopInstance } from '@mlmon/es-local';
+import { createEsClient, freePort, loadEsConfig } from '@mlmon/runtime';
+import { familyIndex, serviceRoles, setupTemplates } from '../src/index.js';
+
+/**
+ * A cluster of its own with security on (file realm: the roles of
+ * serviceRoles and one user per role), so that each service's credentials are
+ * tried for real: what they must be able to do, and what they must be refused.
+ */
+const INSTANCE = `security-${randomBytes(3).toString('hex')}`;
+const prefix = 'mlmon';
+const roles = serviceRoles(prefix);
+const password = 'a-test-password-0123';
+const users = Object.keys(roles).map((role) => ({ username: role.replace(`${prefix}_`, ''), password, roles: [role] }));
+let url: string;
+const clients: Client[] = [];
+const as = (username: string) => {
+  const client = createEsClient({ ...loadEsConfig({}), ES_URL: url, ES_USERNAME: username, ES_PASSWORD: username === LAUNCHER_USER.username ? LAUNCHER_USER.password : password }, { maxRetries: 0 });
+  clients.push(client);
+  return client;
+};
+/** The HTTP status a call ends with: 2xx, or the refusal's status. */
+const status = (call: Promise<unknown>) => call.then(() => 200, (err: { meta?: { statusCode?: number } }) => err.meta?.statusCode ?? 0);
+
+const today = familyIndex(prefix, 'predictions', new Date());
+const metrics = familyIndex(prefix, 'metrics', new Date());
+
+beforeAll(async () => {
+  const port = await freePort();
+  await startInstance({ name: INSTANCE, port, fresh: true, security: { roles, users } });
+  url = `http://127.0.0.1:${port}`;
+  // The setup job's user installs the templates the others write through.
+  await setupTemplates(as('setup'), { prefix });
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await stopInstance(INSTANCE);
+  rmSync(path.join(path.dirname(ES_DIST_DIR), 'instances', INSTANCE), { recursive: true, force: true });
+}, 90_000);
+
+const prediction = (id: string) => ({
+  '@timestamp': new Date().toISOString(),
+  event: { dataset: 'mlmon.prediction' },
+  mlmon: { prediction: { id, score: 0.5 } },
+});
+
+describe('least privilege on a cluster with security on (file realm)', () => {
+  it('refuses anonymous requests and a wrong password', async () => {
+    expect(await status(fetch(`${url}/_cluster/health`).then((r) => (r.ok ? r : Promise.reject({ meta: { statusCode: r.status } }))))).toBe(401);
+    const wrong = createEsClient({ ...loadEsConfig({}), ES_URL: url, ES_USERNAME: 'shipper', ES_PASSWORD: 'wrong' }, { maxRetries: 0 });
+    clients.push(wrong);
+    expect(await status(wrong.count({ index: today }))).toBe(401);
+  });
+
+  it('lets the shipper create documents, and creates the daily index for it through the templates', async () => {
+    const shipper = as('shipper');
+    const result = await shipper.bulk({ operations: [{ create: { _index: today, _id: 'p-1' } }, prediction('p-1')] });
+    expect(result.errors).toBe(false);
+    const mapping = await as('setup').indices.getMapping({ index: today });
+    expect(mapping[today]?.mappings.properties?.mlmon).toBeDefined();
+  });
+
+  it('refuses the shipper everything else: overwriting, reading, deleting an index, changing templates, other indices', async () => {
+    const shipper = as('shipper');
+    const overwrite = await shipper.bulk({ operations: [{ index: { _index: today, _id: 'p-1' } }, prediction('p-1')] });
+    expect(overwrite.items[0]?.index?.status).toBe(403);
+    expect(await status(shipper.search({ index: today }))).toBe(403);
+    expect(await status(shipper.indices.delete({ index: today }))).toBe(403);
+    expect(await status(shipper.indices.putIndexTemplate({ name: `${prefix}-predictions`, index_patterns: ['x-*'] }))).toBe(403);
+    expect(await status(shipper.index({ index: 'other-index', document: { a: 1 } }))).toBe(403);
+  });
+
+  it('lets the analyzer read every family and write metrics, and nothing more', async () => {
+    const analyzer = as('analyzer');
+    await as('setup').indices.refresh({ index: today });
+    expect((await analyzer.count({ index: `${prefix}-predictions-*` })).count).toBe(1);
+    expect(await status(analyzer.index({ index: metrics, document: { '@timestamp': new Date().toISOString() } }))).toBe(200);
+    expect(await status(analyzer.index({ index: today, id: 'p-2', document: prediction('p-2') }))).toBe(403);
+    expect(await status(analyzer.indices.delete({ index: metrics }))).toBe(403);
+    expect(await status(analyzer.indices.putIndexTemplate({ name: `${prefix}-metrics`, index_patterns: ['x-*'] }))).toBe(403);
+  });
+
+  it('gives the read-only user (CLI, dashboards) reads and no writes', async () => {
+    const reader = as('reader');
+    expect((await reader.count({ index: `${prefix}-*` })).count).toBeGreaterThanOrEqual(1);
+    expect(await status(reader.index({ index: metrics, document: { a: 1 } }))).toBe(403);
+  });
+
+  it('lets the setup job manage templates but not read documents', async () => {
+    const setup = as('setup');
+    expect(await status(setupTemplates(setup, { prefix }))).toBe(200);
+    expect(await status(setup.search({ index: today }))).toBe(403);
+  });
+});
