@@ -102,7 +102,7 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
         const wait = floorTick(Date.now()) + interval - Date.now();
         await sleep(Math.max(wait, 0), undefined, { signal: abort.signal }).catch(() => {});
       } catch (err) {
-        const message = (err as Error).message;
+        const message = describeError(err);
         if (message !== lastError) say('warn', `pass failed, retrying (windows are computed once it succeeds): ${message}`);
         lastError = message;
         await sleep(backoff, undefined, { signal: abort.signal }).catch(() => {});
@@ -141,4 +141,12 @@ export async function analyzeOnce(
   } finally {
     if (!opts.client) await client.close();
   }
+}
+
+/** Elasticsearch's reason, not only its exception type, so the log says what to fix. */
+function describeError(err: unknown): string {
+  const e = err as Error & { meta?: { body?: { error?: { root_cause?: Array<{ reason?: string }>; reason?: string } } } };
+  const body = e.meta?.body?.error;
+  const reason = body?.root_cause?.[0]?.reason ?? body?.reason;
+  return reason ? `${e.message}: ${reason}` : e.message;
 }
