@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { nextUp } from './stats.js';
+import { nextFloatUp } from './stats.js';
 
 const histogram = z.object({ edges: z.array(z.number()).min(2) });
 const distribution = z.object({ histogram, sample: z.array(z.number()).min(1) });
@@ -52,7 +52,7 @@ function prepare(d: z.infer<typeof distribution>): ReferenceDistribution {
     }
   });
   const edges = d.histogram.edges.map(Math.fround);
-  const boundaries = [...new Set([...edges, nextUp(edges.at(-1)!), ...values, ...values.map(nextUp)])].sort((a, b) => a - b);
+  const boundaries = [...new Set([...edges, nextFloatUp(edges.at(-1)!), ...values, ...values.map(nextFloatUp)])].sort((a, b) => a - b);
   return { values, cumulative, n: sorted.length, edges, min: values[0]!, max: values.at(-1)!, boundaries };
 }
 
@@ -100,8 +100,8 @@ export function rangesFor(ref: ReferenceDistribution): Array<{ from?: number; to
 export function binCounts(ref: ReferenceDistribution, below: Map<number, number>, total: number): number[] {
   const e = ref.edges;
   const at = (x: number) => below.get(x)!;
-  const inner = e.slice(0, -1).map((lo, i) => (i === e.length - 2 ? at(nextUp(e.at(-1)!)) : at(e[i + 1]!)) - at(lo));
-  return [at(e[0]!), ...inner, total - at(nextUp(e.at(-1)!))];
+  const inner = e.slice(0, -1).map((lo, i) => (i === e.length - 2 ? at(nextFloatUp(e.at(-1)!)) : at(e[i + 1]!)) - at(lo));
+  return [at(e[0]!), ...inner, total - at(nextFloatUp(e.at(-1)!))];
 }
 
 /** The reference sample's own bin counts on its edges. */
@@ -143,7 +143,7 @@ export function ksStatistic(ref: ReferenceDistribution, below: Map<number, numbe
   let prevRef = 0;
   ref.values.forEach((r, j) => {
     const fwLeft = below.get(r)! / total;
-    const fw = below.get(nextUp(r))! / total;
+    const fw = below.get(nextFloatUp(r))! / total;
     const fr = ref.cumulative[j]! / ref.n;
     d = Math.max(d, Math.abs(fwLeft - prevRef), Math.abs(fw - fr));
     prevRef = fr;

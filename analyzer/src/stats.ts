@@ -156,13 +156,17 @@ export function benjaminiHochberg(pValues: number[]): number[] {
   return adjusted;
 }
 
-/** The smallest double above x: a value stored in Elasticsearch is <= x exactly when it is < nextUp(x). */
-export function nextUp(x: number): number {
+/**
+ * The smallest float32 above x (itself a float32): a float32 value is <= x
+ * exactly when it is < nextFloatUp(x). Float32, not double, because
+ * Elasticsearch rounds the bounds of a range aggregation on a `float` field to
+ * float32: a double just above x would round back to x.
+ */
+export function nextFloatUp(x: number): number {
   if (Number.isNaN(x) || x === Infinity) return x;
-  if (x === 0) return Number.MIN_VALUE;
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, x);
-  const bits = view.getBigUint64(0);
-  view.setBigUint64(0, x > 0 ? bits + 1n : bits - 1n);
-  return view.getFloat64(0);
+  if (Math.fround(x) !== x) throw new Error(`nextFloatUp: ${x} is not a float32 value`);
+  if (x === 0) return 2 ** -149;
+  const bits = new Int32Array(new Float32Array([x]).buffer);
+  bits[0]! += x > 0 ? 1 : -1;
+  return new Float32Array(bits.buffer)[0]!;
 }

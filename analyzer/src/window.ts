@@ -1,7 +1,7 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { labeledFamily } from './labeled.js';
 import { binCounts, countsBelow, ksStatistic, rangesFor, referenceBinCounts, type Reference, type ReferenceDistribution } from './reference.js';
-import { benjaminiHochberg, ksPValue, newcombeDiff, nextUp, psi, twoProportionPValue } from './stats.js';
+import { benjaminiHochberg, ksPValue, newcombeDiff, nextFloatUp, psi, twoProportionPValue } from './stats.js';
 
 /** Thresholds and sample sizes; README.md explains each. */
 export interface AnalysisSettings {
@@ -122,6 +122,8 @@ export interface AnalysisContext {
   prefix: string;
   reference: Reference;
   settings: AnalysisSettings;
+  /** Off for benchmarks: a repeated window would otherwise be answered from the shard request cache. */
+  requestCache?: boolean;
 }
 
 /** Width of the ROC AUC histogram's bins on the logit scale (the score 0.5 ± 0.004 near the middle). */
@@ -155,6 +157,7 @@ export async function analyzeWindow(ctx: AnalysisContext, w: Window, only?: { ve
   const groupsRes = await client.search({
     index: predictions,
     size: 0,
+    request_cache: ctx.requestCache,
     allow_no_indices: true,
     ignore_unavailable: true,
     query: { bool: { filter: [timeRange(w), ...(only?.version ? [{ term: { 'mlmon.model.version': only.version } }] : [])] } },
@@ -192,12 +195,14 @@ async function analyzeGroup(ctx: AnalysisContext, w: Window, m: ModelKey): Promi
   });
   const deciles = Array.from({ length: SCORE_DECILES }, (_, i) => ({
     key: `${String(i * 10).padStart(2, '0')}-${(i + 1) * 10}`,
-    from: i / SCORE_DECILES,
-    to: i === SCORE_DECILES - 1 ? nextUp(1) : (i + 1) / SCORE_DECILES,
+    // float32 edges: Elasticsearch rounds them so on this `float` field anyway.
+    from: Math.fround(i / SCORE_DECILES),
+    to: i === SCORE_DECILES - 1 ? nextFloatUp(1) : Math.fround((i + 1) / SCORE_DECILES),
   }));
   const pred = await client.search({
     index: `${prefix}-predictions-*`,
     size: 0,
+    request_cache: ctx.requestCache,
     track_total_hits: true,
     query: { bool: { filter: groupFilter(w, m) } },
     aggs: {
@@ -246,7 +251,7 @@ async function analyzeGroup(ctx: AnalysisContext, w: Window, m: ModelKey): Promi
   reference.featureNames.forEach((f, i) => {
     const ref = reference.features.get(f)!;
     const below = countsBelow(ref, rangeCounts(pa, `f${i}`).map((b) => b.doc_count));
-    dq.push({ feature: f, count, out_of_range_rate: ratio(below.get(ref.min)! + count - below.get(nextUp(ref.max))!, count) });
+    dq.push({ feature: f, count, out_of_range_rate: ratio(below.get(ref.min)! + count - below.get(nextFloatUp(ref.max))!, count) });
     if (sufficient) features.push(driftOf(f, ref, below, count, settings));
   });
   const adjusted = benjaminiHochberg(features.map((d) => d.p_value));
@@ -304,6 +309,7 @@ async function labeledQuality(ctx: AnalysisContext, w: Window, m: ModelKey, coun
   const res = await client.search({
     index: `${labeledFamily(prefix)}-*`,
     size: 0,
+    request_cache: ctx.requestCache,
     track_total_hits: true,
     allow_no_indices: true,
     ignore_unavailable: true,
@@ -380,6 +386,7 @@ async function rejectedInputs(ctx: AnalysisContext, w: Window): Promise<Rejected
   const res = await ctx.client.search({
     index: `${ctx.prefix}-events-*`,
     size: 0,
+    request_cache: ctx.requestCache,
     allow_no_indices: true,
     ignore_unavailable: true,
     track_total_hits: true,
