@@ -272,6 +272,9 @@ def feature_profile(values: np.ndarray) -> dict:
         "missing_rate": float(missing.mean()),
         "quantiles": quantile_dict(present),
         "histogram": histogram(present, edges),
+        # The training values themselves (sorted, full precision): a two-sample KS
+        # test needs the reference sample, not only its binned summary.
+        "sample": sorted(float(v) for v in present),
     }
 
 
@@ -282,6 +285,7 @@ def score_profile(scores: np.ndarray) -> dict:
         "quantiles": quantile_dict(scores),
         "mean": sig(scores.mean()),
         "std": sig(scores.std(ddof=0)),
+        "sample": sorted(float(v) for v in scores),
     }
 
 
@@ -513,7 +517,8 @@ def main() -> int:
             "edge. Values below edges[0] count in 'underflow', values above edges[-1] in 'overflow' (both 0 for "
             "the training data itself). Quantiles use linear interpolation; std is the population std (ddof=0). "
             "score = P(malignant) from sklearn predict_proba on the training set; score histograms use 20 "
-            "equal-width bins over [0, 1]. Values are rounded to 10 significant digits."
+            "equal-width bins over [0, 1]. Values are rounded to 10 significant digits, except 'sample': the sorted "
+            "training values (or training scores) at full float64 precision, the reference sample of the KS test."
         ),
         "n": int(len(y_train)),
         "training_data_sha256": data_sha,

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
+import { analyzerConfigShape } from '@mlmon/analyzer/config';
 import { apiConfigShape } from '@mlmon/api/config';
 import { logGlob } from '@mlmon/contract';
 import { shipperConfigShape } from '@mlmon/log-shipper/config';
@@ -41,6 +42,7 @@ export class Stack {
   private readonly nginx: LocalNginx;
   private nginxProcess: Managed | undefined;
   private shipper: Managed | undefined;
+  private analyzer: Managed | undefined;
   private scaling: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: StackOptions) {
@@ -115,9 +117,30 @@ export class Stack {
     );
   }
 
+  /** The analyzer writes its metric events into the same log folder, so the shipper indexes them like the rest. */
+  private analyzerProcess(): Managed {
+    const out = openSync(path.join(this.o.paths.logs, 'analyzer.stderr.log'), 'a');
+    return new Managed(
+      'analyzer',
+      undefined,
+      () =>
+        spawn(process.execPath, [serviceEntry('analyzer')], {
+          cwd: REPO_ROOT,
+          env: {
+            ...process.env,
+            ...serviceEnv(analyzerConfigShape, { LOG_DIR: this.o.paths.logs, ANALYZER_STATE_DIR: path.join(this.o.paths.runDir, 'analyzer') }),
+          },
+          stdio: ['ignore', out, out],
+        }),
+      this.report,
+    );
+  }
+
   async start(): Promise<void> {
     this.shipper = this.shipperProcess();
     await this.shipper.launch();
+    this.analyzer = this.analyzerProcess();
+    await this.analyzer.launch();
     await Promise.all(Array.from({ length: this.o.replicas }, (_, i) => this.addReplica(i + 1)));
     let child: ReturnType<LocalNginx['start']> | undefined;
     this.nginxProcess = new Managed(
@@ -169,7 +192,7 @@ export class Stack {
   }
 
   processes(): ProcessInfo[] {
-    const others = [this.nginxProcess, this.shipper].filter((p): p is Managed => p !== undefined);
+    const others = [this.nginxProcess, this.shipper, this.analyzer].filter((p): p is Managed => p !== undefined);
     return [...others.map((p) => p.info()), ...[...this.replicas.values()].map((r) => r.info())];
   }
 
@@ -178,6 +201,7 @@ export class Stack {
     // nginx first, so no new request reaches a replica that is draining.
     await this.nginxProcess?.stop('SIGQUIT');
     await Promise.all([...this.replicas.values()].map((r) => r.stop('SIGTERM')));
+    await this.analyzer?.stop('SIGTERM');
     this.report('info', 'stack stopped');
     // Last, so that it ships the final lines of the others (its SIGTERM flushes and checkpoints).
     await this.shipper?.stop('SIGTERM');

@@ -21,6 +21,7 @@ export const LOG_BASENAMES = {
   shipper: 'log-shipper',
   supervisor: 'supervisor',
   nginxAccess: 'nginx-access',
+  analyzer: 'analyzer',
 } as const;
 
 export function logFile(dir: string, basename: string): string {

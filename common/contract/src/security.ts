@@ -21,7 +21,8 @@ export function serviceRoles(prefix: string): Record<string, RoleDescriptor> {
       cluster: [],
       indices: [
         { names: [all], privileges: ['read', 'view_index_metadata'] },
-        { names: [familyPattern(prefix, 'metrics'), `${prefix}-labels-*`], privileges: ['create_doc', 'index', 'auto_configure'] },
+        // labeled: its join of each feedback to its prediction, rewritten when later feedback wins.
+        { names: [familyPattern(prefix, 'metrics'), `${prefix}-labeled-*`], privileges: ['create_doc', 'index', 'auto_configure'] },
       ],
     },
     // Reads what rules query; keeps its execution history and state in indices of its own.

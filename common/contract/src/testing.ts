@@ -15,7 +15,8 @@ const ecsHeader = <D extends Dataset>(dataset: D, kind: 'event' | 'metric' | 'al
 export function sampleEvents(): { [D in Dataset]: EventOf<D> } {
   const id = () => randomBytes(8).toString('hex');
   const model = { name: 'breast-cancer-classifier', version: 'v1' };
-  const window = { start: new Date(Date.now() - 60_000).toISOString(), end: new Date().toISOString() };
+  const window = { start: new Date(Date.now() - 60_000).toISOString(), end: new Date().toISOString(), name: '1m' };
+  const scoped = { model: { ...model, role: 'active' as const }, window };
   return {
     'mlmon.prediction': {
       ...ecsHeader('mlmon.prediction'),
@@ -55,20 +56,84 @@ export function sampleEvents(): { [D in Dataset]: EventOf<D> } {
       ...ecsHeader('mlmon.quality', 'metric'),
       message: 'quality',
       mlmon: {
-        model,
-        window,
-        quality: { count: 120, feedback_coverage: 0.4, accuracy: 0.95, precision: 0.9, recall: 0.92, f1: 0.91, roc_auc: 0.98, log_loss: 0.12 },
+        ...scoped,
+        quality: {
+          count: 120,
+          labeled: 48,
+          label_coverage: 0.4,
+          accuracy: 0.95,
+          precision: 0.9,
+          recall: 0.92,
+          f1: 0.91,
+          roc_auc: 0.98,
+          roc_auc_max_error: 0.0001,
+          log_loss: 0.12,
+          brier: 0.04,
+          confusion: { tp: 20, fp: 1, tn: 26, fn: 1 },
+          avg_score: 0.41,
+          min_score: 0.001,
+          max_score: 0.999,
+          positive_rate: 0.4,
+          estimated_accuracy: 0.93,
+          score_histogram: { '00-10': 60, '90-100': 60 },
+          min_samples: 30,
+          sufficient: true,
+          vs_active: {
+            accuracy_diff: -0.02,
+            accuracy_diff_low: -0.1,
+            accuracy_diff_high: 0.05,
+            p_value: 0.6,
+            significantly_worse: false,
+            avg_score_diff: 0.01,
+            active_version: 'v1',
+            active_labeled: 400,
+            canary_labeled: 48,
+          },
+        },
       },
     },
     'mlmon.drift': {
       ...ecsHeader('mlmon.drift', 'metric'),
       message: 'drift',
-      mlmon: { model, window, drift: { feature: 'mean_radius', count: 300, psi: 0.31, ks: 0.22, p_value: 0.001, drifted: true } },
+      mlmon: {
+        ...scoped,
+        drift: {
+          feature: 'mean_radius',
+          count: 300,
+          psi: 0.31,
+          ks: 0.22,
+          p_value: 0.001,
+          p_value_adjusted: 0.03,
+          drifted: true,
+          features: 30,
+          drifted_count: 1,
+          drifted_share: 0.0333,
+          max_psi: 0.31,
+          max_psi_feature: 'mean_radius',
+          psi_threshold: 0.2,
+          alpha: 0.05,
+          correction: 'benjamini-hochberg',
+          min_samples: 30,
+          sufficient: true,
+        },
+      },
     },
     'mlmon.data_quality': {
       ...ecsHeader('mlmon.data_quality', 'metric'),
       message: 'data quality',
-      mlmon: { model, window, data_quality: { feature: 'mean_radius', count: 300, missing_rate: 0, out_of_range_rate: 0.02 } },
+      mlmon: {
+        ...scoped,
+        data_quality: {
+          feature: 'mean_radius',
+          count: 300,
+          missing_rate: 0,
+          invalid_rate: 0.01,
+          out_of_range_rate: 0.02,
+          ood_rate: 0.05,
+          rejected_count: 3,
+          rejected_rate: 0.01,
+        },
+      },
     },
     'mlmon.alert': {
       ...ecsHeader('mlmon.alert', 'alert'),

@@ -63,12 +63,6 @@ export const modelRef = z.strictObject({
   version: z.string().min(1),
 });
 
-/** A half-open time window [start, end) over which the analyzer computed a metric. */
-export const timeWindow = z.strictObject({
-  start: isoTimestamp,
-  end: isoTimestamp,
-});
-
 export const httpRequestId = z.object({
   request: z.looseObject({ id: z.string().min(1) }),
 });

@@ -1,55 +1,117 @@
 import { z } from 'zod';
-import { ecsEvent, modelRef, timeWindow } from './ecs.js';
+import { ecsEvent, isoTimestamp, modelRef } from './ecs.js';
+import { MODEL_ROLES } from './prediction.js';
 
 const rate = z.number().min(0).max(1);
 const count = z.number().int().nonnegative();
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
-/** Every analyzer metric is computed for one model version over one window. */
-const scoped = { model: modelRef, window: timeWindow };
+/**
+ * Every analyzer metric is computed for one model version in one role over one
+ * window [start, end); `name` is the configured window it belongs to (`5m`,
+ * `1h`) or `adhoc` for a one-shot `mlmon analyze`.
+ */
+const scoped = {
+  model: modelRef.extend({ role: z.enum(MODEL_ROLES) }),
+  window: z.strictObject({ start: isoTimestamp, end: isoTimestamp, name: z.string().min(1) }),
+};
 
+/**
+ * Ratios are absent, never 0, when they cannot be computed (no labels, one
+ * class only, no predictions); `sufficient` says whether `labeled` reached
+ * `min_samples`, below which rules should not act on the ratios.
+ */
 export const qualityEvent = ecsEvent('mlmon.quality', {
   mlmon: {
     ...scoped,
     quality: z.strictObject({
-      // Predictions in the window that received ground truth.
+      // Predictions in the window (by prediction time), and those of them with ground truth.
       count,
-      feedback_coverage: rate,
-      accuracy: rate,
-      precision: rate,
-      recall: rate,
-      f1: rate,
-      // Undefined when the window holds a single class, so absent rather than invented.
+      labeled: count,
+      label_coverage: rate.optional(),
+      accuracy: rate.optional(),
+      precision: rate.optional(),
+      recall: rate.optional(),
+      f1: rate.optional(),
       roc_auc: rate.optional(),
+      // The most roc_auc can be off by: it is computed from a score histogram.
+      roc_auc_max_error: rate.optional(),
       log_loss: z.number().nonnegative().optional(),
+      brier: rate.optional(),
+      confusion: z.strictObject({ tp: count, fp: count, tn: count, fn: count }),
+      avg_score: rate.optional(),
+      min_score: rate.optional(),
+      max_score: rate.optional(),
+      positive_rate: rate.optional(),
+      estimated_accuracy: rate.optional(),
+      // Predictions per score decile, keyed "00-10" ... "90-100" (percent of the score).
+      score_histogram: z.record(z.string().regex(/^\d\d-\d{2,3}$/), count).optional(),
+      min_samples: count,
+      sufficient: z.boolean(),
+      // Only on a canary's event: the canary against the active version over the same window (diff = canary - active).
+      vs_active: z
+        .strictObject({
+          accuracy_diff: finite.optional(),
+          accuracy_diff_low: finite.optional(),
+          accuracy_diff_high: finite.optional(),
+          p_value: rate.optional(),
+          significantly_worse: z.boolean(),
+          avg_score_diff: finite.optional(),
+          active_version: z.string().min(1),
+          active_labeled: count,
+          canary_labeled: count,
+        })
+        .optional(),
     }),
   },
 });
 export type QualityEvent = z.infer<typeof qualityEvent>;
 
+/** One per feature (and `score`), plus a summary with `feature: "_all"` that carries the thresholds used. */
 export const driftEvent = ecsEvent('mlmon.drift', {
   mlmon: {
     ...scoped,
     drift: z.strictObject({
-      // A feature name, or "score" for the model's output distribution.
+      // A feature name, "score" for the model's output distribution, or "_all" for the summary.
       feature: z.string().min(1),
       count,
-      psi: z.number().nonnegative(),
-      ks: rate,
+      psi: z.number().nonnegative().optional(),
+      ks: rate.optional(),
       p_value: rate.optional(),
-      drifted: z.boolean(),
+      // Benjamini-Hochberg adjusted over the features of the window.
+      p_value_adjusted: rate.optional(),
+      drifted: z.boolean().optional(),
+      // Summary only.
+      features: count.optional(),
+      drifted_count: count.optional(),
+      drifted_share: rate.optional(),
+      max_psi: z.number().nonnegative().optional(),
+      max_psi_feature: z.string().optional(),
+      psi_threshold: z.number().positive().optional(),
+      alpha: rate.optional(),
+      correction: z.string().optional(),
+      min_samples: count.optional(),
+      sufficient: z.boolean().optional(),
     }),
   },
 });
 export type DriftEvent = z.infer<typeof driftEvent>;
 
+/** One per feature, plus a summary with `feature: "_all"`. */
 export const dataQualityEvent = ecsEvent('mlmon.data_quality', {
   mlmon: {
     ...scoped,
     data_quality: z.strictObject({
       feature: z.string().min(1),
       count,
-      missing_rate: rate,
-      out_of_range_rate: rate,
+      // Service-wide: a rejected request is refused before a version is chosen.
+      missing_rate: rate.optional(),
+      invalid_rate: rate.optional(),
+      out_of_range_rate: rate.optional(),
+      // Summary only.
+      ood_rate: rate.optional(),
+      rejected_count: count.optional(),
+      rejected_rate: rate.optional(),
     }),
   },
 });

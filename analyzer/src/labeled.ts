@@ -1,0 +1,278 @@
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Client, estypes } from '@elastic/elasticsearch';
+import { familyIndex } from '@mlmon/contract';
+import { writeFileAtomic } from '@mlmon/runtime';
+
+/**
+ * The feedback↔prediction join (see README "How labels meet predictions").
+ * Each feedback event is read once, in `_seq_no` order per feedback index; its
+ * prediction is fetched by id (the UUIDv7 id names the day, hence the index);
+ * and one "labeled" document per prediction, `_id` = prediction id, holds what
+ * the quality metrics aggregate. Its external version is derived from the
+ * feedback time, so the latest feedback wins whatever the order of processing,
+ * and a retry or a duplicate can never count twice.
+ */
+
+export const labeledFamily = (prefix: string) => `${prefix}-labeled`;
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '.');
+export const labeledIndex = (prefix: string, ms: number) => `${labeledFamily(prefix)}-${dayOf(ms)}`;
+const predictionIndex = (prefix: string, ms: number) => familyIndex(prefix, 'predictions', new Date(ms));
+
+/** sklearn's log_loss clips probabilities to [eps, 1-eps] with the float64 machine epsilon. */
+const EPS = 2.220446049250313e-16;
+
+export async function ensureLabeledTemplate(client: Client, prefix: string): Promise<void> {
+  const keyword = { type: 'keyword' } as const;
+  await client.indices.putIndexTemplate({
+    name: labeledFamily(prefix),
+    index_patterns: [`${labeledFamily(prefix)}-*`],
+    priority: 200,
+    _meta: { managed_by: 'mlmon', description: 'analyzer: one document per prediction with ground truth' },
+    template: {
+      settings: { number_of_shards: 1, auto_expand_replicas: '0-1' },
+      mappings: {
+        dynamic: false,
+        properties: {
+          '@timestamp': { type: 'date' },
+          http: { properties: { request: { properties: { id: keyword } } } },
+          mlmon: {
+            properties: {
+              model: { properties: { name: keyword, version: keyword, role: keyword } },
+              prediction: { properties: { id: keyword, label: keyword, score: { type: 'double' } } },
+              feedback: { properties: { true_label: keyword, at: { type: 'date' }, id: keyword } },
+              labeled: {
+                properties: {
+                  status: keyword,
+                  positive: { type: 'byte' },
+                  predicted_positive: { type: 'byte' },
+                  correct: { type: 'byte' },
+                  log_loss: { type: 'double' },
+                  brier: { type: 'double' },
+                  logit: { type: 'double' },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  });
+}
+
+/** Milliseconds since the epoch inside a UUIDv7, or undefined for any other id. */
+export function uuidv7Time(id: string): number | undefined {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(id)) return undefined;
+  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}
+
+interface Feedback {
+  id: string;
+  predictionId: string;
+  trueLabel: string;
+  at: number;
+}
+
+interface PredictionSource {
+  '@timestamp': string;
+  http?: { request?: { id?: string } };
+  mlmon: { model: { name: string; version: string; role: string }; prediction: { id: string; label: string; score: number } };
+}
+
+interface State {
+  /** Per feedback index: its uuid (a recreated index starts over) and the last `_seq_no` joined. */
+  feedback: Record<string, { uuid: string; checkpoint: number }>;
+  /** The end of the last window tick the analyzer computed, so a restart or an outage leaves no gap. */
+  nextTick?: number;
+}
+
+export class StateFile {
+  constructor(readonly file: string | undefined) {}
+  read(): State {
+    if (!this.file) return { feedback: {} };
+    try {
+      return JSON.parse(readFileSync(this.file, 'utf8')) as State;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { feedback: {} };
+      throw new Error(`analyzer state ${this.file}: ${(err as Error).message}`);
+    }
+  }
+  async write(state: State): Promise<void> {
+    if (!this.file) return;
+    await mkdir(path.dirname(this.file), { recursive: true });
+    await writeFileAtomic(this.file, JSON.stringify(state));
+  }
+}
+
+export interface JoinStats {
+  feedbackRead: number;
+  joined: number;
+  orphaned: number;
+  superseded: number;
+}
+
+export class Joiner {
+  private state: State;
+  constructor(
+    private readonly client: Client,
+    private readonly prefix: string,
+    private readonly positiveLabel: string,
+    private readonly stateFile: StateFile,
+    private readonly progress: (message: string) => void = () => {},
+    private readonly batchSize = 2000,
+  ) {
+    this.state = stateFile.read();
+  }
+
+  get nextTick(): number | undefined {
+    return this.state.nextTick;
+  }
+  async setNextTick(t: number): Promise<void> {
+    this.state.nextTick = t;
+    await this.stateFile.write(this.state);
+  }
+
+  /** Joins every feedback indexed since the last run, then retries the orphans. */
+  async run(): Promise<JoinStats> {
+    const stats: JoinStats = { feedbackRead: 0, joined: 0, orphaned: 0, superseded: 0 };
+    const res = await this.client.indices.stats({ index: `${this.prefix}-feedback-*`, level: 'shards', expand_wildcards: 'open' }, { ignore: [404] });
+    const indices = (res.indices ?? {}) as Record<string, estypes.IndicesStatsIndicesStats>;
+    for (const [index, s] of Object.entries(indices).sort(([a], [b]) => a.localeCompare(b))) {
+      const shard = s.shards?.['0']?.find((c) => c.routing?.primary) ?? s.shards?.['0']?.[0];
+      // Every operation up to the global checkpoint is done; a refresh after reading it makes them all searchable.
+      const upTo = shard?.seq_no?.global_checkpoint ?? -1;
+      let known = this.state.feedback[index];
+      if (!known || known.uuid !== s.uuid) known = this.state.feedback[index] = { uuid: s.uuid ?? '', checkpoint: -1 };
+      if (upTo <= known.checkpoint) continue;
+      await this.client.indices.refresh({ index });
+      let from = known.checkpoint;
+      for (;;) {
+        const page = await this.client.search<{ '@timestamp': string; mlmon: { prediction: { id: string }; feedback: { true_label: string } } }>({
+          index,
+          size: this.batchSize,
+          query: { range: { _seq_no: { gt: from, lte: upTo } } },
+          sort: [{ _seq_no: 'asc' }],
+          seq_no_primary_term: true,
+          _source: ['@timestamp', 'mlmon.prediction.id', 'mlmon.feedback.true_label'],
+        });
+        const hits = page.hits.hits;
+        if (hits.length === 0) break;
+        const batch = hits.map((h) => ({
+          id: h._id,
+          predictionId: h._source!.mlmon.prediction.id,
+          trueLabel: h._source!.mlmon.feedback.true_label,
+          at: Date.parse(h._source!['@timestamp']),
+        }));
+        await this.join(batch, stats);
+        stats.feedbackRead += batch.length;
+        from = hits.at(-1)!._seq_no!;
+        known.checkpoint = from;
+        await this.stateFile.write(this.state);
+        if (stats.feedbackRead % (this.batchSize * 25) === 0) this.progress(`joined ${stats.feedbackRead} feedback so far (${index} at _seq_no ${from} of ${upTo})`);
+      }
+      known.checkpoint = upTo;
+      await this.stateFile.write(this.state);
+    }
+    await this.retryOrphans(stats);
+    return stats;
+  }
+
+  private async retryOrphans(stats: JoinStats): Promise<void> {
+    const res = await this.client.search<{ mlmon: { prediction: { id: string }; feedback: { true_label: string; at: string; id: string } } }>(
+      {
+        index: `${labeledFamily(this.prefix)}-*`,
+        size: 10_000,
+        query: { term: { 'mlmon.labeled.status': 'orphaned' } },
+        _source: ['mlmon.prediction.id', 'mlmon.feedback'],
+        sort: [{ '@timestamp': 'asc' }],
+      },
+      { ignore: [404] },
+    );
+    const orphans = (res.hits?.hits ?? []).map((h) => ({
+      id: h._source!.mlmon.feedback.id,
+      predictionId: h._source!.mlmon.prediction.id,
+      trueLabel: h._source!.mlmon.feedback.true_label,
+      at: Date.parse(h._source!.mlmon.feedback.at),
+    }));
+    if (orphans.length === 0) return;
+    await this.join(orphans, stats, true);
+  }
+
+  private async join(batch: Feedback[], stats: JoinStats, retry = false): Promise<void> {
+    // A prediction is logged a moment after its id is made: near midnight it can land in the next day's index.
+    const docs = batch.flatMap((f) => {
+      const t = uuidv7Time(f.predictionId) ?? f.at;
+      const days = [...new Set([predictionIndex(this.prefix, t), predictionIndex(this.prefix, t + 60_000)])];
+      return days.map((index) => ({ _index: index, _id: f.predictionId }));
+    });
+    const found = new Map<string, PredictionSource>();
+    const res = await this.client.mget<PredictionSource>({
+      docs,
+      _source_includes: ['@timestamp', 'http.request.id', 'mlmon.model', 'mlmon.prediction.id', 'mlmon.prediction.label', 'mlmon.prediction.score'],
+    });
+    for (const d of res.docs) if ('found' in d && d.found && d._source) found.set(d._id, d._source);
+    const body = batch.flatMap((f) => {
+      const p = found.get(f.predictionId);
+      // An orphan that is still one stays as it is.
+      if (!p && retry) return [];
+      const t = uuidv7Time(f.predictionId) ?? f.at;
+      const feedback = { true_label: f.trueLabel, at: new Date(f.at).toISOString(), id: f.id };
+      if (!p) {
+        stats.orphaned += 1;
+        return {
+          version: f.at * 2,
+          index: labeledIndex(this.prefix, t),
+          doc: { '@timestamp': new Date(t).toISOString(), mlmon: { prediction: { id: f.predictionId }, feedback, labeled: { status: 'orphaned' } } },
+        };
+      }
+      stats.joined += 1;
+      const y = f.trueLabel === this.positiveLabel ? 1 : 0;
+      const predicted = p.mlmon.prediction.label === this.positiveLabel ? 1 : 0;
+      const score = p.mlmon.prediction.score;
+      const clipped = Math.min(Math.max(score, EPS), 1 - EPS);
+      return {
+        // Joined outranks orphaned for the same feedback; a later feedback outranks both.
+        version: f.at * 2 + 1,
+        index: labeledIndex(this.prefix, t),
+        doc: {
+          '@timestamp': p['@timestamp'],
+          ...(p.http?.request?.id ? { http: { request: { id: p.http.request.id } } } : {}),
+          mlmon: {
+            model: p.mlmon.model,
+            prediction: p.mlmon.prediction,
+            feedback,
+            labeled: {
+              status: 'joined',
+              positive: y,
+              predicted_positive: predicted,
+              correct: y === predicted ? 1 : 0,
+              log_loss: -(y * Math.log(clipped) + (1 - y) * Math.log(1 - clipped)),
+              brier: (score - y) ** 2,
+              // The ROC AUC histogram bins the logit: the same order as the score, but scores piled up near 0
+              // and 1 spread over many bins, which keeps the AUC's binning error small where models are confident.
+              logit: Math.log(clipped) - Math.log(1 - clipped),
+            },
+          },
+        },
+      };
+    });
+    if (body.length === 0) return;
+    const failures: string[] = [];
+    const meta = new Map<object, { index: string; version: number }>(body.map((b) => [b.doc, b]));
+    await this.client.helpers.bulk<(typeof body)[number]['doc']>({
+      datasource: body.map((b) => b.doc),
+      onDocument: (doc) => {
+        const { index, version } = meta.get(doc)!;
+        return { index: { _index: index, _id: doc.mlmon.prediction.id, version, version_type: 'external' as const } };
+      },
+      onDrop: (drop) => {
+        // 409: this prediction already holds a later feedback (or this very one), which is the point.
+        if (drop.status === 409) stats.superseded += 1;
+        else failures.push(`${drop.status} ${drop.error?.reason ?? ''}`);
+      },
+      refreshOnCompletion: true,
+    });
+    if (failures.length > 0) throw new Error(`writing labeled documents failed: ${failures.slice(0, 3).join('; ')}`);
+  }
+}

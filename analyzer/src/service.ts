@@ -1,0 +1,152 @@
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@elastic/elasticsearch';
+import { createEsClient, createEventLog, type EventLog } from '@mlmon/runtime';
+import { LOG_BASENAMES, setupTemplates } from '@mlmon/contract';
+import type { AnalyzerConfig } from './config.js';
+import { writeMetricEvents } from './events.js';
+import { Joiner, StateFile, ensureLabeledTemplate } from './labeled.js';
+import { loadReference, type Reference } from './reference.js';
+import { analyzeWindow, type AnalysisContext, type AnalysisSettings, type WindowReport } from './window.js';
+
+export function settingsOf(config: AnalyzerConfig): AnalysisSettings {
+  return {
+    minLabeled: config.ANALYZER_MIN_LABELED,
+    minPredictions: config.ANALYZER_MIN_PREDICTIONS,
+    psiThreshold: config.ANALYZER_PSI_THRESHOLD,
+    alpha: config.ANALYZER_ALPHA,
+    psiFloor: 1e-4,
+  };
+}
+
+export interface Analyzer {
+  /** Resolves after the pass under way (if any) finished and the event log is closed. */
+  stop(): Promise<void>;
+  /** Ticks computed so far, and the last error (Elasticsearch unreachable...) if the last attempt failed. */
+  status(): { ticks: number; lastTick?: string; lastError?: string };
+  readonly log: EventLog;
+}
+
+/**
+ * The analyzer service: every interval it joins new feedback to its
+ * predictions, then computes each configured window ending at that tick and
+ * writes its metric events to `LOG_DIR/analyzer.ndjson`, which the log shipper
+ * indexes like every other line. Ticks are multiples of the interval and the
+ * next one to compute is kept in the state file, so after Elasticsearch was
+ * down (or the analyzer itself) every missed tick is computed once it is back.
+ */
+export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Client; reference?: Reference; say?: (m: string) => void } = {}): Promise<Analyzer> {
+  const reference = opts.reference ?? loadReference(config.REFERENCE_PROFILE);
+  const client = opts.client ?? createEsClient(config, { name: 'mlmon-analyzer' });
+  const prefix = config.MLMON_INDEX_PREFIX;
+  const log = createEventLog({
+    service: 'mlmon-analyzer',
+    node: config.ANALYZER_NODE,
+    dir: config.LOG_DIR,
+    basename: LOG_BASENAMES.analyzer,
+    maxBytes: 50 * 1024 * 1024,
+    maxFiles: 3,
+    stdout: config.LOG_STDOUT,
+  });
+  const say = (level: 'info' | 'warn', message: string) => {
+    void log.write('mlmon.app', level, message, {});
+    (opts.say ?? ((m: string) => (level === 'warn' ? console.error : console.log)(`analyzer: ${m}`)))(message);
+  };
+  const joiner = new Joiner(client, prefix, reference.positiveLabel, new StateFile(path.join(config.ANALYZER_STATE_DIR, 'state.json')), (m) => say('info', m));
+  const ctx: AnalysisContext = { client, prefix, reference, settings: settingsOf(config) };
+  const interval = config.ANALYZER_INTERVAL_S * 1000;
+  const floorTick = (t: number) => Math.floor(t / interval) * interval;
+  let ticks = 0;
+  let lastTick: string | undefined;
+  let lastError: string | undefined;
+  let prepared = false;
+  const abort = new AbortController();
+
+  const pass = async () => {
+    if (!prepared) {
+      if (config.ANALYZER_SETUP_TEMPLATES) await setupTemplates(client, { prefix });
+      await ensureLabeledTemplate(client, prefix);
+      prepared = true;
+    }
+    const joined = await joiner.run();
+    if (joined.feedbackRead > 0 || joined.joined > 0) {
+      say('info', `feedback: ${joined.feedbackRead} read, ${joined.joined} joined, ${joined.orphaned} orphaned (prediction not indexed yet), ${joined.superseded} superseded`);
+    }
+    const now = Date.now();
+    let next = joiner.nextTick ?? floorTick(now);
+    if (next < floorTick(now - config.ANALYZER_MAX_CATCHUP_S * 1000)) {
+      const skipTo = floorTick(now - config.ANALYZER_MAX_CATCHUP_S * 1000);
+      say('warn', `skipping ticks ${new Date(next).toISOString()} to ${new Date(skipTo).toISOString()}: older than ANALYZER_MAX_CATCHUP_S`);
+      next = skipTo;
+    }
+    while (next <= now && !abort.signal.aborted) {
+      for (const w of config.ANALYZER_WINDOWS) {
+        const report: WindowReport = await analyzeWindow(ctx, { start: new Date(next - w.ms), end: new Date(next), name: w.name });
+        await writeMetricEvents(log, report);
+      }
+      ticks += 1;
+      lastTick = new Date(next).toISOString();
+      next += interval;
+      await joiner.setNextTick(next);
+    }
+  };
+
+  const loop = (async () => {
+    let backoff = 1000;
+    while (!abort.signal.aborted) {
+      try {
+        await pass();
+        if (lastError) say('info', `Elasticsearch is back; caught up to ${lastTick}`);
+        lastError = undefined;
+        backoff = 1000;
+        const wait = floorTick(Date.now()) + interval - Date.now();
+        await sleep(Math.max(wait, 0), undefined, { signal: abort.signal }).catch(() => {});
+      } catch (err) {
+        const message = describeError(err);
+        if (message !== lastError) say('warn', `pass failed, retrying (windows are computed once it succeeds): ${message}`);
+        lastError = message;
+        await sleep(backoff, undefined, { signal: abort.signal }).catch(() => {});
+        backoff = Math.min(backoff * 2, interval);
+      }
+    }
+  })();
+  say('info', `analyzing ${prefix}-* every ${config.ANALYZER_INTERVAL_S}s over ${config.ANALYZER_WINDOWS.map((w) => w.name).join(', ')}; metrics to ${log.file}`);
+
+  return {
+    log,
+    status: () => ({ ticks, ...(lastTick ? { lastTick } : {}), ...(lastError ? { lastError } : {}) }),
+    async stop() {
+      abort.abort();
+      await loop;
+      await log.close();
+      if (!opts.client) await client.close();
+    },
+  };
+}
+
+/** One window computed on demand (the CLI's `mlmon analyze`): nothing is written. */
+export async function analyzeOnce(
+  config: AnalyzerConfig,
+  window: { from: Date; to: Date; version?: string },
+  opts: { client?: Client; reference?: Reference } = {},
+): Promise<WindowReport> {
+  const client = opts.client ?? createEsClient(config, { name: 'mlmon-analyzer-cli' });
+  try {
+    const reference = opts.reference ?? loadReference(config.REFERENCE_PROFILE);
+    return await analyzeWindow(
+      { client, prefix: config.MLMON_INDEX_PREFIX, reference, settings: settingsOf(config) },
+      { start: window.from, end: window.to, name: 'adhoc' },
+      window.version ? { version: window.version } : undefined,
+    );
+  } finally {
+    if (!opts.client) await client.close();
+  }
+}
+
+/** Elasticsearch's reason, not only its exception type, so the log says what to fix. */
+function describeError(err: unknown): string {
+  const e = err as Error & { meta?: { body?: { error?: { root_cause?: Array<{ reason?: string }>; reason?: string } } } };
+  const body = e.meta?.body?.error;
+  const reason = body?.root_cause?.[0]?.reason ?? body?.reason;
+  return reason ? `${e.message}: ${reason}` : e.message;
+}

@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testCluster } from '@mlmon/es-local/testing';
+import { setupTemplates } from '@mlmon/contract';
+import { DEFAULT_SETTINGS, Joiner, StateFile, analyzeWindow, ensureLabeledTemplate, ksPValue, loadReference, type WindowReport } from '../src/index.js';
+import { feedbackEvent, fixture, index, predictionEvent, rejectedEvent } from './support.js';
+
+/**
+ * The analyzer against scikit-learn, scipy and statsmodels: the fixture
+ * (model/make_fixtures.py) holds traffic and the values those libraries
+ * compute on it; here the traffic goes into the real cluster and the analyzer's
+ * figures must match: 1e-9 for counts and ratios, and within its own stated
+ * bound (at most 1e-3) for the histogram-based ROC AUC.
+ */
+
+const TOL = 1e-9;
+const cluster = testCluster();
+const { client, prefix } = cluster;
+const reference = loadReference(new URL('../../model/artifacts/reference_profile.json', import.meta.url).pathname);
+const settings = { ...DEFAULT_SETTINGS, psiFloor: fixture.settings.psi_floor, psiThreshold: fixture.settings.psi_threshold, alpha: fixture.settings.alpha };
+const window = { start: new Date(fixture.window.start), end: new Date(fixture.window.end), name: '1h' };
+const late = new Set(fixture.late_prediction_ids);
+let firstJoin: Awaited<ReturnType<Joiner['run']>>;
+let secondJoin: Awaited<ReturnType<Joiner['run']>>;
+let report: WindowReport;
+
+beforeAll(async () => {
+  await setupTemplates(client, { prefix });
+  await ensureLabeledTemplate(client, prefix);
+  const names = fixture.feature_names;
+  await index(client, prefix, fixture.predictions.filter((p) => !late.has(p.id)).map((p) => predictionEvent(p, names)));
+  await index(client, prefix, [...fixture.feedback.map(feedbackEvent), ...fixture.rejected.map(rejectedEvent)]);
+  const joiner = new Joiner(client, prefix, fixture.positive_label, new StateFile(undefined));
+  firstJoin = await joiner.run();
+  // The late predictions land after their feedback was first seen.
+  await index(client, prefix, fixture.predictions.filter((p) => late.has(p.id)).map((p) => predictionEvent(p, names)));
+  secondJoin = await joiner.run();
+  report = await analyzeWindow({ client, prefix, reference, settings }, window);
+}, 120_000);
+afterAll(cluster.cleanup);
+
+const group = (key: string) => {
+  const [version, role] = key.split('/');
+  const g = report.versions.find((v) => v.model.version === version && v.model.role === role);
+  if (!g) throw new Error(`no report for ${key}`);
+  return g;
+};
+
+describe('feedback join', () => {
+  it('counts feedback whose prediction is not indexed as orphaned, and joins it once the prediction lands', () => {
+    // The late ones plus one feedback whose prediction never exists.
+    expect(firstJoin.orphaned).toBe(late.size + 1);
+    expect(secondJoin.feedbackRead).toBe(0);
+    expect(secondJoin.joined).toBe(late.size);
+  });
+
+  it('keeps the latest of duplicate feedback, whatever the order it is processed in', async () => {
+    const dupes = new Map<string, string[]>();
+    for (const f of fixture.feedback) dupes.set(f.prediction_id, [...(dupes.get(f.prediction_id) ?? []), f.time]);
+    const ids = [...dupes].filter(([, times]) => times.length > 1).map(([id]) => id);
+    expect(ids.length).toBeGreaterThan(0);
+    const res = await client.search<{ mlmon: { prediction: { id: string }; feedback: { true_label: string } } }>({
+      index: `${prefix}-labeled-*`,
+      size: 100,
+      query: { terms: { 'mlmon.prediction.id': ids } },
+    });
+    expect(res.hits.hits).toHaveLength(ids.length);
+    for (const h of res.hits.hits) {
+      const latest = fixture.feedback.filter((f) => f.prediction_id === h._source!.mlmon.prediction.id).sort((a, b) => a.time.localeCompare(b.time)).at(-1)!;
+      expect(h._source!.mlmon.feedback.true_label).toBe(latest.true_label);
+    }
+  });
+
+  it('joins a replayed request to the prediction the client got; the attempt that failed stays unlabeled', async () => {
+    const replay = fixture.predictions.find((p) => p.replay_of)!;
+    const first = fixture.predictions.find((p) => p.id === replay.replay_of)!;
+    expect(replay.request_id).toBe(first.request_id);
+    const res = await client.search({ index: `${prefix}-labeled-*`, query: { term: { 'http.request.id': replay.request_id } } });
+    expect(res.hits.hits.map((h) => h._id)).toEqual([replay.id]);
+  });
+
+  it('joining again changes nothing', async () => {
+    const joiner = new Joiner(client, prefix, fixture.positive_label, new StateFile(undefined));
+    const again = await joiner.run();
+    // Every write is refused as not newer than what is there.
+    expect(again.superseded).toBe(again.feedbackRead);
+    const after = await analyzeWindow({ client, prefix, reference, settings }, window);
+    expect(after.versions.map((v) => v.quality)).toEqual(report.versions.map((v) => v.quality));
+  });
+});
+
+describe.each(Object.keys(fixture.expected.groups))('%s against the reference implementations', (key) => {
+  const expected = () => fixture.expected.groups[key]!;
+
+  it('quality from ground truth matches sklearn.metrics', () => {
+    const q = group(key).quality;
+    const e = expected().quality as Record<string, number> & { confusion: object };
+    expect(q.confusion).toEqual(e.confusion);
+    for (const k of ['count', 'labeled', 'label_coverage', 'accuracy', 'precision', 'recall', 'f1', 'log_loss', 'brier'] as const) {
+      expect(q[k], k).toBeCloseTo(e[k]!, 9);
+      expect(Math.abs((q[k] as number) - e[k]!), k).toBeLessThanOrEqual(TOL);
+    }
+    expect(q.sufficient).toBe(q.labeled >= settings.minLabeled);
+  });
+
+  it('ROC AUC from histograms is within its stated bound, itself at most 1e-3', () => {
+    const q = group(key).quality;
+    expect(q.roc_auc_max_error).toBeLessThanOrEqual(1e-3);
+    expect(Math.abs(q.roc_auc! - (expected().quality.roc_auc as number))).toBeLessThanOrEqual(q.roc_auc_max_error! + TOL);
+  });
+
+  it('label-free statistics match numpy on the float32 scores', () => {
+    const q = group(key).quality;
+    const e = expected().quality as Record<string, number>;
+    for (const k of ['avg_score', 'min_score', 'max_score', 'positive_rate', 'estimated_accuracy'] as const) {
+      expect(Math.abs(q[k]! - e[k]!), k).toBeLessThanOrEqual(TOL);
+    }
+    expect(Object.values(q.score_histogram!)).toEqual(expected().quality.score_histogram);
+  });
+
+  it('drift per feature: PSI by the textbook formula, KS statistic and p-value as scipy.stats.ks_2samp, BH correction', () => {
+    const g = group(key);
+    const e = expected().drift;
+    expect(g.drift.features).toHaveLength(fixture.feature_names.length);
+    for (const d of [...g.drift.features, g.drift.score!]) {
+      const x = e[d.feature]! as Record<string, number>;
+      expect(d.count, d.feature).toBe(x.count);
+      expect(Math.abs(d.psi - x.psi!), `${d.feature} psi`).toBeLessThanOrEqual(TOL);
+      expect(Math.abs(d.ks - x.ks!), `${d.feature} ks`).toBeLessThanOrEqual(TOL);
+      expect(Math.abs(d.p_value - x.p_value!), `${d.feature} p`).toBeLessThanOrEqual(TOL);
+      if (d.feature !== 'score') expect(Math.abs(d.p_value_adjusted! - x.p_value_adjusted!), `${d.feature} p adj`).toBeLessThanOrEqual(TOL);
+      expect(d.drifted, `${d.feature} drifted`).toBe(x.drifted);
+    }
+    const s = e._all as unknown as { drifted_count: number; drifted_share: number; max_psi: number; max_psi_feature: string };
+    expect(g.drift.summary).toMatchObject({ drifted_count: s.drifted_count, max_psi_feature: s.max_psi_feature, correction: 'benjamini-hochberg' });
+    expect(Math.abs(g.drift.summary.drifted_share! - s.drifted_share)).toBeLessThanOrEqual(TOL);
+  });
+
+  it('data quality: out-of-range and OOD rates against the reference range, missing and invalid from rejected requests', () => {
+    const g = group(key);
+    const e = expected().data_quality;
+    for (const f of g.data_quality.features) {
+      for (const k of ['missing_rate', 'invalid_rate', 'out_of_range_rate'] as const) {
+        expect(Math.abs(f[k]! - e[f.feature]![k]!), `${f.feature} ${k}`).toBeLessThanOrEqual(TOL);
+      }
+    }
+    expect(g.data_quality.summary.count).toBe(e._all!.count);
+    expect(g.data_quality.summary.rejected_count).toBe(e._all!.rejected_count);
+    for (const k of ['ood_rate', 'rejected_rate'] as const) expect(Math.abs(g.data_quality.summary[k]! - e._all![k]!)).toBeLessThanOrEqual(TOL);
+  });
+});
+
+describe('canary against active', () => {
+  it('accuracy difference, Newcombe interval and z-test p-value match statsmodels', () => {
+    const vs = group('v2/canary').quality.vs_active!;
+    const e = fixture.expected.vs_active;
+    for (const k of ['accuracy_diff', 'accuracy_diff_low', 'accuracy_diff_high', 'p_value', 'avg_score_diff'] as const) {
+      expect(Math.abs(vs[k]! - (e[k] as number)), k).toBeLessThanOrEqual(TOL);
+    }
+    expect(vs.significantly_worse).toBe(e.significantly_worse);
+    expect(vs).toMatchObject({ active_labeled: e.active_labeled, canary_labeled: e.canary_labeled, active_version: 'v1' });
+    expect(group('v1/active').quality.vs_active).toBeUndefined();
+  });
+});
+
+describe('KS p-value', () => {
+  it.each(fixture.expected.ks_cases)('n1=$n1 n2=$n2 d=$d ($method) matches scipy', (c) => {
+    expect(Math.abs(ksPValue(c.d, c.n1, c.n2) - c.p_value)).toBeLessThanOrEqual(TOL);
+  });
+});
