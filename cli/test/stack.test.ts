@@ -16,7 +16,8 @@ import { newTally, runTraffic, type TrafficTally } from '../src/simulate/traffic
 const cluster = testCluster();
 // A run folder that does not exist yet, as in a fresh clone.
 const paths = runPaths(path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-stack-')), 'run'));
-const env = { ...process.env, MLMON_RUN_DIR: paths.runDir, ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix };
+// The analyzer ticks every 2 s here, so a test need not wait out the default 15 s.
+const env = { ...process.env, MLMON_RUN_DIR: paths.runDir, ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix, ANALYZER_INTERVAL_S: '2' };
 let stack: StackFile;
 let replicaPort: number;
 const rows = loadHoldout();
@@ -124,6 +125,60 @@ describe('the local stack: nginx in front of supervised replicas', () => {
     expect(run.code, run.out).toBe(0);
     expect(run.out).toMatch(/sent 150, ok 150, errors none/);
   });
+
+  it('`mlmon analyze` gives, for the traffic just sent, the metrics of its answers and of the labels sent', async () => {
+    const from = new Date();
+    const t = await runTraffic({ url: stack.url, rows, rate: 150, seconds: 2, feedbackFraction: 0.5, feedbackDelayMs: 200 });
+    expect(t.ok).toBe(300);
+    const to = new Date(Date.now() + 1000);
+    const labeled = t.requests.filter((r) => r.trueLabel !== undefined);
+    type Quality = { count: number; labeled: number; accuracy: number; f1: number; roc_auc: number; log_loss: number };
+    const analyze = async () => {
+      const run = await mlmon(['analyze', '--from', from.toISOString(), '--to', to.toISOString(), '--json']);
+      expect(run.code, run.out).toBe(0);
+      return (JSON.parse(run.out.slice(run.out.indexOf('{'))) as { versions: Array<{ quality: Quality }> }).versions[0]!.quality;
+    };
+    // The analyzer joins feedback to predictions as it arrives: wait until every label is in.
+    await expect.poll(async () => (await analyze()).labeled, { timeout: 60_000, interval: 2000 }).toBe(labeled.length);
+    const q = await analyze();
+    expect(q.count).toBe(300);
+
+    // Recomputed here from what the client saw: its answers and the labels it sent.
+    // (The analyzer's agreement with scikit-learn itself is the fixture tests' job.)
+    const positive = (label: string) => label === 'malignant';
+    const tp = labeled.filter((r) => positive(r.label) && positive(r.trueLabel!)).length;
+    const fp = labeled.filter((r) => positive(r.label) && !positive(r.trueLabel!)).length;
+    const fn = labeled.filter((r) => !positive(r.label) && positive(r.trueLabel!)).length;
+    const accuracy = labeled.filter((r) => r.label === r.trueLabel).length / labeled.length;
+    const eps = 2.220446049250313e-16;
+    const clip = (p: number) => Math.min(1 - eps, Math.max(eps, p));
+    const logLoss = -labeled.reduce((s, r) => s + (positive(r.trueLabel!) ? Math.log(clip(r.score)) : Math.log(1 - clip(r.score))), 0) / labeled.length;
+    const pos = labeled.filter((r) => positive(r.trueLabel!)).map((r) => r.score);
+    const neg = labeled.filter((r) => !positive(r.trueLabel!)).map((r) => r.score);
+    const auc = pos.reduce((s, p) => s + neg.reduce((t, n) => t + (p > n ? 1 : p === n ? 0.5 : 0), 0), 0) / (pos.length * neg.length);
+    expect(q.accuracy).toBeCloseTo(accuracy, 9);
+    expect(q.f1).toBeCloseTo((2 * tp) / (2 * tp + fp + fn), 9);
+    // The api answers float64 of onnxruntime's float32 score; the analyzer aggregates the indexed double.
+    expect(q.log_loss).toBeCloseTo(logLoss, 6);
+    expect(q.roc_auc).toBeCloseTo(auc, 3);
+  }, 120_000);
+
+  it('`mlmon analyze` ranks the features `simulate drift` shifted above every other, each with PSI over 0.2', async () => {
+    const from = new Date();
+    const run = await mlmon(['simulate', 'drift', '--rate', '100', '--duration', '4']);
+    expect(run.code, run.out).toBe(0);
+    const to = new Date(Date.now() + 1000);
+    const shifted = ['mean_radius', 'mean_perimeter', 'mean_area', 'worst_radius'];
+    const analyze = async () => {
+      const out = await mlmon(['analyze', '--from', from.toISOString(), '--to', to.toISOString(), '--json']);
+      const report = JSON.parse(out.out.slice(out.out.indexOf('{'))) as { versions: Array<{ drift: { features: Array<{ feature: string; psi: number; count: number }> } }> };
+      return report.versions[0]!.drift.features.filter((f) => f.feature !== 'score');
+    };
+    await expect.poll(async () => (await analyze())[0]?.count, { timeout: 30_000, interval: 2000 }).toBe(400);
+    const ranked = (await analyze()).sort((a, b) => b.psi - a.psi);
+    expect(ranked.slice(0, shifted.length).map((f) => f.feature).sort()).toEqual([...shifted].sort());
+    for (const f of ranked.slice(0, shifted.length)) expect(f.psi, f.feature).toBeGreaterThan(0.2);
+  }, 120_000);
 
   it('`mlmon down` leaves no process behind', async () => {
     // A stack of its own, so that this test does not depend on running last.

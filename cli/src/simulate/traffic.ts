@@ -24,8 +24,8 @@ export interface TrafficTally {
   latenciesMs: number[];
   feedbackSent: number;
   feedbackOk: number;
-  /** request id → prediction id, for tests that follow a request through the logs. */
-  requests: Array<{ requestId: string; predictionId: string; replica: string }>;
+  /** Every answered prediction, for tests that follow a request through the logs or recompute a metric. */
+  requests: Array<{ requestId: string; predictionId: string; replica: string; label: string; score: number; trueLabel?: string }>;
 }
 
 export const newTally = (): TrafficTally => ({
@@ -102,9 +102,17 @@ export async function runTraffic(o: TrafficOptions, tally: TrafficTally = newTal
           if (h['x-replica-id']) bump(tally.byReplica, h['x-replica-id']);
           if (status !== 200) return;
           tally.ok += 1;
-          const predictionId = (JSON.parse(body) as { prediction_id: string }).prediction_id;
-          tally.requests.push({ requestId: h['x-request-id'] ?? '', predictionId, replica: h['x-replica-id'] ?? '' });
-          if (Math.random() < (o.feedbackFraction ?? 0)) sendFeedback(predictionId, ctx.row!.label);
+          const answer = JSON.parse(body) as { prediction_id: string; label: string; probability: number };
+          const feedback = Math.random() < (o.feedbackFraction ?? 0);
+          tally.requests.push({
+            requestId: h['x-request-id'] ?? '',
+            predictionId: answer.prediction_id,
+            replica: h['x-replica-id'] ?? '',
+            label: answer.label,
+            score: answer.probability,
+            ...(feedback ? { trueLabel: ctx.row!.label } : {}),
+          });
+          if (feedback) sendFeedback(answer.prediction_id, ctx.row!.label);
         },
       },
     ],
