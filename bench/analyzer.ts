@@ -19,7 +19,9 @@
  *   ES_URL=http://127.0.0.1:9200 npm run bench:analyzer                 # N = 1,000,000
  *   ES_URL=http://127.0.0.1:9200 npm run bench:analyzer -- --scale 0.1  # N = 100,000, quick
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { median } from 'simple-statistics';
 import type { Client } from '@elastic/elasticsearch';
 import { createEsClient, loadEsConfig } from '@mlmon/runtime';
@@ -207,6 +209,20 @@ async function timed<T>(what: string, fn: () => Promise<T>): Promise<{ seconds: 
   return { seconds, result, peakMb: peakRss / 1e6 };
 }
 
+/**
+ * The analyzer's own peak RSS for one pass: `mlmon analyze` over the same
+ * window in a process of its own, measured by GNU time, so that the bench's
+ * generated data and client do not count.
+ */
+function analyzerProcessPeakMb(): number {
+  const cli = fileURLToPath(new URL('../cli/dist/main.js', import.meta.url));
+  const args = ['-f', 'maxrss_kb=%M', process.execPath, cli, 'analyze', '--from', window.start.toISOString(), '--to', window.end.toISOString(), '--json'];
+  const run = spawnSync('/usr/bin/time', args, { env: { ...process.env, MLMON_INDEX_PREFIX: prefix }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const kb = /maxrss_kb=(\d+)/.exec(run.stderr)?.[1];
+  if (run.status !== 0 || !kb) throw new Error(`mlmon analyze failed (${run.status}): ${run.stderr.slice(-500)}`);
+  return Number(kb) / 1024;
+}
+
 function compare(agg: WindowReport, nv: Awaited<ReturnType<typeof naive>>): number {
   const g = agg.versions[0]!;
   const pairs: Array<[string, number, number]> = [
@@ -246,6 +262,7 @@ try {
   const agg = await timed(`aggregation pass at ${N}`, () => analyzeWindow(ctx, window));
   const nv = await timed(`naive pass at ${N}`, () => naive());
   const worst = compare(agg.result, nv.result);
+  const analyzerMb = analyzerProcessPeakMb();
   const a = median(agg.seconds);
   const n = median(nv.seconds);
   const s = median(aggSmall.seconds);
@@ -256,7 +273,8 @@ analyzer pass over one 1h window (medians of ${ROUNDS}), ${agg.result.versions[0
 | aggregation | ${small}      | ${s.toFixed(2)}    | ${aggSmall.peakMb.toFixed(0)}         |
 | aggregation | ${N}     | ${a.toFixed(2)}    | ${agg.peakMb.toFixed(0)}         |
 | naive       | ${N}     | ${n.toFixed(2)}   | ${nv.peakMb.toFixed(0)}         |
-naive/aggregation ${(n / a).toFixed(1)}x (target >= 10x); aggregation ${N}/${small}: ${(a / s).toFixed(2)}x (target <= 2x); results agree (largest difference ${worst.toExponential(1)})`);
+naive/aggregation ${(n / a).toFixed(1)}x (target >= 10x); aggregation ${N}/${small}: ${(a / s).toFixed(2)}x (target <= 2x); results agree (largest difference ${worst.toExponential(1)})
+analyzer process (mlmon analyze over the same window, alone): peak RSS ${analyzerMb.toFixed(0)} MB (target < 300 MB); the RSS column above is the bench process, generated data included`);
 } finally {
   clearInterval(rssTimer);
   const indices = Object.keys(await client.indices.get({ index: `${prefix}-*` }, { ignore: [404] }).catch(() => ({})));

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DEFAULT_LOG_DIR, LOG_DIR_VAR } from '@mlmon/contract';
@@ -13,6 +14,12 @@ export const apiConfigShape = {
   HOST: z.string().default('127.0.0.1'),
   /** `service.node.name` in every line; defaults to replica-<PORT>. */
   REPLICA_ID: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, ".", "_" or "-"').optional(),
+  /**
+   * Name the replica after its host when REPLICA_ID is unset: replicas scaled by an engine
+   * (docker compose --scale, a Deployment) share one environment, and only the container's
+   * hostname tells them apart, in their log file names among others.
+   */
+  REPLICA_ID_FROM_HOSTNAME: booleanFlag.default(false),
   [LOG_DIR_VAR]: z.string().default(DEFAULT_LOG_DIR),
   LOG_STDOUT: booleanFlag.default(false),
   /** Off only to measure what per-prediction logging costs (npm run bench:api). */
@@ -38,5 +45,5 @@ export type ApiConfig = z.infer<z.ZodObject<typeof apiConfigShape>> & { REPLICA_
 
 export function loadApiConfig(env?: Record<string, string | undefined>): ApiConfig {
   const c = loadConfig(apiConfigShape, env);
-  return { ...c, REPLICA_ID: c.REPLICA_ID ?? `replica-${c.PORT}` };
+  return { ...c, REPLICA_ID: c.REPLICA_ID ?? (c.REPLICA_ID_FROM_HOSTNAME ? `replica-${os.hostname()}` : `replica-${c.PORT}`) };
 }

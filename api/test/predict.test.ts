@@ -119,3 +119,13 @@ describe('bad input gets a clear 4xx and an mlmon.app warning, never a crash', (
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
   });
 });
+
+describe('replica naming', () => {
+  it('is replica-<PORT> by default, REPLICA_ID when set, and replica-<hostname> when an engine scales identical replicas', async () => {
+    const { loadApiConfig } = await import('../src/config.js');
+    const os = await import('node:os');
+    expect(loadApiConfig({ PORT: '9005' }).REPLICA_ID).toBe('replica-9005');
+    expect(loadApiConfig({ PORT: '9005', REPLICA_ID: 'blue-1', REPLICA_ID_FROM_HOSTNAME: 'true' }).REPLICA_ID).toBe('blue-1');
+    expect(loadApiConfig({ PORT: '9005', REPLICA_ID_FROM_HOSTNAME: 'true' }).REPLICA_ID).toBe(`replica-${os.hostname()}`);
+  });
+});

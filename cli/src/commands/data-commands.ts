@@ -1,13 +1,25 @@
 import type { Command } from 'commander';
-import { applyRetention, RETENTION_DAYS, setupLifecycle, setupTemplates } from '@mlmon/contract';
-import { createEsClient, loadEsConfig } from '@mlmon/runtime';
+import { z } from 'zod';
+import { applyRetention, RETENTION_DAYS, setupLifecycle, setupSecurity, setupTemplates } from '@mlmon/contract';
+import { createEsClient, loadConfig, loadEsConfig } from '@mlmon/runtime';
+
+/** Passwords the setup job gives each service's user; a service whose variable is unset gets none. */
+const password = z.string().min(12, 'must be at least 12 characters').optional();
+const setupSecurityEnvShape = {
+  MLMON_SHIPPER_PASSWORD: password,
+  MLMON_ANALYZER_PASSWORD: password,
+  MLMON_RULES_PASSWORD: password,
+  MLMON_READER_PASSWORD: password,
+  KIBANA_SYSTEM_PASSWORD: password,
+};
 
 /** Commands that manage what is stored: templates, lifecycle, retention. */
 export function registerDataCommands(program: Command): void {
   program
     .command('setup')
     .description('install or update index templates and, where the cluster has ILM, the retention policies (the setup job of docker-compose)')
-    .action(async () => {
+    .option('--security', 'also put the service roles and users (native realm; passwords from MLMON_<SERVICE>_PASSWORD) and the kibana_system password')
+    .action(async (opts: { security?: boolean }) => {
       const config = loadEsConfig();
       const client = createEsClient(config, { name: 'mlmon-setup' });
       try {
@@ -15,6 +27,12 @@ export function registerDataCommands(program: Command): void {
         console.log(`templates: ${report.created.length} created, ${report.updated.length} updated, ${report.unchanged.length} unchanged`);
         const ilm = await setupLifecycle(client, { prefix: config.MLMON_INDEX_PREFIX });
         console.log(ilm ? 'lifecycle: ILM policies installed' : 'lifecycle: this cluster has no ILM; run `mlmon retention` daily instead');
+        if (opts.security) {
+          const env = loadConfig(setupSecurityEnvShape);
+          const passwords = { shipper: env.MLMON_SHIPPER_PASSWORD, analyzer: env.MLMON_ANALYZER_PASSWORD, rules: env.MLMON_RULES_PASSWORD, reader: env.MLMON_READER_PASSWORD };
+          const done = await setupSecurity(client, { prefix: config.MLMON_INDEX_PREFIX, passwords, ...(env.KIBANA_SYSTEM_PASSWORD ? { kibanaSystemPassword: env.KIBANA_SYSTEM_PASSWORD } : {}) });
+          console.log(`security: roles ${done.roles.join(', ')}; users ${done.users.join(', ') || 'none'}`);
+        }
       } finally {
         await client.close();
       }

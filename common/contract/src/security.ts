@@ -1,4 +1,4 @@
-import type { estypes } from '@elastic/elasticsearch';
+import type { Client, estypes } from '@elastic/elasticsearch';
 import { familyPattern } from './indices.js';
 
 type RoleDescriptor = Pick<estypes.SecurityRoleDescriptor, 'cluster' | 'indices'>;
@@ -41,4 +41,32 @@ export function serviceRoles(prefix: string): Record<string, RoleDescriptor> {
       indices: [{ names: [all], privileges: ['manage', 'delete_index'] }],
     },
   };
+}
+
+/** The user each service runs as: `mlmon-shipper` holds the role `mlmon_shipper`. */
+export const serviceUserName = (prefix: string, service: string) => `${prefix}-${service}`;
+
+/**
+ * docker-compose's setup job, on a cluster with the native realm: puts every
+ * role of serviceRoles, and a user for each service whose password is given
+ * (one password variable per service in .env), and sets the password Kibana
+ * connects with. Idempotent: roles and users are put, not created.
+ */
+export async function setupSecurity(
+  client: Client,
+  opts: { prefix: string; passwords: Partial<Record<string, string>>; kibanaSystemPassword?: string },
+): Promise<{ roles: string[]; users: string[] }> {
+  const roles = serviceRoles(opts.prefix);
+  for (const [name, role] of Object.entries(roles)) await client.security.putRole({ name, ...role });
+  const users: string[] = [];
+  for (const role of Object.keys(roles)) {
+    const service = role.slice(opts.prefix.length + 1);
+    const password = opts.passwords[service];
+    if (!password) continue;
+    const username = serviceUserName(opts.prefix, service);
+    await client.security.putUser({ username, password, roles: [role], full_name: `mlmon ${service}` });
+    users.push(username);
+  }
+  if (opts.kibanaSystemPassword) await client.security.changePassword({ username: 'kibana_system', password: opts.kibanaSystemPassword });
+  return { roles: Object.keys(roles), users };
 }

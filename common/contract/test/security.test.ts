@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ES_DIST_DIR, LAUNCHER_USER, startInstance, stopInstance } from '@mlmon/es-local';
 import { createEsClient, freePort, loadEsConfig } from '@mlmon/runtime';
-import { familyIndex, serviceRoles, setupTemplates } from '../src/index.js';
+import { familyIndex, serviceRoles, setupSecurity, setupTemplates } from '../src/index.js';
 
 /**
  * A cluster of its own with security on (file realm: the roles of
@@ -96,5 +98,38 @@ describe('least privilege on a cluster with security on (file realm)', () => {
     const setup = as('setup');
     expect(await status(setupTemplates(setup, { prefix }))).toBe(200);
     expect(await status(setup.search({ index: today }))).toBe(403);
+  });
+});
+
+describe('setupSecurity (recorded-API fake: the native realm is not available on the local distribution)', () => {
+  it('puts every role, a user for each service with a password, and the kibana_system password; nothing for a service without one', async () => {
+    const calls: Array<{ method: string; path: string; body: Record<string, unknown> }> = [];
+    // Answers as Elasticsearch does to these calls; the client insists on the product header.
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d));
+      req.on('end', () => {
+        calls.push({ method: req.method!, path: req.url!, body: body ? (JSON.parse(body) as Record<string, unknown>) : {} });
+        res.writeHead(200, { 'content-type': 'application/json', 'x-elastic-product': 'Elasticsearch' });
+        res.end(req.url!.includes('/role/') ? '{"role":{"created":true}}' : req.url!.includes('/_password') ? '{}' : '{"created":true}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const fake = createEsClient({ ...loadEsConfig({}), ES_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, { maxRetries: 0 });
+    try {
+      const done = await setupSecurity(fake, { prefix: 'mlmon', passwords: { shipper: 'shipper-password-1', analyzer: 'analyzer-password-1' }, kibanaSystemPassword: 'kibana-password-1' });
+      expect(done.users).toEqual(['mlmon-shipper', 'mlmon-analyzer']);
+      expect(calls.filter((c) => c.path.startsWith('/_security/role/')).map((c) => [c.method, c.path, c.body])).toEqual(
+        Object.entries(serviceRoles('mlmon')).map(([name, role]) => ['PUT', `/_security/role/${name}`, role]),
+      );
+      expect(calls.filter((c) => c.path.startsWith('/_security/user/mlmon-')).map((c) => [c.path, c.body.roles, c.body.password])).toEqual([
+        ['/_security/user/mlmon-shipper', ['mlmon_shipper'], 'shipper-password-1'],
+        ['/_security/user/mlmon-analyzer', ['mlmon_analyzer'], 'analyzer-password-1'],
+      ]);
+      expect(calls.at(-1)).toMatchObject({ method: 'PUT', path: '/_security/user/kibana_system/_password', body: { password: 'kibana-password-1' } });
+    } finally {
+      await fake.close();
+      server.close();
+    }
   });
 });
