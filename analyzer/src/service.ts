@@ -64,8 +64,11 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
 
   const pass = async () => {
     if (!prepared) {
-      if (config.ANALYZER_SETUP_TEMPLATES) await setupTemplates(client, { prefix });
-      await ensureLabeledTemplate(client, prefix);
+      // Off where a setup job installs templates (least privilege: the analyzer's role cannot).
+      if (config.ANALYZER_SETUP_TEMPLATES) {
+        await setupTemplates(client, { prefix });
+        await ensureLabeledTemplate(client, prefix);
+      }
       prepared = true;
     }
     const joined = await joiner.run();

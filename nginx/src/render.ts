@@ -20,6 +20,11 @@ export interface NginxConfOptions {
   /** Worker user when the master runs as root. */
   user?: string;
   workerProcesses?: number | 'auto';
+  /**
+   * A DNS resolver (Docker's 127.0.0.11) for upstreams named by a service name that
+   * an engine scales: nginx (1.27.3 or later) then re-resolves them while it runs.
+   */
+  resolver?: string;
 }
 
 /** The one nginx.conf template, rendered for the local stack or for docker-compose. */

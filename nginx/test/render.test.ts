@@ -20,11 +20,15 @@ describe('nginx.conf template', () => {
     expect(test.status, test.stderr).toBe(0);
   });
 
-  it('renders for docker-compose with service names as upstreams', () => {
-    const conf = renderNginxConf({ ...base, listen: '8080', upstreams: ['api-1:9001', 'api-2:9001'], user: 'nginx' });
+  it('renders for docker-compose: one scaled service name, re-resolved through Docker DNS (nginx 1.27 image; Docker is not running here)', () => {
+    const conf = renderNginxConf({ ...base, listen: '8080', upstreams: ['api:9001'], user: 'nginx', resolver: '127.0.0.11' });
     expect(conf).toMatch(/^user nginx;$/m);
-    expect(conf).toContain('server api-1:9001 ');
+    expect(conf).toMatch(/^\s*resolver 127\.0\.0\.11 valid=5s ipv6=off;$/m);
+    expect(conf).toMatch(/^\s*zone mlmon_api 256k;$/m);
+    expect(conf).toContain('server api:9001 max_fails=1 fail_timeout=3s resolve;');
     expect(conf).toContain('listen 8080;');
+    // Debian's nginx predates `resolve` in upstreams, so only the local variant is run through nginx -t.
+    expect(renderNginxConf({ ...base, listen: '8080', upstreams: ['api:9001'] })).not.toMatch(/resolve|zone/);
   });
 
   it('refuses an upstream list with no replica', () => {

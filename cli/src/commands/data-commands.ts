@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { ensureLabeledTemplate } from '@mlmon/analyzer';
 import { applyRetention, RETENTION_DAYS, setupLifecycle, setupSecurity, setupTemplates } from '@mlmon/contract';
 import { createEsClient, loadConfig, loadEsConfig } from '@mlmon/runtime';
 
@@ -24,7 +25,8 @@ export function registerDataCommands(program: Command): void {
       const client = createEsClient(config, { name: 'mlmon-setup' });
       try {
         const report = await setupTemplates(client, { prefix: config.MLMON_INDEX_PREFIX });
-        console.log(`templates: ${report.created.length} created, ${report.updated.length} updated, ${report.unchanged.length} unchanged`);
+        await ensureLabeledTemplate(client, config.MLMON_INDEX_PREFIX);
+        console.log(`templates: ${report.created.length} created, ${report.updated.length} updated, ${report.unchanged.length} unchanged; the analyzer's labeled template`);
         const ilm = await setupLifecycle(client, { prefix: config.MLMON_INDEX_PREFIX });
         console.log(ilm ? 'lifecycle: ILM policies installed' : 'lifecycle: this cluster has no ILM; run `mlmon retention` daily instead');
         if (opts.security) {

