@@ -98,7 +98,7 @@ export interface LoadOptions {
 export function loadWatches(o: LoadOptions): LoadedWatch[] {
   const dir = o.dir ?? WATCHES_DIR;
   const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
-  const notify = o.deployment.NOTIFY_WEBHOOK_URL ? notifyAction(o.deployment) : undefined;
+  const notify = o.deployment.NOTIFY_WEBHOOK_URL ? (JSON.parse(readFileSync(NOTIFY_ACTION_FILE, 'utf8')) as unknown) : undefined;
   const minRank = ALERT_SEVERITIES.indexOf(o.notifyMinSeverity ?? 'warning');
   return files.map((file) => {
     const id = path.basename(file, '.json');
@@ -109,15 +109,36 @@ export function loadWatches(o: LoadOptions): LoadedWatch[] {
       throw new WatchError(id, '', `${path.join(dir, file)} is not JSON: ${(err as Error).message}`);
     }
     const w = parseWatch(id, raw, o.deployment);
-    if (notify && ALERT_SEVERITIES.indexOf(w.body.metadata.severity) >= minRank) w.body.actions.notify = notify;
+    if (notify && ALERT_SEVERITIES.indexOf(w.body.metadata.severity) >= minRank) w.body.actions.notify = notifyFor(w, notify, o.deployment);
     return w;
   });
 }
 
-/** The Slack-compatible notification, one action definition shared by every watch. */
-export function notifyAction(deployment: Deployment): WatchAction {
-  const raw = JSON.parse(readFileSync(NOTIFY_ACTION_FILE, 'utf8')) as unknown;
-  const probe = parseWatch('notify', { ...MINIMAL, actions: { notify: raw } }, deployment);
+/** The path of the value a watch reports: metadata.observed, or what its condition compares. */
+export function observedPath(w: WatchBody): string | undefined {
+  if (w.metadata.observed) return w.metadata.observed;
+  if ('compare' in w.condition) return Object.keys(w.condition.compare)[0];
+  if ('array_compare' in w.condition) return Object.keys(w.condition.array_compare)[0];
+  return undefined;
+}
+
+const COLORS = { info: '#439FE0', warning: 'warning', critical: 'danger' } as const;
+
+/**
+ * The Slack-compatible notification (notify/slack.json), one definition for
+ * every watch: besides the deployment settings it gets each watch's observed
+ * value and target as `${OBSERVED}` and `${TARGET}`, filled in when the watch
+ * is loaded, so the message carries the numbers on Watcher too.
+ */
+export function notifyFor(w: LoadedWatch, raw: unknown, deployment: Deployment): WatchAction {
+  const path = observedPath(w.body);
+  const perWatch = {
+    ...deployment,
+    OBSERVED: path ? `{{${path}}}` : '',
+    TARGET: w.body.metadata.target ?? '',
+    COLOR: COLORS[w.body.metadata.severity],
+  };
+  const probe = parseWatch(w.id, { ...MINIMAL, actions: { notify: raw } }, perWatch);
   return probe.body.actions.notify!;
 }
 

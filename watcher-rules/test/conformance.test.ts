@@ -11,7 +11,10 @@ import { WatcherDate, javaIsoString, parseDateMath } from '../src/watcher/dates.
 import { parseDuration } from '../src/watcher/duration.js';
 import { jsonEscape, renderJson, renderTemplate } from '../src/watcher/mustache.js';
 import { evalPath } from '../src/watcher/object-path.js';
-import type { CompareOp } from '../src/watcher/schema.js';
+import type { CompareOp, Condition } from '../src/watcher/schema.js';
+
+// array_compare's inferred type cannot express `path` beside operator keys; the literals below are valid watches.
+const ac = (c: unknown) => c as Condition;
 
 const op = (o: CompareOp, a: unknown, b: unknown) => compareOp(o, lenientCompare(a, b));
 
@@ -92,14 +95,14 @@ describe('array_compare quantifiers (ArrayCompareConditionTests)', () => {
     const ctx = { payload: { value: counts.map((doc_count) => ({ doc_count })) } };
     for (const o of ['eq', 'not_eq', 'gt', 'gte', 'lt', 'lte'] as const) {
       for (const q of ['all', 'some'] as const) {
-        const r = evaluateCondition({ array_compare: { 'ctx.payload.value': { path: 'doc_count', [o]: { value: 3, quantifier: q } } } }, { ctx }, Date.now());
+        const r = evaluateCondition(ac({ array_compare: { 'ctx.payload.value': { path: 'doc_count', [o]: { value: 3, quantifier: q } } } }), { ctx }, Date.now());
         expect(r.met).toBe(quantify(q, counts, 3, o));
       }
     }
   });
 
   it('a path that is not an array is an error; a missing one is an empty array', () => {
-    const cond = { array_compare: { 'ctx.payload.value': { path: '', gt: { value: 1, quantifier: 'some' as const } } } };
+    const cond = ac({ array_compare: { 'ctx.payload.value': { path: '', gt: { value: 1, quantifier: 'some' } } } });
     expect(() => evaluateCondition(cond, { ctx: { payload: { value: 5 } } }, Date.now())).toThrow('array path ctx.payload.value did not evaluate to array, was 5');
     expect(evaluateCondition(cond, { ctx: { payload: {} } }, Date.now()).met).toBe(false);
   });
@@ -108,7 +111,7 @@ describe('array_compare quantifiers (ArrayCompareConditionTests)', () => {
     const now = Date.parse('2024-03-01T12:00:00Z');
     const values = [1, 2, 3].map((s) => new WatcherDate(now + s * 1000));
     const met = (o: CompareOp, q: 'all' | 'some') =>
-      evaluateCondition({ array_compare: { 'ctx.payload.value': { path: '', [o]: { value: '<{now-1d}>', quantifier: q } } } }, { ctx: { payload: { value: values } } }, now).met;
+      evaluateCondition(ac({ array_compare: { 'ctx.payload.value': { path: '', [o]: { value: '<{now-1d}>', quantifier: q } } } }), { ctx: { payload: { value: values } } }, now).met;
     for (const q of ['all', 'some'] as const) {
       for (const o of ['gt', 'gte', 'not_eq'] as const) expect(met(o, q)).toBe(true);
       for (const o of ['lt', 'lte', 'eq'] as const) expect(met(o, q)).toBe(false);
