@@ -10,7 +10,8 @@ export function createRunnerLog(o: { dir: string; node: string; stdout?: boolean
 export function alertFigures(e: Execution): { value?: number; threshold?: number; observed: unknown } {
   const observed = observedValue(e);
   const value = numeric(observed);
-  const threshold = numeric(e.condition?.threshold) ?? numeric(e.ctx.metadata.threshold);
+  // The rule's threshold as configured; a condition such as `hits.total gt 0` compares with a constant that is not it.
+  const threshold = numeric(e.ctx.metadata.threshold) ?? numeric(e.condition?.threshold);
   return { observed, ...(value === undefined ? {} : { value }), ...(threshold === undefined ? {} : { threshold }) };
 }
 

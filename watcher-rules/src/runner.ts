@@ -17,6 +17,8 @@ export interface RunnerOptions {
   log?: EventLog;
   /** Called after every execution this runner made (tests, progress). */
   onExecution?: (e: Execution) => void;
+  /** The runner's clock; tests replay a past period by shifting it. */
+  clock?: () => number;
 }
 
 export interface RunnerStats {
@@ -60,6 +62,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
     watches = watches.filter((w) => config.RULES_ONLY!.includes(w.id));
   }
   const store = new StateStore(client, config.MLMON_INDEX_PREFIX);
+  const clock = o.clock ?? Date.now;
   const stats: RunnerStats = { watches: watches.length, executions: 0, fired: 0, failed: 0, skipped: 0, elasticsearch: 'up' };
   const say = (level: 'info' | 'warn' | 'error', message: string) => {
     void log.write('mlmon.app', level, message, {}).catch(() => {});
@@ -100,7 +103,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
         return;
       }
       const status = claim.status;
-      const now = Date.now();
+      const now = clock();
       const e = await executeWatch({
         watchId: w.id,
         watch: w.body,
@@ -119,7 +122,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
       });
       // The status first: once actions ran, their throttle state must outlive this process.
       await claim.save(status);
-      await store.record(e.record, now);
+      await store.record(e.record, scheduled);
       stats.executions += 1;
       if (e.record.state === 'failed') {
         stats.failed += 1;
@@ -143,16 +146,16 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
 
   const schedule = (w: LoadedWatch) => {
     const interval = parseDuration(config.RULES_INTERVAL ?? w.body.trigger.schedule.interval);
-    const scheduled = nextTick(Date.now(), interval);
+    const scheduled = nextTick(clock(), interval);
     timers.set(
       w.id,
       setTimeout(() => {
         if (stopped) return;
         schedule(w);
-        const p = tick(w, scheduled, Date.now());
+        const p = tick(w, scheduled, clock());
         inFlight.add(p);
         void p.finally(() => inFlight.delete(p));
-      }, scheduled - Date.now()),
+      }, scheduled - clock()),
     );
   };
   for (const w of watches) schedule(w);
