@@ -4,7 +4,7 @@ import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Client } from '@elastic/elasticsearch';
-import { familyIndex, parseEcsLine } from '@mlmon/common';
+import { familyIndex, parseEcsLine, type AlertEvent } from '@mlmon/common';
 import { loadRunnerConfig, type RunnerConfig } from '../src/config.js';
 import type { Doc } from './fixtures/events.js';
 
@@ -71,13 +71,13 @@ export function runnerConfig(o: { esUrl: string; prefix: string; env?: Record<st
   }) as RunnerConfig & { LOG_DIR: string };
 }
 
-export function alertLines(dir: string): Array<Record<string, any>> {
+export function alertLines(dir: string): AlertEvent[] {
   const file = path.join(dir, 'rule-runner.ndjson');
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter(Boolean)
     // As the shipper reads them: dotted keys expanded, validated against the contract.
-    .map((l) => parseEcsLine(l) as unknown as Record<string, any>)
-    .filter((e) => e.event.dataset === 'mlmon.alert');
+    .map((l) => parseEcsLine(l))
+    .filter((e): e is AlertEvent => e.event.dataset === 'mlmon.alert');
 }
