@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +19,14 @@ export interface StackOptions {
   adminToken: string;
   bodyLimitBytes: number;
   log: EventLog;
+}
+
+/**
+ * How a service package's entry point (`<pkg>/src/main.ts`) is started: the
+ * one place to change when services run compiled (`node <pkg>/dist/main.js`).
+ */
+function serviceEntry(pkg: string): { command: string; args: string[] } {
+  return { command: process.execPath, args: [createRequire(import.meta.url).resolve('tsx/cli'), path.join(REPO_ROOT, pkg, 'src/main.ts')] };
 }
 
 async function waitHttp(url: string, isAlive: () => boolean, timeoutMs = 30_000): Promise<void> {
@@ -45,6 +54,7 @@ export class Stack {
   private readonly nginx: LocalNginx;
   private nginxProcess: Managed | undefined;
   private shipper: Managed | undefined;
+  private ruleRunner: Managed | undefined;
   private scaling: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: StackOptions) {
@@ -115,9 +125,32 @@ export class Stack {
     );
   }
 
+  /**
+   * The rule runner executes the alert rules (watcher-rules/) on this cluster;
+   * its alerts land in the logs folder for the shipper. It calls the
+   * remediator with the stack's admin token.
+   */
+  private ruleRunnerProcess(): Managed {
+    const out = openSync(path.join(this.o.paths.logs, 'rule-runner.stderr.log'), 'a');
+    const entry = serviceEntry('watcher-rules');
+    return new Managed(
+      'rule-runner',
+      undefined,
+      () =>
+        spawn(entry.command, entry.args, {
+          cwd: REPO_ROOT,
+          env: { ...process.env, LOG_DIR: this.o.paths.logs, RULES_NODE: 'rule-runner', REMEDIATOR_TOKEN: process.env.REMEDIATOR_TOKEN || this.o.adminToken },
+          stdio: ['ignore', out, out],
+        }),
+      this.report,
+    );
+  }
+
   async start(): Promise<void> {
     this.shipper = this.shipperProcess();
     await this.shipper.launch();
+    this.ruleRunner = this.ruleRunnerProcess();
+    await this.ruleRunner.launch();
     await Promise.all(Array.from({ length: this.o.replicas }, (_, i) => this.addReplica(i + 1)));
     let child: ReturnType<LocalNginx['start']> | undefined;
     this.nginxProcess = new Managed(
@@ -169,7 +202,7 @@ export class Stack {
   }
 
   processes(): ProcessInfo[] {
-    const others = [this.nginxProcess, this.shipper].filter((p): p is Managed => p !== undefined);
+    const others = [this.nginxProcess, this.shipper, this.ruleRunner].filter((p): p is Managed => p !== undefined);
     return [...others.map((p) => p.info()), ...[...this.replicas.values()].map((r) => r.info())];
   }
 
@@ -178,6 +211,7 @@ export class Stack {
     // nginx first, so no new request reaches a replica that is draining.
     await this.nginxProcess?.stop('SIGQUIT');
     await Promise.all([...this.replicas.values()].map((r) => r.stop('SIGTERM')));
+    await this.ruleRunner?.stop('SIGTERM');
     this.report('info', 'stack stopped');
     // Last, so that it ships the final lines of the others (its SIGTERM flushes and checkpoints).
     await this.shipper?.stop('SIGTERM');
