@@ -17,6 +17,6 @@ const UNITS: Record<string, number> = {
 export function parseDuration(value: string | number, field = 'duration'): number {
   if (typeof value === 'number') return value;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(nanos|micros|ms|s|m|h|d|w)?\s*$/.exec(value);
-  if (!m) throw new Error(`${field}: "${value}" is not a duration (a number and a unit: ms, s, m, h, d, w)`);
+  if (!m) throw new Error(`${field ? `${field}: ` : ''}"${value}" is not a duration (a number and a unit: ms, s, m, h, d, w)`);
   return Number(m[1]) * UNITS[m[2] ?? 'ms']!;
 }

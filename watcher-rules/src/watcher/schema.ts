@@ -12,7 +12,7 @@ import { parseDuration } from './duration.js';
 
 const duration = z.string().check((ctx) => {
   try {
-    parseDuration(ctx.value);
+    parseDuration(ctx.value, '');
   } catch (err) {
     ctx.issues.push({ code: 'custom', message: (err as Error).message, input: ctx.value });
   }
