@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { REMEDIATION_ACTIONS } from '@mlmon/common';
 import { README, renderReadme } from '../src/docs.js';
@@ -58,6 +58,10 @@ describe('the watch files', () => {
     const se = std / Math.sqrt(Number(high.min_count));
     expect(high.threshold).toBeCloseTo(mean + 4 * se, 3);
     expect(low.threshold).toBeCloseTo(mean - 4 * se, 2);
+  });
+
+  it('each names a runbook that exists', () => {
+    for (const w of watches) expect(existsSync(new URL(`../../${w.body.metadata.runbook}`, import.meta.url)), w.body.metadata.runbook).toBe(true);
   });
 
   it('the README rules section is generated from the current files (npm run rules:docs)', () => {
