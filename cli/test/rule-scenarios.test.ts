@@ -11,23 +11,25 @@
  * rules' windows are unchanged.
  */
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEcsLine, type AlertEvent } from '@mlmon/common';
 import { testCluster } from '@mlmon/common/testing';
-import { REPO_ROOT, runPaths } from '../src/stack/paths';
-import { isAlive, readStackFile, type StackFile } from '../src/stack/stack-file';
+import { REPO_ROOT, runPaths } from '../src/stack/paths.js';
+import { isAlive, readStackFile, type StackFile } from '../src/stack/stack-file.js';
 
 const cluster = testCluster();
 const paths = runPaths(path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-rules-stack-')), 'run'));
 const env = { ...process.env, MLMON_RUN_DIR: paths.runDir, ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix, RULES_INTERVAL: '5s' };
 let stack: StackFile;
 
+/** The one place this test starts the CLI: swap for `node cli/dist/main.js` once it is compiled. */
 function mlmon(...args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/src/main.ts'), ...args], { cwd: REPO_ROOT, env });
+    const child = spawn(process.execPath, [createRequire(import.meta.url).resolve('tsx/cli'), path.join(REPO_ROOT, 'cli/src/main.ts'), ...args], { cwd: REPO_ROOT, env });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
