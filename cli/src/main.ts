@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerDataCommands } from './commands/data-commands.js';
 import { registerDeployCommands } from './commands/deploy-commands.js';
+import { registerRulesCommands } from './commands/rules-commands.js';
 import { registerStackCommands } from './commands/stack-commands.js';
 
 const program = new Command('mlmon').description('log-centric monitoring for deployed ML models');
@@ -9,6 +10,7 @@ registerStackCommands(program);
 registerDataCommands(program);
 registerAnalyzeCommand(program);
 registerDeployCommands(program);
+registerRulesCommands(program);
 
 program.parseAsync().catch((err: Error) => {
   console.error(`error: ${err.message}`);

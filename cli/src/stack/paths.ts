@@ -4,7 +4,7 @@ import path from 'node:path';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** A service's compiled entry point: processes run it with plain node, so signals reach them directly. */
-export function serviceEntry(pkg: 'api' | 'log-shipper' | 'analyzer' | 'cli'): string {
+export function serviceEntry(pkg: 'api' | 'log-shipper' | 'analyzer' | 'watcher-rules' | 'cli'): string {
   return path.join(REPO_ROOT, pkg, 'dist', 'main.js');
 }
 

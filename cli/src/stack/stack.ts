@@ -4,6 +4,7 @@ import path from 'node:path';
 import { analyzerConfigShape } from '@mlmon/analyzer/config';
 import { apiConfigShape } from '@mlmon/api/config';
 import { logGlob } from '@mlmon/contract';
+import { runnerConfigShape } from '@mlmon/watcher-rules/config';
 import { shipperConfigShape } from '@mlmon/log-shipper/config';
 import { LocalNginx, ensureNginx } from '@mlmon/nginx';
 import { serviceEnv, waitUntil, type EventLog } from '@mlmon/runtime';
@@ -43,6 +44,7 @@ export class Stack {
   private nginxProcess: Managed | undefined;
   private shipper: Managed | undefined;
   private analyzer: Managed | undefined;
+  private ruleRunner: Managed | undefined;
   private scaling: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: StackOptions) {
@@ -136,11 +138,36 @@ export class Stack {
     );
   }
 
+  /**
+   * The rule runner executes the alert rules (watcher-rules/) on this cluster;
+   * its alerts land in the logs folder for the shipper. It calls the
+   * remediator with the stack's admin token.
+   */
+  private ruleRunnerProcess(): Managed {
+    const out = openSync(path.join(this.o.paths.logs, 'rule-runner.stderr.log'), 'a');
+    return new Managed(
+      'rule-runner',
+      undefined,
+      () =>
+        spawn(process.execPath, [serviceEntry('watcher-rules')], {
+          cwd: REPO_ROOT,
+          env: {
+            ...process.env,
+            ...serviceEnv(runnerConfigShape, { LOG_DIR: this.o.paths.logs, RULES_NODE: 'rule-runner', REMEDIATOR_TOKEN: process.env.REMEDIATOR_TOKEN || this.o.adminToken }),
+          },
+          stdio: ['ignore', out, out],
+        }),
+      this.report,
+    );
+  }
+
   async start(): Promise<void> {
     this.shipper = this.shipperProcess();
     await this.shipper.launch();
     this.analyzer = this.analyzerProcess();
     await this.analyzer.launch();
+    this.ruleRunner = this.ruleRunnerProcess();
+    await this.ruleRunner.launch();
     await Promise.all(Array.from({ length: this.o.replicas }, (_, i) => this.addReplica(i + 1)));
     let child: ReturnType<LocalNginx['start']> | undefined;
     this.nginxProcess = new Managed(
@@ -192,7 +219,7 @@ export class Stack {
   }
 
   processes(): ProcessInfo[] {
-    const others = [this.nginxProcess, this.shipper, this.analyzer].filter((p): p is Managed => p !== undefined);
+    const others = [this.nginxProcess, this.shipper, this.analyzer, this.ruleRunner].filter((p): p is Managed => p !== undefined);
     return [...others.map((p) => p.info()), ...[...this.replicas.values()].map((r) => r.info())];
   }
 
@@ -201,6 +228,7 @@ export class Stack {
     // nginx first, so no new request reaches a replica that is draining.
     await this.nginxProcess?.stop('SIGQUIT');
     await Promise.all([...this.replicas.values()].map((r) => r.stop('SIGTERM')));
+    await this.ruleRunner?.stop('SIGTERM');
     await this.analyzer?.stop('SIGTERM');
     this.report('info', 'stack stopped');
     // Last, so that it ships the final lines of the others (its SIGTERM flushes and checkpoints).

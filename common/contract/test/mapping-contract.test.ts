@@ -63,6 +63,8 @@ function kindOf(schema: Schema, path: string): Kind {
 
 export function schemaFields(schema: Schema, prefix = '', out = new Map<string, Kind>()): Map<string, Kind> {
   const t = unwrap(schema);
+  // Elasticsearch has no array type: a list of objects is mapped as the object.
+  if (t._zod.def.type === 'array') return schemaFields((t._zod.def as z.core.$ZodArrayDef).element, prefix, out);
   if (t._zod.def.type === 'object') {
     for (const [key, child] of Object.entries((t._zod.def as z.core.$ZodObjectDef).shape)) {
       schemaFields(child, prefix ? `${prefix}.${key}` : key, out);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ecsEvent, httpRequestId, modelRef } from './ecs.js';
+import { ecsEvent, httpRequestId, isoTimestamp, modelRef } from './ecs.js';
 
 export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 export const REMEDIATION_ACTIONS = ['scale_out', 'scale_in', 'rollback', 'restart', 'retrain'] as const;
@@ -8,13 +8,32 @@ export const alertEvent = ecsEvent('mlmon.alert', {
   mlmon: {
     model: modelRef.optional(),
     alert: z.strictObject({
+      // The execution id of the rule run that fired (Watcher's `ctx.id`); remediation events carry it as alert_id.
       id: z.string().min(1),
       rule: z.string().min(1),
       severity: z.enum(ALERT_SEVERITIES),
       state: z.enum(['firing', 'resolved']),
-      value: z.number(),
-      threshold: z.number(),
+      // Absent only when the rule's observed value is not a number (a rule without data to report).
+      value: z.number().optional(),
+      threshold: z.number().optional(),
       action: z.enum(REMEDIATION_ACTIONS).optional(),
+      // The search window the value covers, e.g. 5m.
+      window: z.string().min(1).optional(),
+      // What the alert concerns: a replica, a model version.
+      target: z.string().min(1).optional(),
+      runbook: z.string().min(1).optional(),
+      scheduled_time: isoTimestamp.optional(),
+      // What each of the rule's actions did on this firing.
+      actions: z
+        .array(
+          z.strictObject({
+            id: z.string().min(1),
+            type: z.string().min(1),
+            status: z.enum(['success', 'failure', 'throttled', 'acknowledged', 'condition_failed', 'simulated']),
+            reason: z.string().optional(),
+          }),
+        )
+        .optional(),
     }),
   },
 });

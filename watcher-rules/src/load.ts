@@ -1,0 +1,151 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { z } from 'zod';
+import { ALERT_SEVERITIES } from '@mlmon/contract';
+import { watchSchema, type WatchAction, type WatchBody } from './watcher/schema.js';
+
+export const WATCHES_DIR = fileURLToPath(new URL('../watches/', import.meta.url));
+export const NOTIFY_ACTION_FILE = fileURLToPath(new URL('../notify/slack.json', import.meta.url));
+
+/** A watch that cannot be loaded, with the file and the field named. */
+export class WatchError extends Error {
+  readonly code = 'invalid_watch';
+  constructor(
+    readonly watchId: string,
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`watch ${watchId}: ${field ? `${field}: ` : ''}${detail}`);
+    this.name = 'WatchError';
+  }
+}
+
+export interface LoadedWatch {
+  id: string;
+  body: WatchBody;
+}
+
+const SCRIPT_REFUSED =
+  'scripts are refused: neither the rule runner nor a cluster without painless can run them; use a compare or array_compare condition, or a search transform';
+
+/** Finds `script` where a condition or transform could hold one, before the schema reports it as an unknown key. */
+function refuseScripts(id: string, raw: Record<string, unknown>): void {
+  const check = (node: unknown, where: string, kind: 'condition' | 'transform') => {
+    if (!node || typeof node !== 'object') return;
+    const n = node as Record<string, unknown>;
+    if ('script' in n) throw new WatchError(id, `${where}.script`, `${kind} ${SCRIPT_REFUSED}`);
+    if (kind === 'transform' && Array.isArray(n.chain)) n.chain.forEach((t, i) => check(t, `${where}.chain.${i}`, 'transform'));
+  };
+  check(raw.condition, 'condition', 'condition');
+  check(raw.transform, 'transform', 'transform');
+  for (const [aid, a] of Object.entries((raw.actions ?? {}) as Record<string, Record<string, unknown>>)) {
+    check(a?.condition, `actions.${aid}.condition`, 'condition');
+    check(a?.transform, `actions.${aid}.transform`, 'transform');
+  }
+  const schedule = (raw.trigger as { schedule?: Record<string, unknown> } | undefined)?.schedule;
+  const other = schedule && Object.keys(schedule).find((k) => k !== 'interval');
+  if (other) throw new WatchError(id, `trigger.schedule.${other}`, `only interval schedules are supported (the runner does not implement ${other} schedules)`);
+}
+
+/**
+ * Deployment settings a watch refers to as `${NAME}` (index prefix, the
+ * remediator's address and token, the notification URL). They are filled in
+ * when a watch is loaded, before it is installed or run, because Watcher does
+ * not template index names or webhook hosts; `{{…}}` stays for Watcher's own
+ * execution-time mustache.
+ */
+export type Deployment = Record<string, string | undefined>;
+
+function substitute(id: string, value: unknown, deployment: Deployment, where: string): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
+      const v = deployment[name];
+      if (v === undefined) throw new WatchError(id, where, `\${${name}} is not set`);
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(id, v, deployment, `${where}.${i}`));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(id, v, deployment, where ? `${where}.${k}` : k)]));
+  }
+  return value;
+}
+
+function firstIssue(id: string, error: z.ZodError): WatchError {
+  const issue = error.issues[0]!;
+  return new WatchError(id, issue.path.join('.'), issue.message);
+}
+
+/** Validates one watch body (as parsed JSON) and fills in the deployment settings. */
+export function parseWatch(id: string, raw: unknown, deployment: Deployment): LoadedWatch {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(id)) throw new WatchError(id, '', 'watch ids are lowercase letters, digits and "-"');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new WatchError(id, '', 'a watch is a JSON object');
+  refuseScripts(id, raw as Record<string, unknown>);
+  const result = watchSchema.safeParse(substitute(id, raw, deployment, ''));
+  if (!result.success) throw firstIssue(id, result.error);
+  return { id, body: result.data };
+}
+
+export interface LoadOptions {
+  dir?: string;
+  deployment: Deployment;
+  /** Adds the notification action to every watch of at least this severity when NOTIFY_WEBHOOK_URL is set. */
+  notifyMinSeverity?: (typeof ALERT_SEVERITIES)[number];
+}
+
+/** Every `*.json` in the watches folder, sorted by id; one bad file stops the load with its name. */
+export function loadWatches(o: LoadOptions): LoadedWatch[] {
+  const dir = o.dir ?? WATCHES_DIR;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const notify = o.deployment.NOTIFY_WEBHOOK_URL ? (JSON.parse(readFileSync(NOTIFY_ACTION_FILE, 'utf8')) as unknown) : undefined;
+  const minRank = ALERT_SEVERITIES.indexOf(o.notifyMinSeverity ?? 'warning');
+  return files.map((file) => {
+    const id = path.basename(file, '.json');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
+    } catch (err) {
+      throw new WatchError(id, '', `${path.join(dir, file)} is not JSON: ${(err as Error).message}`);
+    }
+    const w = parseWatch(id, raw, o.deployment);
+    if (notify && ALERT_SEVERITIES.indexOf(w.body.metadata.severity) >= minRank) w.body.actions.notify = notifyFor(w, notify, o.deployment);
+    return w;
+  });
+}
+
+/** The path of the value a watch reports: metadata.observed, or what its condition compares. */
+export function observedPath(w: WatchBody): string | undefined {
+  if (w.metadata.observed) return w.metadata.observed;
+  if ('compare' in w.condition) return Object.keys(w.condition.compare)[0];
+  if ('array_compare' in w.condition) return Object.keys(w.condition.array_compare)[0];
+  return undefined;
+}
+
+const COLORS = { info: '#439FE0', warning: 'warning', critical: 'danger' } as const;
+
+/**
+ * The Slack-compatible notification (notify/slack.json), one definition for
+ * every watch: besides the deployment settings it gets each watch's observed
+ * value and target as `${OBSERVED}` and `${TARGET}`, filled in when the watch
+ * is loaded, so the message carries the numbers on Watcher too.
+ */
+export function notifyFor(w: LoadedWatch, raw: unknown, deployment: Deployment): WatchAction {
+  const path = observedPath(w.body);
+  const perWatch = {
+    ...deployment,
+    OBSERVED: path ? `{{${path}}}` : '',
+    TARGET: w.body.metadata.target ?? '',
+    COLOR: COLORS[w.body.metadata.severity],
+  };
+  const probe = parseWatch(w.id, { ...MINIMAL, actions: { notify: raw } }, perWatch);
+  return probe.body.actions.notify!;
+}
+
+// A watch around the notification action, so that it is validated by the same schema as any action.
+const MINIMAL = {
+  trigger: { schedule: { interval: '1m' } },
+  input: { simple: {} },
+  condition: { always: {} },
+  metadata: { name: 'n', description: 'd', severity: 'info', runbook: 'docs/runbooks/notify.md', threshold: 0, threshold_why: 'w', unit: 'u', window: '1m' },
+};

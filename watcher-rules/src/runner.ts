@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@elastic/elasticsearch';
+import { createEsClient, type EventLog } from '@mlmon/runtime';
+import { fetchSend, type HttpSend } from './watcher/actions.js';
+import { executionId } from './watcher/context.js';
+import { parseDuration } from './watcher/duration.js';
+import { executeWatch, isConnectionError, type Execution } from './watcher/execute.js';
+import { createRunnerLog, writeAlert } from './alerts.js';
+import { deploymentOf, type RunnerConfig } from './config.js';
+import { loadWatches, type LoadedWatch } from './load.js';
+import { StateStore } from './state.js';
+
+export interface RunnerOptions {
+  client?: Client;
+  watches?: LoadedWatch[];
+  send?: HttpSend;
+  log?: EventLog;
+  /** Called after every execution this runner made (tests, progress). */
+  onExecution?: (e: Execution) => void;
+  /** The runner's clock; tests replay a past period by shifting it. */
+  clock?: () => number;
+}
+
+export interface RunnerStats {
+  watches: number;
+  executions: number;
+  fired: number;
+  failed: number;
+  /** Ticks another runner had claimed. */
+  skipped: number;
+  elasticsearch: 'up' | 'down';
+}
+
+export interface Runner {
+  readonly node: string;
+  readonly watches: LoadedWatch[];
+  stats(): RunnerStats;
+  stop(): Promise<void>;
+}
+
+/** The next multiple of the interval after `now`: every runner computes the same ticks, which is what the lease compares. */
+export const nextTick = (now: number, intervalMs: number) => Math.floor(now / intervalMs) * intervalMs + intervalMs;
+
+/**
+ * mlmon's rule runner: executes the watches with Watcher's semantics on any
+ * cluster. Each watch runs on its interval; a tick is claimed through a lease
+ * in Elasticsearch before it runs, so any number of runners execute each tick
+ * once. While Elasticsearch is unreachable a tick is skipped (not queued), so
+ * a recovery brings no burst of catch-up executions, and throttle and ack
+ * state, kept in Elasticsearch, hold across the outage and restarts.
+ */
+export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): Promise<Runner> {
+  const client = o.client ?? createEsClient(config, { name: 'mlmon-rule-runner' });
+  const ownsClient = !o.client;
+  const node = config.RULES_NODE;
+  const log = o.log ?? createRunnerLog({ dir: config.LOG_DIR, node, stdout: config.LOG_STDOUT });
+  const ownsLog = !o.log;
+  let watches = o.watches ?? loadWatches({ dir: config.RULES_DIR, deployment: deploymentOf(config), notifyMinSeverity: config.NOTIFY_MIN_SEVERITY });
+  if (config.RULES_ONLY) {
+    const unknown = config.RULES_ONLY.filter((id) => !watches.some((w) => w.id === id));
+    if (unknown.length) throw new Error(`RULES_ONLY names unknown watches: ${unknown.join(', ')}`);
+    watches = watches.filter((w) => config.RULES_ONLY!.includes(w.id));
+  }
+  const store = new StateStore(client, config.MLMON_INDEX_PREFIX);
+  const clock = o.clock ?? Date.now;
+  const stats: RunnerStats = { watches: watches.length, executions: 0, fired: 0, failed: 0, skipped: 0, elasticsearch: 'up' };
+  const say = (level: 'info' | 'warn' | 'error', message: string) => {
+    void log.write('mlmon.app', level, message, {}).catch(() => {});
+    (level === 'info' ? console.log : console.error)(`rule-runner: ${message}`);
+  };
+  if (!config.REMEDIATOR_TOKEN) say('warn', 'REMEDIATOR_TOKEN is not set: remediation webhooks are sent without a usable bearer token');
+
+  let ensured = false;
+  const esDown = (err: unknown) => {
+    if (stats.elasticsearch === 'up') say('warn', `Elasticsearch unreachable (${(err as Error).message}); rules wait and resume at their next tick`);
+    stats.elasticsearch = 'down';
+  };
+  const esUp = () => {
+    if (stats.elasticsearch === 'down') say('info', 'Elasticsearch reachable again; rules resume');
+    stats.elasticsearch = 'up';
+  };
+
+  const running = new Set<string>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  const inFlight = new Set<Promise<void>>();
+  let stopped = false;
+
+  async function tick(w: LoadedWatch, scheduled: number, triggered: number): Promise<void> {
+    if (running.has(w.id)) {
+      say('warn', `${w.id}: the execution for the previous tick is still running; tick ${new Date(scheduled).toISOString()} skipped`);
+      return;
+    }
+    running.add(w.id);
+    try {
+      if (!ensured) {
+        await store.ensure();
+        ensured = true;
+      }
+      const claim = await store.claim(w.id, scheduled, node);
+      esUp();
+      if (!claim) {
+        stats.skipped += 1;
+        return;
+      }
+      const status = claim.status;
+      const now = clock();
+      const e = await executeWatch({
+        watchId: w.id,
+        watch: w.body,
+        executionId: executionId(w.id, randomUUID(), now),
+        times: { scheduledTime: scheduled, triggeredTime: triggered, executionTime: now },
+        now,
+        node,
+        status,
+        mode: 'execute',
+        client,
+        actions: {
+          send: o.send ?? fetchSend,
+          delivery: { retries: config.RULES_WEBHOOK_RETRIES, backoffMs: config.RULES_WEBHOOK_BACKOFF_MS },
+          log: (level, text) => say(level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info', `[${w.id}] ${text}`),
+        },
+      });
+      // The status first: once actions ran, their throttle state must outlive this process.
+      await claim.save(status);
+      await store.record(e.record, scheduled);
+      stats.executions += 1;
+      if (e.record.state === 'failed') {
+        stats.failed += 1;
+        say('error', `${w.id}: ${e.record.messages.join('; ')}`);
+      }
+      if (e.fired) {
+        stats.fired += 1;
+        await writeAlert(log, e);
+      }
+      o.onExecution?.(e);
+    } catch (err) {
+      if (isConnectionError(err)) esDown(err);
+      else {
+        stats.failed += 1;
+        say('error', `${w.id}: tick ${new Date(scheduled).toISOString()} failed: ${(err as Error).message}`);
+      }
+    } finally {
+      running.delete(w.id);
+    }
+  }
+
+  const schedule = (w: LoadedWatch) => {
+    const interval = parseDuration(config.RULES_INTERVAL ?? w.body.trigger.schedule.interval);
+    const scheduled = nextTick(clock(), interval);
+    timers.set(
+      w.id,
+      setTimeout(() => {
+        if (stopped) return;
+        schedule(w);
+        const p = tick(w, scheduled, clock());
+        inFlight.add(p);
+        void p.finally(() => inFlight.delete(p));
+      }, scheduled - clock()),
+    );
+  };
+  for (const w of watches) schedule(w);
+
+  const status = setInterval(() => {
+    const s = stats;
+    say('info', `${s.watches} rules, ${s.executions} executions, ${s.fired} fired, ${s.failed} failed, ${s.skipped} ticks run by another runner; Elasticsearch ${s.elasticsearch}`);
+  }, config.STATUS_INTERVAL_S * 1000);
+  status.unref();
+  say('info', `running ${watches.length} rules as ${node} (prefix "${config.MLMON_INDEX_PREFIX}", alerts in ${log.file})`);
+
+  return {
+    node,
+    watches,
+    stats: () => ({ ...stats }),
+    async stop() {
+      stopped = true;
+      for (const t of timers.values()) clearTimeout(t);
+      clearInterval(status);
+      await Promise.allSettled([...inFlight]);
+      if (ownsLog) await log.close();
+      if (ownsClient) await client.close();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The Slack-compatible notification: absent unless NOTIFY_WEBHOOK_URL is set,
+ * then sent by a firing rule to a local receiver in Slack's incoming-webhook
+ * shape, with the observed value, threshold, target and runbook.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { testCluster } from '@mlmon/es-local/testing';
+import { setupTemplates } from '@mlmon/contract';
+import { deploymentOf } from '../src/config.js';
+import { loadWatches } from '../src/load.js';
+import { startRunner } from '../src/runner.js';
+import type { Execution } from '../src/watcher/execute.js';
+import { CASES } from './fixtures/cases.js';
+import { indexDocs, receiver, runnerConfig } from './support.js';
+
+const cluster = testCluster();
+let slack: Awaited<ReturnType<typeof receiver>>;
+beforeAll(async () => {
+  await setupTemplates(cluster.client, { prefix: cluster.prefix });
+  slack = await receiver();
+});
+afterAll(async () => {
+  await slack.close();
+  await cluster.cleanup();
+});
+
+it('is off by default', () => {
+  const config = runnerConfig({ esUrl: cluster.url, prefix: cluster.prefix });
+  expect(config.NOTIFY_WEBHOOK_URL).toBeUndefined();
+  expect(loadWatches({ deployment: deploymentOf(config) }).some((w) => 'notify' in w.body.actions)).toBe(false);
+});
+
+it('with a URL, every rule of at least the configured severity notifies there', () => {
+  const config = runnerConfig({ esUrl: cluster.url, prefix: cluster.prefix, env: { NOTIFY_WEBHOOK_URL: `${slack.url}/services/T0/B0/x`, NOTIFY_MIN_SEVERITY: 'critical' } });
+  const watches = loadWatches({ deployment: deploymentOf(config), notifyMinSeverity: config.NOTIFY_MIN_SEVERITY });
+  for (const w of watches) expect('notify' in w.body.actions, w.id).toBe(w.body.metadata.severity === 'critical');
+});
+
+it('a firing rule posts a Slack-compatible message to the receiver', async () => {
+  const c = CASES.find((x) => x.rule === 'cpu-saturation' && x.fires)!;
+  const T = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000;
+  await indexDocs(cluster.client, cluster.prefix, c.docs(T));
+  const config = { ...runnerConfig({ esUrl: cluster.url, prefix: cluster.prefix, env: { NOTIFY_WEBHOOK_URL: `${slack.url}/services/T0/B0/x` } }), RULES_ONLY: [c.rule] };
+  const seen: Execution[] = [];
+  const offset = Date.now() - (T - 500);
+  const runner = await startRunner(config, { clock: () => Date.now() - offset, onExecution: (e) => seen.push(e) });
+  try {
+    await expect.poll(() => seen.length, { timeout: 20_000 }).toBeGreaterThan(0);
+  } finally {
+    await runner.stop();
+  }
+  expect(slack.received).toHaveLength(1);
+  const msg = slack.received[0]!;
+  expect(msg.path).toBe('/services/T0/B0/x');
+  expect(msg.headers['content-type']).toBe('application/json');
+  const body = JSON.parse(msg.body) as { text: string; attachments: Array<{ color: string; title: string; fields: Array<{ title: string; value: string; short: boolean }> }> };
+  expect(body.text).toBe('[warning] Replica CPU saturated: 95 % of one core (threshold 90) replica-2');
+  const fields = Object.fromEntries(body.attachments[0]!.fields.map((f) => [f.title, f.value]));
+  expect(fields).toMatchObject({ rule: 'cpu-saturation', observed: '95', threshold: '90', target: 'replica-2', runbook: 'docs/runbooks/cpu-saturation.md', execution: seen[0]!.record.id });
+  expect(body.attachments[0]!.color).toBe('warning');
+  expect(seen[0]!.record.result.actions.map((a) => [a.id, a.status])).toEqual([
+    ['log', 'success'],
+    ['notify', 'success'],
+  ]);
+});
