@@ -13,14 +13,27 @@ export interface LoadedModel {
   inputSchema: z.ZodObject<Record<string, z.ZodNumber>, z.core.$strict>;
 }
 
+/** A version that was active before, newest last; `rolled_back` says it was left because it went bad. */
+export interface PastActive {
+  version: string;
+  until: string;
+  rolled_back: boolean;
+}
+
 export interface ServingState {
   active: string;
   canary: { version: string; weight: number } | null;
+  /** Previously active versions, so a rollback knows the previous good one (bounded by HISTORY_LENGTH). */
+  history: PastActive[];
 }
+
+const HISTORY_LENGTH = 20;
 
 const servingState = z.object({
   active: z.string().min(1),
   canary: z.object({ version: z.string().min(1), weight: z.number().min(0).max(100) }).nullable(),
+  // State files written before the history existed have none.
+  history: z.array(z.object({ version: z.string().min(1), until: z.string(), rolled_back: z.boolean() })).default([]),
 });
 
 export type Role = 'active' | 'canary' | 'pinned';
@@ -60,6 +73,25 @@ export class UnknownModelVersionError extends Error {
   }
 }
 
+/** A rollback with no earlier good version to go back to; the HTTP layer answers 409. */
+export class NoPreviousVersionError extends Error {
+  constructor(readonly active: string) {
+    super(`no earlier good version to roll back to from "${active}"`);
+    this.name = 'NoPreviousVersionError';
+  }
+}
+
+/** A rollback of a version that is no longer active (another rollback came first); the HTTP layer answers 409. */
+export class NotActiveError extends Error {
+  constructor(
+    readonly version: string,
+    readonly active: string,
+  ) {
+    super(`version "${version}" is not active ("${active}" is)`);
+    this.name = 'NotActiveError';
+  }
+}
+
 /** A canary must differ from the active version; the HTTP layer answers 409. */
 export class CanaryIsActiveError extends Error {
   constructor(readonly version: string) {
@@ -83,7 +115,7 @@ export class ModelRegistry {
     if (versions.length === 0) throw new Error(`no model versions under ${opts.dir}`);
     const models = new Map<string, LoadedModel>();
     for (const v of versions) models.set(v, await loadVersion(path.join(opts.dir, v)));
-    const registry = new ModelRegistry(models, { active: opts.active, canary: null }, opts.stateFile);
+    const registry = new ModelRegistry(models, { active: opts.active, canary: null, history: [] }, opts.stateFile);
     if (opts.stateFile && existsSync(opts.stateFile)) registry.state = registry.readStateFile(opts.stateFile);
     registry.check(registry.state);
     if (opts.stateFile) {
@@ -122,10 +154,30 @@ export class ModelRegistry {
     return model;
   }
 
-  async setActive(version: string): Promise<ServingState> {
+  async setActive(version: string, opts: { rolledBack?: boolean } = {}): Promise<ServingState> {
     this.get(version);
+    if (version === this.state.active) return this.serving();
     const canary = this.state.canary?.version === version ? null : this.state.canary;
-    return this.update({ active: version, canary });
+    const left: PastActive = { version: this.state.active, until: new Date().toISOString(), rolled_back: opts.rolledBack ?? false };
+    return this.update({ active: version, canary, history: [...this.state.history, left].slice(-HISTORY_LENGTH) });
+  }
+
+  /** The most recent earlier active version that was not itself rolled back, and that this replica can serve. */
+  previousGood(): string | undefined {
+    const bad = new Set(this.state.history.filter((h) => h.rolled_back).map((h) => h.version));
+    return this.state.history.findLast((h) => h.version !== this.state.active && !bad.has(h.version) && this.models.has(h.version))?.version;
+  }
+
+  /**
+   * Replaces the active version by the previous good one. `from` names the
+   * version the caller saw misbehave: if another rollback already replaced it,
+   * this one refuses rather than stepping back a second time.
+   */
+  async rollback(from: string): Promise<ServingState> {
+    if (from !== this.state.active) throw new NotActiveError(from, this.state.active);
+    const previous = this.previousGood();
+    if (previous === undefined) throw new NoPreviousVersionError(from);
+    return this.setActive(previous, { rolledBack: true });
   }
 
   async setCanary(version: string, weight: number): Promise<ServingState> {

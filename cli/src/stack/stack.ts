@@ -22,6 +22,13 @@ export interface StackOptions {
   log: EventLog;
 }
 
+export class UnknownProcessError extends Error {
+  constructor(name: string, known: string[]) {
+    super(`no replica named "${name}"; running: ${known.join(', ') || 'none'}`);
+    this.name = 'UnknownProcessError';
+  }
+}
+
 async function waitHttp(url: string, isAlive: () => boolean, timeoutMs = 30_000): Promise<void> {
   await waitUntil(async () => (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok, {
     timeoutMs,
@@ -163,6 +170,18 @@ export class Stack {
         this.report('info', `scaled in: replica-${index} removed (${this.replicas.size} replicas)`);
       }
       return this.processes();
+    });
+    this.scaling = run.catch(() => {});
+    return run;
+  }
+
+  /** Restarts one replica by name (e.g. replica-2), serialized with scaling so it cannot race a scale-in of the same slot. */
+  restartReplica(name: string): Promise<ProcessInfo> {
+    const run = this.scaling.then(async () => {
+      const replica = [...this.replicas.values()].find((r) => r.name === name);
+      if (!replica) throw new UnknownProcessError(name, [...this.replicas.values()].map((r) => r.name));
+      await replica.restart();
+      return replica.info();
     });
     this.scaling = run.catch(() => {});
     return run;

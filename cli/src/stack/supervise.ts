@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { LOG_BASENAMES } from '@mlmon/contract';
 import { apiConfigShape } from '@mlmon/api/config';
 import { bearerMatches, createEventLog, esUrl, loadConfig, loadEsConfig } from '@mlmon/runtime';
-import { Stack } from './stack.js';
+import { Stack, UnknownProcessError } from './stack.js';
 import { writeStackFile } from './stack-file.js';
 import type { RunPaths } from './paths.js';
 
@@ -64,6 +64,14 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
         return c.json({ processes: await stack.scaleTo(Number(count)) });
       } catch (err) {
         return c.json({ error: { code: 'scale_failed', message: (err as Error).message } }, 400);
+      }
+    })
+    .post('/replicas/:name/restart', async (c) => {
+      try {
+        return c.json({ process: await stack.restartReplica(c.req.param('name')) });
+      } catch (err) {
+        if (err instanceof UnknownProcessError) return c.json({ error: { code: 'unknown_replica', message: err.message } }, 404);
+        return c.json({ error: { code: 'restart_failed', message: (err as Error).message } }, 500);
       }
     })
     .post('/shutdown', (c) => {
