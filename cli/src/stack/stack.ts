@@ -4,6 +4,7 @@ import path from 'node:path';
 import { apiConfigShape } from '@mlmon/api/config';
 import { logGlob } from '@mlmon/contract';
 import { shipperConfigShape } from '@mlmon/log-shipper/config';
+import { remediatorConfigShape } from '@mlmon/remediator/config';
 import { LocalNginx, ensureNginx } from '@mlmon/nginx';
 import { serviceEnv, waitUntil, type EventLog } from '@mlmon/runtime';
 import { Managed, type ProcessInfo } from './managed.js';
@@ -17,6 +18,9 @@ export interface StackOptions {
   listenPort: number;
   statusPort: number;
   firstReplicaPort: number;
+  remediatorPort: number;
+  /** The supervisor's control API, which the remediator scales and restarts through. */
+  controlUrl: string;
   adminToken: string;
   bodyLimitBytes: number;
   log: EventLog;
@@ -48,6 +52,7 @@ export class Stack {
   private readonly nginx: LocalNginx;
   private nginxProcess: Managed | undefined;
   private shipper: Managed | undefined;
+  private remediator: Managed | undefined;
   private scaling: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: StackOptions) {
@@ -122,6 +127,44 @@ export class Stack {
     );
   }
 
+  /**
+   * The remediator acts on alerts through the supervisor's control API and the
+   * replicas' admin API (via nginx); both take the stack's admin token, and so
+   * do its webhooks unless REMEDIATOR_TOKEN is set. Its other settings
+   * (REMEDIATOR_DRY_RUN, limits) come from the environment `mlmon up` runs in.
+   */
+  private remediatorProcess(): Managed {
+    const out = openSync(path.join(this.o.paths.logs, 'remediator.stderr.log'), 'a');
+    const port = this.o.remediatorPort;
+    let child: ReturnType<typeof spawn> | undefined;
+    return new Managed(
+      'remediator',
+      port,
+      () =>
+        (child = spawn(process.execPath, [serviceEntry('remediator')], {
+          cwd: REPO_ROOT,
+          env: {
+            ...process.env,
+            ...serviceEnv(remediatorConfigShape, {
+              REMEDIATOR_PORT: port,
+              REMEDIATOR_TOKEN: process.env.REMEDIATOR_TOKEN || this.o.adminToken,
+              REMEDIATOR_STATE_FILE: this.o.paths.remediatorState,
+              REMEDIATOR_BACKEND: 'supervisor',
+              REMEDIATOR_MAX_REPLICAS: Math.min(this.o.maxReplicas, Number(process.env.REMEDIATOR_MAX_REPLICAS) || this.o.maxReplicas),
+              SUPERVISOR_URL: this.o.controlUrl,
+              SUPERVISOR_TOKEN: this.o.adminToken,
+              MODEL_ADMIN_URL: `http://127.0.0.1:${this.o.listenPort}`,
+              MODEL_ADMIN_TOKEN: this.o.adminToken,
+              LOG_DIR: this.o.paths.logs,
+            }),
+          },
+          stdio: ['ignore', out, out],
+        })),
+      this.report,
+      () => waitHttp(`http://127.0.0.1:${port}/healthz`, () => child?.exitCode === null),
+    );
+  }
+
   async start(): Promise<void> {
     this.shipper = this.shipperProcess();
     await this.shipper.launch();
@@ -135,6 +178,8 @@ export class Stack {
       () => waitHttp(`http://127.0.0.1:${this.o.statusPort}/nginx_status`, () => child?.exitCode === null),
     );
     await this.nginxProcess.launch();
+    this.remediator = this.remediatorProcess();
+    await this.remediator.launch();
     this.report('info', `stack up: nginx on 127.0.0.1:${this.o.listenPort} in front of ${this.replicas.size} replicas`);
   }
 
@@ -188,11 +233,13 @@ export class Stack {
   }
 
   processes(): ProcessInfo[] {
-    const others = [this.nginxProcess, this.shipper].filter((p): p is Managed => p !== undefined);
+    const others = [this.nginxProcess, this.shipper, this.remediator].filter((p): p is Managed => p !== undefined);
     return [...others.map((p) => p.info()), ...[...this.replicas.values()].map((r) => r.info())];
   }
 
   async stop(): Promise<void> {
+    // No new action while the stack goes down.
+    await this.remediator?.stop('SIGTERM');
     await this.scaling;
     // nginx first, so no new request reaches a replica that is draining.
     await this.nginxProcess?.stop('SIGQUIT');

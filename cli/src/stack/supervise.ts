@@ -17,6 +17,7 @@ export interface SuperviseOptions {
   statusPort: number;
   controlPort: number;
   firstReplicaPort: number;
+  remediatorPort: number;
 }
 
 /**
@@ -34,6 +35,8 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
     listenPort: o.port,
     statusPort: o.statusPort,
     firstReplicaPort: o.firstReplicaPort,
+    remediatorPort: o.remediatorPort,
+    controlUrl: `http://127.0.0.1:${o.controlPort}`,
     adminToken,
     // The replicas' own limit, so nginx refuses exactly what they would.
     bodyLimitBytes: loadConfig({ BODY_LIMIT_BYTES: apiConfigShape.BODY_LIMIT_BYTES }).BODY_LIMIT_BYTES,
@@ -83,6 +86,7 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
   await writeStackFile(o.paths, {
     supervisorPid: process.pid,
     controlUrl: `http://127.0.0.1:${o.controlPort}`,
+    remediatorUrl: `http://127.0.0.1:${o.remediatorPort}`,
     url: `http://127.0.0.1:${o.port}`,
     nginxStatusUrl: `http://127.0.0.1:${o.statusPort}/nginx_status`,
     esUrl: esUrl(loadEsConfig()),
