@@ -87,12 +87,13 @@ export class Remediator {
     } catch (err) {
       return this.record({ ...base, decision: 'failed', reason: 'plan_failed', target: alert.target ?? '-', detail: (err as Error).message }, true);
     }
+    // The history speaks first: a scale-in refused for flapping says so even when it would also be at the minimum.
+    const guard = this.guard(action, plan.target);
+    if (guard) return this.record({ ...base, target: plan.target, replicas: plan.replicas, ...('refused' in plan ? {} : { version: plan.version }), ...guard }, true);
     if ('refused' in plan) {
       const { refused, ...rest } = plan;
       return this.record({ ...base, ...rest, decision: 'refused', reason: refused }, true);
     }
-    const guard = this.guard(action, plan.target);
-    if (guard) return this.record({ ...base, target: plan.target, replicas: plan.replicas, version: plan.version, ...guard }, true);
     if (config.REMEDIATOR_DRY_RUN) {
       return this.record({ ...base, decision: 'dry_run', target: plan.target, detail: `would ${plan.detail}`, replicas: plan.replicas, version: plan.version }, true);
     }
