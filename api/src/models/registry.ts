@@ -118,9 +118,7 @@ export class ModelRegistry {
     const registry = new ModelRegistry(models, { active: opts.active, canary: null, history: [] }, opts.stateFile);
     if (opts.stateFile && existsSync(opts.stateFile)) registry.state = registry.readStateFile(opts.stateFile);
     registry.check(registry.state);
-    if (opts.stateFile) {
-      watchFile(opts.stateFile, { interval: 500, persistent: false }, () => registry.reloadStateFile());
-    }
+    if (opts.stateFile) watchFile(opts.stateFile, { interval: 500, persistent: false }, registry.onStateFileChange);
     return registry;
   }
 
@@ -208,8 +206,11 @@ export class ModelRegistry {
     });
   }
 
+  // Its own listener, removed alone on close: several registries in one process (tests) may watch one file.
+  private readonly onStateFileChange = () => this.reloadStateFile();
+
   close(): void {
-    if (this.stateFile) unwatchFile(this.stateFile);
+    if (this.stateFile) unwatchFile(this.stateFile, this.onStateFileChange);
   }
 
   private check(state: ServingState): void {
