@@ -46,6 +46,8 @@ export const remediatorConfigShape = {
   /** Kubernetes: the api Deployment whose scale subresource is patched; credentials from KUBECONFIG or the pod's service account. */
   K8S_NAMESPACE: z.string().min(1).default('mlmon'),
   K8S_DEPLOYMENT: z.string().min(1).default('mlmon-api'),
+  /** A kubeconfig file; unset: ~/.kube/config, or the pod's service account in a cluster. */
+  KUBECONFIG: z.string().min(1).optional(),
   /** Docker: the Engine API (DOCKER_HOST, e.g. unix:///var/run/docker.sock or tcp://host:2375) and the compose service to scale. */
   DOCKER_HOST: z.string().min(1).optional(),
   COMPOSE_PROJECT_NAME: z.string().min(1).default('mlmon'),

@@ -28,7 +28,7 @@ export function scalerFor(config: RemediatorConfig): Scaler | undefined {
     case 'supervisor':
       return config.SUPERVISOR_URL && config.SUPERVISOR_TOKEN ? new SupervisorScaler(config.SUPERVISOR_URL, config.SUPERVISOR_TOKEN) : undefined;
     case 'kubernetes':
-      return new KubernetesScaler(config.K8S_NAMESPACE, config.K8S_DEPLOYMENT);
+      return new KubernetesScaler(config.K8S_NAMESPACE, config.K8S_DEPLOYMENT, config.KUBECONFIG);
     case 'docker':
       return new DockerScaler(config.COMPOSE_PROJECT_NAME, config.COMPOSE_SERVICE, dockerOptions(config.DOCKER_HOST));
   }

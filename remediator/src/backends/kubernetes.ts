@@ -14,12 +14,13 @@ export class KubernetesScaler implements Scaler {
   constructor(
     private readonly namespace: string,
     private readonly deployment: string,
-    kubeConfig?: KubeConfig,
+    kubeConfigFile?: string,
   ) {
     this.target = `deployment/${namespace}/${deployment}`;
-    const kc = kubeConfig ?? new KubeConfig();
-    // KUBECONFIG, ~/.kube/config, or the pod's service account when in a cluster.
-    if (!kubeConfig) kc.loadFromDefault();
+    const kc = new KubeConfig();
+    // Without a file: ~/.kube/config, or the pod's service account when in a cluster.
+    if (kubeConfigFile) kc.loadFromFile(kubeConfigFile);
+    else kc.loadFromDefault();
     this.apps = kc.makeApiClient(AppsV1Api);
   }
 
