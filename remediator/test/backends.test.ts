@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordedApi } from './recorded-api.js';
@@ -72,5 +72,15 @@ describe('docker-compose backend (recorded-API fake of the Docker Engine API)', 
     expect((await hook(r.url, 'restart-replica', alert({ target: 'mlmon-api-1' }))).body).toMatchObject({ decision: 'executed', target: 'mlmon-api-1' });
     expect(api.unexpected).toEqual([]);
     expect(api.remaining()).toBe(0);
+  });
+});
+
+describe('k8s/remediator-rbac.yaml', () => {
+  it('grants the remediator get/patch/update on the api Deployment scale subresource and nothing else', async () => {
+    const { loadAllYaml } = await import('@kubernetes/client-node');
+    const docs = loadAllYaml(readFileSync(path.join(import.meta.dirname, '../../k8s/remediator-rbac.yaml'), 'utf8')) as Array<{ kind: string; rules?: unknown; subjects?: unknown; roleRef?: unknown }>;
+    expect(docs.map((d) => d.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding']);
+    expect(docs[1]!.rules).toEqual([{ apiGroups: ['apps'], resources: ['deployments/scale'], resourceNames: ['mlmon-api'], verbs: ['get', 'patch', 'update'] }]);
+    expect(docs[2]).toMatchObject({ subjects: [{ kind: 'ServiceAccount', name: 'mlmon-remediator', namespace: 'mlmon' }], roleRef: { kind: 'Role', name: 'mlmon-remediator-scale' } });
   });
 });
