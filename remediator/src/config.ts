@@ -55,8 +55,11 @@ export const remediatorConfigShape = {
   /** Where the replicas' model admin API is reached (nginx or one replica: the model state is shared), and its token. */
   MODEL_ADMIN_URL: z.url().optional(),
   MODEL_ADMIN_TOKEN: z.string().min(1).optional(),
-  /** Retrain: the model versions directory the replicas load from, the training script's Python, the data caps. */
-  MODEL_DIR: z.string().default(path.join(REPO_ROOT, 'model/artifacts')),
+  /** Retrain: where new versions go (the replicas' RETRAINED_MODEL_DIR), the job's working files, the holdout every version is measured on. */
+  RETRAIN_OUTPUT_DIR: z.string().default(path.join(REPO_ROOT, 'run/models')),
+  RETRAIN_WORK_DIR: z.string().default(path.join(REPO_ROOT, 'run/remediator/retrain')),
+  RETRAIN_HOLDOUT_FILE: z.string().default(path.join(REPO_ROOT, 'model/artifacts/holdout.json')),
+  /** The Python that runs model/train.py; unset: model/.venv, created from model/requirements.txt on first use. */
   RETRAIN_PYTHON: z.string().optional(),
   RETRAIN_WINDOW_H: z.coerce.number().positive().default(24),
   RETRAIN_MAX_ROWS: positiveInt.default(20_000),

@@ -1,7 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { LOG_BASENAMES } from '@mlmon/contract';
-import { createEventLog } from '@mlmon/runtime';
+import { createEsClient, createEventLog } from '@mlmon/runtime';
 import { createApp } from './app.js';
 import { DockerScaler, dockerOptions } from './backends/docker.js';
 import { KubernetesScaler } from './backends/kubernetes.js';
@@ -11,6 +11,7 @@ import type { RemediatorConfig } from './config.js';
 import { ModelAdmin } from './models.js';
 import { Remediator, type RetrainStarter } from './remediator.js';
 import { RemediatorState } from './state.js';
+import { RetrainJob } from './retrain/job.js';
 
 export { loadRemediatorConfig, remediatorConfigShape, type RemediatorConfig } from './config.js';
 export type { Decision } from './remediator.js';
@@ -19,6 +20,8 @@ export * from './payload.js';
 export interface RunningRemediator {
   url: string;
   remediator: Remediator;
+  /** Undefined without the replicas' admin API: a retrained version could not be registered. */
+  retrain: RetrainJob | undefined;
   close(): Promise<void>;
 }
 
@@ -50,13 +53,15 @@ export async function startRemediator(config: RemediatorConfig, overrides: { sca
     acted: Math.max(config.REMEDIATOR_COOLDOWN_S, config.REMEDIATOR_FLAP_WINDOW_S) * 1000,
   });
   const models = config.MODEL_ADMIN_URL && config.MODEL_ADMIN_TOKEN ? new ModelAdmin(config.MODEL_ADMIN_URL, config.MODEL_ADMIN_TOKEN) : undefined;
+  const client = createEsClient(config, { name: 'mlmon-remediator' });
+  const retrain = models ? new RetrainJob({ config, client, models, log }) : undefined;
   const remediator = new Remediator({
     config,
     state,
     log,
     scaler: overrides.scaler ?? scalerFor(config),
     models,
-    retrain: overrides.retrain,
+    retrain: overrides.retrain ?? retrain,
   });
   const app = createApp({ config, remediator, log });
   const server = await new Promise<ServerType>((resolve) => {
@@ -68,8 +73,12 @@ export async function startRemediator(config: RemediatorConfig, overrides: { sca
   return {
     url,
     remediator,
+    retrain,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // A retrain under way finishes and reports before the log closes.
+      await retrain?.last;
+      await client.close();
       await log.close();
     },
   };

@@ -42,6 +42,12 @@ export class ModelAdmin {
     return json;
   }
 
+  /** Each version's holdout metrics and algorithm, from its model card. */
+  async versions(): Promise<Array<{ version: string; algorithm?: string | undefined; holdout_metrics?: Record<string, number> | undefined }>> {
+    const listed = z.object({ versions: z.array(z.object({ version: z.string(), algorithm: z.string().optional(), holdout_metrics: z.record(z.string(), z.number()).optional() })) });
+    return listed.parse(await this.call('GET', '/v1/models')).versions;
+  }
+
   async serving(): Promise<Serving> {
     return serving.parse(await this.call('GET', '/v1/models'));
   }

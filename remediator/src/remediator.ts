@@ -26,6 +26,8 @@ interface Refusal {
 
 /** The retrain job, started by a `retrain` decision; it reports its own later stages through `report`. */
 export interface RetrainStarter {
+  /** The job under way, if any: one at a time. */
+  running(): string | undefined;
   start(alert: AlertPayload, report: (stage: Omit<Decision, 'at' | 'action' | 'execution_id' | 'watch_id' | 'dry_run'>) => Promise<void>): { jobId: string; detail: string };
 }
 
@@ -63,7 +65,12 @@ export class Remediator {
   constructor(private readonly d: RemediatorDeps) {}
 
   handle(action: Action, alert: AlertPayload): Promise<Decision> {
-    const run = this.queue.then(() => this.decide(action, alert));
+    return this.enqueue(() => this.decide(action, alert));
+  }
+
+  /** Decisions, and a retrain job's later stages, are recorded one at a time: one state file, one order. */
+  private enqueue<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
     this.queue = run.catch(() => {});
     return run;
   }
@@ -146,12 +153,14 @@ export class Remediator {
       case 'retrain': {
         const retrain = this.need('retrain', alert);
         const target = alert.target ?? 'model';
+        const running = retrain.running();
+        if (running) return { refused: 'retrain_running', target, detail: `retrain job ${running} is still running` };
         return {
           target,
           detail: 'retrain on recent labeled production data',
           run: async () => {
             const job = retrain.start(alert, (stage) =>
-              this.record({ ...stage, action: 'retrain', execution_id: alert.execution_id, watch_id: alert.watch_id, alert_id: alert.alert_id, dry_run: false }, false).then(() => {}),
+              this.enqueue(() => this.record({ ...stage, action: 'retrain', execution_id: alert.execution_id, watch_id: alert.watch_id, alert_id: alert.alert_id, dry_run: false }, false)).then(() => {}),
             );
             return { job_id: job.jobId, detail: job.detail };
           },

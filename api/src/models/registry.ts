@@ -105,18 +105,25 @@ export class ModelRegistry {
     private readonly models: Map<string, LoadedModel>,
     private state: ServingState,
     private readonly stateFile: string | undefined,
+    private readonly retrainedDir: string | undefined,
   ) {}
 
-  static async load(opts: { dir: string; active: string; stateFile?: string }): Promise<ModelRegistry> {
-    const versions = readdirSync(opts.dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && existsSync(path.join(opts.dir, d.name, 'model_card.json')))
-      .map((d) => d.name)
-      .sort();
-    if (versions.length === 0) throw new Error(`no model versions under ${opts.dir}`);
+  static async load(opts: { dir: string; active: string; stateFile?: string; retrainedDir?: string | undefined }): Promise<ModelRegistry> {
     const models = new Map<string, LoadedModel>();
-    for (const v of versions) models.set(v, await loadVersion(path.join(opts.dir, v)));
-    const registry = new ModelRegistry(models, { active: opts.active, canary: null, history: [] }, opts.stateFile);
-    if (opts.stateFile && existsSync(opts.stateFile)) registry.state = registry.readStateFile(opts.stateFile);
+    for (const dir of [opts.dir, opts.retrainedDir]) {
+      if (dir === undefined || !existsSync(dir)) continue;
+      const versions = readdirSync(dir, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && existsSync(path.join(dir, d.name, 'model_card.json')))
+        .map((d) => d.name)
+        .sort();
+      for (const v of versions) if (!models.has(v)) models.set(v, await loadVersion(path.join(dir, v)));
+    }
+    if (models.size === 0) throw new Error(`no model versions under ${opts.dir}`);
+    const registry = new ModelRegistry(models, { active: opts.active, canary: null, history: [] }, opts.stateFile, opts.retrainedDir);
+    if (opts.stateFile && existsSync(opts.stateFile)) {
+      registry.state = registry.readStateFile(opts.stateFile);
+      await registry.loadNamed(registry.state);
+    }
     registry.check(registry.state);
     if (opts.stateFile) watchFile(opts.stateFile, { interval: 500, persistent: false }, registry.onStateFileChange);
     return registry;
@@ -152,7 +159,21 @@ export class ModelRegistry {
     return model;
   }
 
+  /**
+   * Loads versions the retrain job wrote after this replica started, so that
+   * registering one (through any replica, or the shared state file) makes it
+   * servable everywhere. Only plain directory names: a version is never a path.
+   */
+  private async loadNamed(state: ServingState): Promise<void> {
+    for (const version of [state.active, state.canary?.version]) {
+      if (version === undefined || this.models.has(version) || !this.retrainedDir || !/^[A-Za-z0-9_.-]+$/.test(version) || version.startsWith('.')) continue;
+      const dir = path.join(this.retrainedDir, version);
+      if (existsSync(path.join(dir, 'model_card.json'))) this.models.set(version, await loadVersion(dir));
+    }
+  }
+
   async setActive(version: string, opts: { rolledBack?: boolean } = {}): Promise<ServingState> {
+    await this.loadNamed({ ...this.state, active: version });
     this.get(version);
     if (version === this.state.active) return this.serving();
     const canary = this.state.canary?.version === version ? null : this.state.canary;
@@ -179,6 +200,7 @@ export class ModelRegistry {
   }
 
   async setCanary(version: string, weight: number): Promise<ServingState> {
+    await this.loadNamed({ ...this.state, canary: { version, weight } });
     this.get(version);
     if (version === this.state.active) {
       throw new CanaryIsActiveError(version);
@@ -233,12 +255,19 @@ export class ModelRegistry {
   }
 
   private reloadStateFile(): void {
+    let next: ServingState;
     try {
-      const next = this.readStateFile(this.stateFile!);
-      this.check(next);
-      this.state = next;
+      next = this.readStateFile(this.stateFile!);
     } catch {
-      // A state naming a version this replica lacks, or a file mid-edit by hand: keep serving what we have.
+      // A file mid-edit by hand: keep serving what we have.
+      return;
     }
+    this.loadNamed(next)
+      .then(() => {
+        this.check(next);
+        this.state = next;
+      })
+      // A state naming a version this replica lacks or cannot load: keep serving what we have.
+      .catch(() => {});
   }
 }

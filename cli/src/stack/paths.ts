@@ -18,6 +18,9 @@ export function runPaths(runDir = process.env.MLMON_RUN_DIR || path.join(REPO_RO
     modelState: path.join(runDir, 'model-state.json'),
     supervisorLog: path.join(runDir, 'supervisor.log'),
     remediatorState: path.join(runDir, 'remediator', 'state.json'),
+    retrainWork: path.join(runDir, 'remediator', 'retrain'),
+    /** Versions the retrain job made: the replicas load them from here, beside the committed ones. */
+    retrainedModels: path.join(runDir, 'models'),
   };
 }
 export type RunPaths = ReturnType<typeof runPaths>;
