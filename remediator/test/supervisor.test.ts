@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testCluster } from '@mlmon/es-local/testing';
 import { freePortBlock } from '@mlmon/runtime';
+import { trail } from './loop-support.js';
 import { TOKEN, alert, events, hook, remediatorFor, tempDir } from './support.js';
 
 /**
@@ -95,13 +96,8 @@ describe('the remediator `mlmon up` runs, on the real supervisor', () => {
 
   it('ships every decision to Elasticsearch, where one search by execution id finds the trail', async () => {
     const search = () =>
-      cluster.client
-        .search<{ mlmon: { remediation: { decision: string; execution_id: string } } }>({
-          index: `${cluster.prefix}-events-*`,
-          query: { bool: { filter: [{ term: { 'event.dataset': 'mlmon.remediation' } }, { term: { 'mlmon.remediation.execution_id': first.execution_id as string } }] } },
-          size: 10,
-        })
-        .then((r) => r.hits.hits.map((h) => h._source!.mlmon.remediation.decision).sort())
+      trail(cluster.client, cluster.prefix, first.execution_id as string)
+        .then((events) => events.map((e) => ('remediation' in e.mlmon ? e.mlmon.remediation.decision : e.event.dataset)).sort())
         .catch(() => []);
     await expect.poll(search, { timeout: 30_000, interval: 500 }).toEqual(['duplicate', 'duplicate', 'duplicate', 'executed']);
   });
