@@ -548,5 +548,129 @@ def main() -> int:
     return 0
 
 
+ALGORITHMS = {
+    "logreg": ("StandardScaler + LogisticRegression (sklearn Pipeline)", make_logreg_pipeline, V1_HYPERPARAMETERS),
+    "gbt": ("GradientBoostingClassifier", make_gbm, V2_HYPERPARAMETERS),
+}
+
+
+def train_from_data(args) -> int:
+    """Retraining on production data (the remediator's retrain job).
+
+    Trains one new version from a JSON file of labeled rows
+    (`{feature_names, class_labels, rows: [{features: {name: value}, label}], lineage: {...}}`),
+    evaluates it on the committed holdout (the same rows every version's card is
+    measured on, so accuracies compare), and writes `<out-dir>/model.onnx` and
+    `model_card.json` with the data's lineage. The committed artifacts are not
+    touched. The last line of stdout is a JSON summary for the caller.
+    """
+    data = json.loads(Path(args.from_data).read_text(encoding="utf-8"))
+    holdout = json.loads(Path(args.holdout).read_text(encoding="utf-8"))
+    feature_names = holdout["feature_names"]
+    if data["feature_names"] != feature_names:
+        raise SystemExit(f"FATAL: the data's feature_names differ from the holdout's: {data['feature_names']}")
+    unknown = sorted({r["label"] for r in data["rows"]} - set(CLASS_LABELS))
+    if unknown:
+        raise SystemExit(f"FATAL: labels {unknown} are not among {CLASS_LABELS}")
+
+    def matrix(rows):
+        x = np.asarray([[float(r["features"][n]) for n in feature_names] for r in rows], dtype=np.float64)
+        y = np.asarray([CLASS_LABELS.index(r["label"]) for r in rows], dtype=np.int64)
+        return x, y
+
+    x_train, y_train = matrix(data["rows"])
+    x_hold, y_hold = matrix(holdout["rows"])
+    if len(set(y_train.tolist())) < 2:
+        raise SystemExit(f"FATAL: the {len(y_train)} rows hold one class only; nothing to learn")
+    algorithm, build, hyperparameters = ALGORITHMS[args.algorithm]
+    data_sha = training_data_sha256(x_train, y_train)
+    log(f"training {args.version}: {algorithm} on {len(y_train)} production rows (training_data_sha256={data_sha[:16]}...)")
+    model = build().fit(x_train, y_train)
+
+    onx = to_onnx(model, FloatTensorType)
+    onnx_bytes = onx.SerializeToString()
+    sess = ort_session(onnx_bytes)
+    hold_diff, labels_ok = max_abs_diff(model, sess, x_hold, np.float32)
+    if hold_diff > MAX_ABS_DIFF or not labels_ok:
+        raise SystemExit(f"FATAL: ONNX output deviates from sklearn on the holdout ({hold_diff:.3e}, labels ok: {labels_ok})")
+    metrics = holdout_metrics(model, x_hold, y_hold)
+    log(f"{args.version} holdout metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    signature = io_signature(onx)
+    libs = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "skl2onnx": skl2onnx.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": ort.__version__,
+    }
+    lineage = data.get("lineage", {})
+    card = {
+        "name": MODEL_NAME,
+        "version": args.version,
+        "description": f"Retrained on labeled production data by the remediator ({lineage.get('job_id', 'manual')}).",
+        "algorithm": algorithm,
+        "hyperparameters": hyperparameters,
+        "trained_on_inverted_labels": False,
+        "feature_names": feature_names,
+        "input": signature["inputs"][0],
+        "outputs": signature["outputs"],
+        "class_labels": CLASS_LABELS,
+        "positive_label": POSITIVE_LABEL,
+        "score": f"probabilities[:, {POSITIVE_INDEX}] = P({POSITIVE_LABEL})",
+        "training_date": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "training_data": {
+            "source": lineage.get("source", str(args.from_data)),
+            "window": lineage.get("window"),
+            "rows": int(len(y_train)),
+            "class_counts": {name: int(np.sum(y_train == i)) for i, name in enumerate(CLASS_LABELS)},
+            "data_file_sha256": sha256_bytes(Path(args.from_data).read_bytes()),
+        },
+        "training_data_sha256": data_sha,
+        "training_data_sha256_method": TRAINING_DATA_SHA256_METHOD,
+        "n_train": int(len(y_train)),
+        "n_holdout": int(len(y_hold)),
+        "holdout_metrics": metrics,
+        "holdout": {"source": "model/artifacts/holdout.json (the committed holdout every version is measured on)", "sha256": sha256_bytes(Path(args.holdout).read_bytes())},
+        "lineage": lineage,
+        "onnx": {
+            "ir_version": int(onx.ir_version),
+            "opset": {(o.domain or "ai.onnx"): int(o.version) for o in onx.opset_import},
+            "max_abs_diff_vs_sklearn": {"holdout": hold_diff},
+        },
+        "onnx_sha256": sha256_bytes(onnx_bytes),
+        "library_versions": libs,
+    }
+    # Written beside the target and renamed into place: a replica that looks for
+    # the version sees all of it or nothing.
+    out_dir = Path(args.out_dir)
+    staging = out_dir.with_name(f".{out_dir.name}.partial")
+    write_bytes(staging / "model.onnx", onnx_bytes)
+    write_json(staging / "model_card.json", card)
+    staging.replace(out_dir)
+    log(f"wrote {out_dir}/model.onnx and model_card.json")
+    print(json.dumps({"version": args.version, "holdout_metrics": metrics, "training_data_sha256": data_sha, "n_train": int(len(y_train)), "dir": str(out_dir)}), flush=True)
+    return 0
+
+
+def parse_args(argv):
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Without options: train v1, v2 and broken into model/artifacts. With --from-data: train one new version from labeled rows.")
+    parser.add_argument("--from-data", help="JSON file of labeled rows to train a new version from")
+    parser.add_argument("--version", help="name of the new version (with --from-data)")
+    parser.add_argument("--out-dir", help="directory to write the new version to (with --from-data); must not exist")
+    parser.add_argument("--holdout", default=str(ARTIFACTS / "holdout.json"), help="holdout to evaluate on")
+    parser.add_argument("--algorithm", choices=sorted(ALGORITHMS), default="logreg")
+    args = parser.parse_args(argv)
+    if args.from_data and not (args.version and args.out_dir):
+        parser.error("--from-data needs --version and --out-dir")
+    if args.from_data and Path(args.out_dir).exists():
+        parser.error(f"--out-dir {args.out_dir} already exists; versions are never overwritten")
+    return args
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _args = parse_args(sys.argv[1:])
+    sys.exit(train_from_data(_args) if _args.from_data else main())

@@ -27,6 +27,8 @@ export const apiConfigShape = {
   LOG_MAX_BYTES: positiveInt.default(50 * 1024 * 1024),
   LOG_MAX_FILES: positiveInt.default(5),
   MODEL_DIR: z.string().default(`${REPO_ROOT}model/artifacts`),
+  /** Versions made by the remediator's retrain job: loaded at start, and when the serving state first names one. */
+  RETRAINED_MODEL_DIR: z.string().optional(),
   ACTIVE_MODEL: z.string().default('v1'),
   /** Shared by all replicas so that a rollback reaches every one and survives restarts. */
   MODEL_STATE_FILE: z.string().optional(),

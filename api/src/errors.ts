@@ -1,5 +1,5 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { CanaryIsActiveError, UnknownModelVersionError } from './models/registry.js';
+import { CanaryIsActiveError, NoPreviousVersionError, NotActiveError, UnknownModelVersionError } from './models/registry.js';
 
 /** A refusal the client can act on: a status, a stable machine-readable code, and the field at fault. */
 export class ApiError extends Error {
@@ -23,5 +23,7 @@ export function asApiError(err: unknown): ApiError | undefined {
   if (err instanceof ApiError) return err;
   if (err instanceof UnknownModelVersionError) return new ApiError(404, 'unknown_model_version', err.message, 'model_version');
   if (err instanceof CanaryIsActiveError) return new ApiError(409, 'canary_is_active', err.message, 'version');
+  if (err instanceof NotActiveError) return new ApiError(409, 'not_active', err.message, 'version');
+  if (err instanceof NoPreviousVersionError) return new ApiError(409, 'no_previous_version', err.message, 'version');
   return undefined;
 }

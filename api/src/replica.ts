@@ -30,6 +30,7 @@ export async function createReplica(config: ApiConfig): Promise<Replica> {
   });
   const registry = await ModelRegistry.load({
     dir: config.MODEL_DIR,
+    retrainedDir: config.RETRAINED_MODEL_DIR,
     active: config.ACTIVE_MODEL,
     ...(config.MODEL_STATE_FILE ? { stateFile: config.MODEL_STATE_FILE } : {}),
   });

@@ -62,7 +62,7 @@ describe('model versions and admin', () => {
 
   it('routes the canary its share, tags its predictions, and shares the change with every replica', async () => {
     const set = await call(a, 'PUT', '/admin/models/canary', { version: 'broken', weight: 100 });
-    expect(await set.json()).toEqual({ active: 'v1', canary: { version: 'broken', weight: 100 } });
+    expect(await set.json()).toEqual({ active: 'v1', canary: { version: 'broken', weight: 100 }, history: [] });
     const viaA = (await (await call(a, 'POST', '/v1/predict', { features })).json()) as { model: { version: string } };
     expect(viaA.model.version).toBe('broken');
 
@@ -99,6 +99,30 @@ describe('model versions and admin', () => {
     } finally {
       await c.close();
     }
+  });
+
+  it('rolls an active version back to the previous good one from the history, once', async () => {
+    // v2 is active (previous test), v1 before it; broken goes live and is rolled back.
+    await call(a, 'PUT', '/admin/models/active', { version: 'broken' });
+    const res = await call(a, 'POST', '/admin/models/rollback', { version: 'broken' });
+    expect(res.status).toBe(200);
+    const state = (await res.json()) as { active: string; history: Array<{ version: string; rolled_back: boolean }> };
+    expect(state.active).toBe('v2');
+    expect(state.history.slice(-2).map((h) => [h.version, h.rolled_back])).toEqual([
+      ['v2', false],
+      ['broken', true],
+    ]);
+    // The same alert again: broken is no longer active, so nothing steps back a second time.
+    const again = await call(a, 'POST', '/admin/models/rollback', { version: 'broken' });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('not_active');
+    // Rolling v2 back skips broken (it was rolled back) and lands on v1.
+    expect(((await (await call(a, 'POST', '/admin/models/rollback', { version: 'v2' })).json()) as { active: string }).active).toBe('v1');
+    await expect.poll(async () => ((await (await call(b, 'GET', '/v1/models')).json()) as { active: string }).active, { timeout: 5000 }).toBe('v1');
+    // Nothing good is left behind v1: v2 and broken were both rolled back.
+    const none = await call(a, 'POST', '/admin/models/rollback', { version: 'v1' });
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('no_previous_version');
+    await call(a, 'PUT', '/admin/models/active', { version: 'v2' });
   });
 });
 

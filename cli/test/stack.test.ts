@@ -46,7 +46,8 @@ function events<D extends MlmonEvent['event']['dataset']>(file: string, dataset:
 async function up(replicas: number, runEnv: NodeJS.ProcessEnv): Promise<{ port: number; replicaPort: number; out: string }> {
   const port = await freePortBlock(11);
   const replicaPort = await freePortBlock(8);
-  const run = await mlmon(['up', '--replicas', String(replicas), '--port', String(port), '--replica-port', String(replicaPort)], runEnv);
+  // The block's port+2 is free and unused by nginx: the remediator takes it instead of its default 8070.
+  const run = await mlmon(['up', '--replicas', String(replicas), '--port', String(port), '--replica-port', String(replicaPort), '--remediator-port', String(port + 2)], runEnv);
   expect(run.code, run.out).toBe(0);
   expect(run.out).toContain(`http://127.0.0.1:${port}`);
   return { port, replicaPort, out: run.out };

@@ -32,7 +32,7 @@ export const runnerConfigShape = {
   /** This runner's name in leases and history records. */
   RULES_NODE: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
   /** The remediator's base URL; remediation webhooks POST to <url>/v1/hooks/<action>. */
-  REMEDIATOR_URL: z.url().default('http://127.0.0.1:8090'),
+  REMEDIATOR_URL: z.url().default('http://127.0.0.1:8070'),
   /** Bearer token the remediator expects. */
   REMEDIATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** A Slack-compatible incoming-webhook URL: when set, every rule of at least NOTIFY_MIN_SEVERITY also notifies there. */

@@ -93,7 +93,7 @@ describe('the runner agrees with rules test on each case', () => {
         expect(calls[0]!.path).toBe(`/v1/hooks/${{ scale_out: 'scale-out', scale_in: 'scale-in', rollback: 'rollback', restart: 'restart-replica', retrain: 'retrain' }[m.remediation]}`);
         const body = JSON.parse(calls[0]!.body) as Record<string, string>;
         expect(body).toMatchObject({ watch_id: c.rule, execution_id: e.record.id, action: m.remediation, severity: m.severity, threshold: String(m.threshold) });
-        expect(Number(body.observed)).toBeCloseTo(c.value!, 5);
+        expect(Number(body.value)).toBeCloseTo(c.value!, 5);
         expect(alert.mlmon.alert.action).toBe(m.remediation);
         expect(alert.mlmon.alert.actions).toEqual([{ id: 'remediate', type: 'webhook', status: 'success' }]);
         expect(body.target).toBe(['scale_out', 'scale_in'].includes(m.remediation) ? 'api' : (c.hookTarget ?? c.target));

@@ -4,7 +4,7 @@ import { REMEDIATION_ACTIONS } from '@mlmon/contract';
 import { README, renderReadme } from '../src/docs.js';
 import { loadWatches, parseWatch, WatchError } from '../src/load.js';
 
-const deployment = { MLMON_INDEX_PREFIX: 'mlmon', REMEDIATOR_URL: 'http://127.0.0.1:8090', REMEDIATOR_TOKEN: 'token-of-sixteen-chars' };
+const deployment = { MLMON_INDEX_PREFIX: 'mlmon', REMEDIATOR_URL: 'http://127.0.0.1:8070', REMEDIATOR_TOKEN: 'token-of-sixteen-chars' };
 const watches = loadWatches({ deployment });
 interface RawWatch {
   metadata: Record<string, unknown>;
@@ -43,7 +43,7 @@ describe('the watch files', () => {
     const hooks: Record<(typeof REMEDIATION_ACTIONS)[number], string> = { scale_out: 'scale-out', scale_in: 'scale-in', rollback: 'rollback', restart: 'restart-replica', retrain: 'retrain' };
     for (const w of watches.filter((x) => x.body.metadata.remediation)) {
       const hook = w.body.actions.remediate?.webhook;
-      expect(hook?.url, w.id).toBe(`http://127.0.0.1:8090/v1/hooks/${hooks[w.body.metadata.remediation!]}`);
+      expect(hook?.url, w.id).toBe(`http://127.0.0.1:8070/v1/hooks/${hooks[w.body.metadata.remediation!]}`);
       expect(hook?.headers?.authorization).toBe('Bearer token-of-sixteen-chars');
       expect(hook?.body).toContain(`"action":"${w.body.metadata.remediation}"`);
     }

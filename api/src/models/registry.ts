@@ -13,14 +13,27 @@ export interface LoadedModel {
   inputSchema: z.ZodObject<Record<string, z.ZodNumber>, z.core.$strict>;
 }
 
+/** A version that was active before, newest last; `rolled_back` says it was left because it went bad. */
+export interface PastActive {
+  version: string;
+  until: string;
+  rolled_back: boolean;
+}
+
 export interface ServingState {
   active: string;
   canary: { version: string; weight: number } | null;
+  /** Previously active versions, so a rollback knows the previous good one (bounded by HISTORY_LENGTH). */
+  history: PastActive[];
 }
+
+const HISTORY_LENGTH = 20;
 
 const servingState = z.object({
   active: z.string().min(1),
   canary: z.object({ version: z.string().min(1), weight: z.number().min(0).max(100) }).nullable(),
+  // State files written before the history existed have none.
+  history: z.array(z.object({ version: z.string().min(1), until: z.string(), rolled_back: z.boolean() })).default([]),
 });
 
 export type Role = 'active' | 'canary' | 'pinned';
@@ -60,6 +73,25 @@ export class UnknownModelVersionError extends Error {
   }
 }
 
+/** A rollback with no earlier good version to go back to; the HTTP layer answers 409. */
+export class NoPreviousVersionError extends Error {
+  constructor(readonly active: string) {
+    super(`no earlier good version to roll back to from "${active}"`);
+    this.name = 'NoPreviousVersionError';
+  }
+}
+
+/** A rollback of a version that is no longer active (another rollback came first); the HTTP layer answers 409. */
+export class NotActiveError extends Error {
+  constructor(
+    readonly version: string,
+    readonly active: string,
+  ) {
+    super(`version "${version}" is not active ("${active}" is)`);
+    this.name = 'NotActiveError';
+  }
+}
+
 /** A canary must differ from the active version; the HTTP layer answers 409. */
 export class CanaryIsActiveError extends Error {
   constructor(readonly version: string) {
@@ -73,22 +105,27 @@ export class ModelRegistry {
     private readonly models: Map<string, LoadedModel>,
     private state: ServingState,
     private readonly stateFile: string | undefined,
+    private readonly retrainedDir: string | undefined,
   ) {}
 
-  static async load(opts: { dir: string; active: string; stateFile?: string }): Promise<ModelRegistry> {
-    const versions = readdirSync(opts.dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && existsSync(path.join(opts.dir, d.name, 'model_card.json')))
-      .map((d) => d.name)
-      .sort();
-    if (versions.length === 0) throw new Error(`no model versions under ${opts.dir}`);
+  static async load(opts: { dir: string; active: string; stateFile?: string; retrainedDir?: string | undefined }): Promise<ModelRegistry> {
     const models = new Map<string, LoadedModel>();
-    for (const v of versions) models.set(v, await loadVersion(path.join(opts.dir, v)));
-    const registry = new ModelRegistry(models, { active: opts.active, canary: null }, opts.stateFile);
-    if (opts.stateFile && existsSync(opts.stateFile)) registry.state = registry.readStateFile(opts.stateFile);
-    registry.check(registry.state);
-    if (opts.stateFile) {
-      watchFile(opts.stateFile, { interval: 500, persistent: false }, () => registry.reloadStateFile());
+    for (const dir of [opts.dir, opts.retrainedDir]) {
+      if (dir === undefined || !existsSync(dir)) continue;
+      const versions = readdirSync(dir, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && existsSync(path.join(dir, d.name, 'model_card.json')))
+        .map((d) => d.name)
+        .sort();
+      for (const v of versions) if (!models.has(v)) models.set(v, await loadVersion(path.join(dir, v)));
     }
+    if (models.size === 0) throw new Error(`no model versions under ${opts.dir}`);
+    const registry = new ModelRegistry(models, { active: opts.active, canary: null, history: [] }, opts.stateFile, opts.retrainedDir);
+    if (opts.stateFile && existsSync(opts.stateFile)) {
+      registry.state = registry.readStateFile(opts.stateFile);
+      await registry.loadNamed(registry.state);
+    }
+    registry.check(registry.state);
+    if (opts.stateFile) watchFile(opts.stateFile, { interval: 500, persistent: false }, registry.onStateFileChange);
     return registry;
   }
 
@@ -122,13 +159,48 @@ export class ModelRegistry {
     return model;
   }
 
-  async setActive(version: string): Promise<ServingState> {
+  /**
+   * Loads versions the retrain job wrote after this replica started, so that
+   * registering one (through any replica, or the shared state file) makes it
+   * servable everywhere. Only plain directory names: a version is never a path.
+   */
+  private async loadNamed(state: ServingState): Promise<void> {
+    for (const version of [state.active, state.canary?.version]) {
+      if (version === undefined || this.models.has(version) || !this.retrainedDir || !/^[A-Za-z0-9_.-]+$/.test(version) || version.startsWith('.')) continue;
+      const dir = path.join(this.retrainedDir, version);
+      if (existsSync(path.join(dir, 'model_card.json'))) this.models.set(version, await loadVersion(dir));
+    }
+  }
+
+  async setActive(version: string, opts: { rolledBack?: boolean } = {}): Promise<ServingState> {
+    await this.loadNamed({ ...this.state, active: version });
     this.get(version);
+    if (version === this.state.active) return this.serving();
     const canary = this.state.canary?.version === version ? null : this.state.canary;
-    return this.update({ active: version, canary });
+    const left: PastActive = { version: this.state.active, until: new Date().toISOString(), rolled_back: opts.rolledBack ?? false };
+    return this.update({ active: version, canary, history: [...this.state.history, left].slice(-HISTORY_LENGTH) });
+  }
+
+  /** The most recent earlier active version that was not itself rolled back, and that this replica can serve. */
+  previousGood(): string | undefined {
+    const bad = new Set(this.state.history.filter((h) => h.rolled_back).map((h) => h.version));
+    return this.state.history.findLast((h) => h.version !== this.state.active && !bad.has(h.version) && this.models.has(h.version))?.version;
+  }
+
+  /**
+   * Replaces the active version by the previous good one. `from` names the
+   * version the caller saw misbehave: if another rollback already replaced it,
+   * this one refuses rather than stepping back a second time.
+   */
+  async rollback(from: string): Promise<ServingState> {
+    if (from !== this.state.active) throw new NotActiveError(from, this.state.active);
+    const previous = this.previousGood();
+    if (previous === undefined) throw new NoPreviousVersionError(from);
+    return this.setActive(previous, { rolledBack: true });
   }
 
   async setCanary(version: string, weight: number): Promise<ServingState> {
+    await this.loadNamed({ ...this.state, canary: { version, weight } });
     this.get(version);
     if (version === this.state.active) {
       throw new CanaryIsActiveError(version);
@@ -156,8 +228,11 @@ export class ModelRegistry {
     });
   }
 
+  // Its own listener, removed alone on close: several registries in one process (tests) may watch one file.
+  private readonly onStateFileChange = () => this.reloadStateFile();
+
   close(): void {
-    if (this.stateFile) unwatchFile(this.stateFile);
+    if (this.stateFile) unwatchFile(this.stateFile, this.onStateFileChange);
   }
 
   private check(state: ServingState): void {
@@ -182,12 +257,19 @@ export class ModelRegistry {
   }
 
   private reloadStateFile(): void {
+    let next: ServingState;
     try {
-      const next = this.readStateFile(this.stateFile!);
-      this.check(next);
-      this.state = next;
+      next = this.readStateFile(this.stateFile!);
     } catch {
-      // A state naming a version this replica lacks, or a file mid-edit by hand: keep serving what we have.
+      // A file mid-edit by hand: keep serving what we have.
+      return;
     }
+    this.loadNamed(next)
+      .then(() => {
+        this.check(next);
+        this.state = next;
+      })
+      // A state naming a version this replica lacks or cannot load: keep serving what we have.
+      .catch(() => {});
   }
 }

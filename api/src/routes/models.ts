@@ -15,6 +15,8 @@ export function modelRoutes({ registry }: Deps) {
         holdout_metrics: m.card.holdout_metrics,
       })),
       ...registry.serving(),
+      // What a rollback of the active version would go back to (null: nothing good is left).
+      rollback_to: registry.previousGood() ?? null,
     }),
   );
 }
@@ -44,6 +46,13 @@ export function adminRoutes({ config, registry, log }: Deps) {
       const { version } = await versionOf(c);
       const state = await registry.setActive(version);
       void audit(`active model set to ${version}`);
+      return c.json(state);
+    })
+    .post('/models/rollback', async (c) => {
+      // The version the caller saw misbehave: a second rollback for the same alert then refuses instead of stepping back twice.
+      const { version } = await versionOf(c);
+      const state = await registry.rollback(version);
+      void audit(`rolled back: active model ${version} replaced by ${state.active}`);
       return c.json(state);
     })
     .put('/models/canary', async (c) => {

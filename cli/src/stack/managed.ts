@@ -84,6 +84,20 @@ export class Managed {
     };
   }
 
+  /**
+   * Replaces the process on request, for one that is alive but not working (a
+   * hung replica the exit handler never sees): SIGTERM, SIGKILL after the
+   * grace period (a stopped process ignores SIGTERM until continued), then a
+   * fresh start through the same path a crash takes, without its backoff.
+   */
+  async restart(graceMs = 5000): Promise<void> {
+    await this.stop('SIGTERM', graceMs);
+    this.restarts += 1;
+    this.onEvent('info', `${this.name} restarting on request`);
+    await this.launch();
+    this.onEvent('info', `${this.name} restarted on request (pid ${this.child?.pid}), restart #${this.restarts}`);
+  }
+
   /** Asks the process to stop with `signal` and waits for it; SIGKILL after the grace period. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 20_000): Promise<void> {
     this.stopping = true;

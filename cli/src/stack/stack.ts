@@ -6,6 +6,7 @@ import { apiConfigShape } from '@mlmon/api/config';
 import { logGlob } from '@mlmon/contract';
 import { runnerConfigShape } from '@mlmon/watcher-rules/config';
 import { shipperConfigShape } from '@mlmon/log-shipper/config';
+import { remediatorConfigShape } from '@mlmon/remediator/config';
 import { LocalNginx, ensureNginx } from '@mlmon/nginx';
 import { serviceEnv, waitUntil, type EventLog } from '@mlmon/runtime';
 import { Managed, type ProcessInfo } from './managed.js';
@@ -19,9 +20,19 @@ export interface StackOptions {
   listenPort: number;
   statusPort: number;
   firstReplicaPort: number;
+  remediatorPort: number;
+  /** The supervisor's control API, which the remediator scales and restarts through. */
+  controlUrl: string;
   adminToken: string;
   bodyLimitBytes: number;
   log: EventLog;
+}
+
+export class UnknownProcessError extends Error {
+  constructor(name: string, known: string[]) {
+    super(`no replica named "${name}"; running: ${known.join(', ') || 'none'}`);
+    this.name = 'UnknownProcessError';
+  }
 }
 
 async function waitHttp(url: string, isAlive: () => boolean, timeoutMs = 30_000): Promise<void> {
@@ -45,6 +56,7 @@ export class Stack {
   private shipper: Managed | undefined;
   private analyzer: Managed | undefined;
   private ruleRunner: Managed | undefined;
+  private remediator: Managed | undefined;
   private scaling: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: StackOptions) {
@@ -85,6 +97,7 @@ export class Stack {
               REPLICA_ID: name,
               LOG_DIR: this.o.paths.logs,
               MODEL_STATE_FILE: this.o.paths.modelState,
+              RETRAINED_MODEL_DIR: this.o.paths.retrainedModels,
               ADMIN_TOKEN: this.o.adminToken,
               BODY_LIMIT_BYTES: this.o.bodyLimitBytes,
             }),
@@ -153,11 +166,56 @@ export class Stack {
           cwd: REPO_ROOT,
           env: {
             ...process.env,
-            ...serviceEnv(runnerConfigShape, { LOG_DIR: this.o.paths.logs, RULES_NODE: 'rule-runner', REMEDIATOR_TOKEN: process.env.REMEDIATOR_TOKEN || this.o.adminToken }),
+            ...serviceEnv(runnerConfigShape, {
+              LOG_DIR: this.o.paths.logs,
+              RULES_NODE: 'rule-runner',
+              REMEDIATOR_URL: `http://127.0.0.1:${this.o.remediatorPort}`,
+              REMEDIATOR_TOKEN: process.env.REMEDIATOR_TOKEN || this.o.adminToken,
+            }),
           },
           stdio: ['ignore', out, out],
         }),
       this.report,
+    );
+  }
+
+  /**
+   * The remediator acts on alerts through the supervisor's control API and the
+   * replicas' admin API (via nginx); both take the stack's admin token, and so
+   * do its webhooks unless REMEDIATOR_TOKEN is set. Its other settings
+   * (REMEDIATOR_DRY_RUN, limits) come from the environment `mlmon up` runs in.
+   */
+  private remediatorProcess(): Managed {
+    const out = openSync(path.join(this.o.paths.logs, 'remediator.stderr.log'), 'a');
+    const port = this.o.remediatorPort;
+    let child: ReturnType<typeof spawn> | undefined;
+    return new Managed(
+      'remediator',
+      port,
+      () =>
+        (child = spawn(process.execPath, [serviceEntry('remediator')], {
+          cwd: REPO_ROOT,
+          env: {
+            ...process.env,
+            ...serviceEnv(remediatorConfigShape, {
+              REMEDIATOR_PORT: port,
+              REMEDIATOR_TOKEN: process.env.REMEDIATOR_TOKEN || this.o.adminToken,
+              REMEDIATOR_STATE_FILE: this.o.paths.remediatorState,
+              REMEDIATOR_BACKEND: 'supervisor',
+              REMEDIATOR_MAX_REPLICAS: Math.min(this.o.maxReplicas, Number(process.env.REMEDIATOR_MAX_REPLICAS) || this.o.maxReplicas),
+              SUPERVISOR_URL: this.o.controlUrl,
+              SUPERVISOR_TOKEN: this.o.adminToken,
+              MODEL_ADMIN_URL: `http://127.0.0.1:${this.o.listenPort}`,
+              MODEL_ADMIN_TOKEN: this.o.adminToken,
+              RETRAIN_OUTPUT_DIR: this.o.paths.retrainedModels,
+              RETRAIN_WORK_DIR: this.o.paths.retrainWork,
+              LOG_DIR: this.o.paths.logs,
+            }),
+          },
+          stdio: ['ignore', out, out],
+        })),
+      this.report,
+      () => waitHttp(`http://127.0.0.1:${port}/healthz`, () => child?.exitCode === null),
     );
   }
 
@@ -178,6 +236,8 @@ export class Stack {
       () => waitHttp(`http://127.0.0.1:${this.o.statusPort}/nginx_status`, () => child?.exitCode === null),
     );
     await this.nginxProcess.launch();
+    this.remediator = this.remediatorProcess();
+    await this.remediator.launch();
     this.report('info', `stack up: nginx on 127.0.0.1:${this.o.listenPort} in front of ${this.replicas.size} replicas`);
   }
 
@@ -218,12 +278,26 @@ export class Stack {
     return run;
   }
 
+  /** Restarts one replica by name (e.g. replica-2), serialized with scaling so it cannot race a scale-in of the same slot. */
+  restartReplica(name: string): Promise<ProcessInfo> {
+    const run = this.scaling.then(async () => {
+      const replica = [...this.replicas.values()].find((r) => r.name === name);
+      if (!replica) throw new UnknownProcessError(name, [...this.replicas.values()].map((r) => r.name));
+      await replica.restart();
+      return replica.info();
+    });
+    this.scaling = run.catch(() => {});
+    return run;
+  }
+
   processes(): ProcessInfo[] {
-    const others = [this.nginxProcess, this.shipper, this.analyzer, this.ruleRunner].filter((p): p is Managed => p !== undefined);
+    const others = [this.nginxProcess, this.shipper, this.analyzer, this.ruleRunner, this.remediator].filter((p): p is Managed => p !== undefined);
     return [...others.map((p) => p.info()), ...[...this.replicas.values()].map((r) => r.info())];
   }
 
   async stop(): Promise<void> {
+    // No new action while the stack goes down.
+    await this.remediator?.stop('SIGTERM');
     await this.scaling;
     // nginx first, so no new request reaches a replica that is draining.
     await this.nginxProcess?.stop('SIGQUIT');

@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { LOG_BASENAMES } from '@mlmon/contract';
 import { apiConfigShape } from '@mlmon/api/config';
 import { bearerMatches, createEventLog, esUrl, loadConfig, loadEsConfig } from '@mlmon/runtime';
-import { Stack } from './stack.js';
+import { Stack, UnknownProcessError } from './stack.js';
 import { writeStackFile } from './stack-file.js';
 import type { RunPaths } from './paths.js';
 
@@ -17,6 +17,7 @@ export interface SuperviseOptions {
   statusPort: number;
   controlPort: number;
   firstReplicaPort: number;
+  remediatorPort: number;
 }
 
 /**
@@ -34,6 +35,8 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
     listenPort: o.port,
     statusPort: o.statusPort,
     firstReplicaPort: o.firstReplicaPort,
+    remediatorPort: o.remediatorPort,
+    controlUrl: `http://127.0.0.1:${o.controlPort}`,
     adminToken,
     // The replicas' own limit, so nginx refuses exactly what they would.
     bodyLimitBytes: loadConfig({ BODY_LIMIT_BYTES: apiConfigShape.BODY_LIMIT_BYTES }).BODY_LIMIT_BYTES,
@@ -66,6 +69,14 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
         return c.json({ error: { code: 'scale_failed', message: (err as Error).message } }, 400);
       }
     })
+    .post('/replicas/:name/restart', async (c) => {
+      try {
+        return c.json({ process: await stack.restartReplica(c.req.param('name')) });
+      } catch (err) {
+        if (err instanceof UnknownProcessError) return c.json({ error: { code: 'unknown_replica', message: err.message } }, 404);
+        return c.json({ error: { code: 'restart_failed', message: (err as Error).message } }, 500);
+      }
+    })
     .post('/shutdown', (c) => {
       setImmediate(() => void shutdown());
       return c.json({ stopping: true }, 202);
@@ -75,6 +86,7 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
   await writeStackFile(o.paths, {
     supervisorPid: process.pid,
     controlUrl: `http://127.0.0.1:${o.controlPort}`,
+    remediatorUrl: `http://127.0.0.1:${o.remediatorPort}`,
     url: `http://127.0.0.1:${o.port}`,
     nginxStatusUrl: `http://127.0.0.1:${o.statusPort}/nginx_status`,
     esUrl: esUrl(loadEsConfig()),

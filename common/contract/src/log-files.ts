@@ -20,6 +20,7 @@ export const LOG_BASENAMES = {
   replica: (replicaId: string) => `api-${replicaId}`,
   shipper: 'log-shipper',
   supervisor: 'supervisor',
+  remediator: 'remediator',
   nginxAccess: 'nginx-access',
   analyzer: 'analyzer',
 } as const;

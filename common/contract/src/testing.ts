@@ -147,7 +147,7 @@ export function sampleEvents(): { [D in Dataset]: EventOf<D> } {
       ...ecsHeader('mlmon.remediation'),
       message: 'rolled back to v1',
       event: { dataset: 'mlmon.remediation', kind: 'event', outcome: 'success' },
-      mlmon: { remediation: { action: 'rollback', alert_id: id(), target: 'v2', detail: 'active v2 -> v1' } },
+      mlmon: { remediation: { action: 'rollback', decision: 'executed', alert_id: id(), execution_id: id(), watch_id: 'bad-canary', target: 'v2', detail: 'active v2 -> v1', dry_run: false, version: { before: 'v2', after: 'v1' } } },
     },
     'mlmon.app': {
       ...ecsHeader('mlmon.app'),

@@ -39,16 +39,33 @@ export const alertEvent = ecsEvent('mlmon.alert', {
 });
 export type AlertEvent = z.infer<typeof alertEvent>;
 
+/**
+ * What the remediator decided about one webhook call. Only `executed` changed
+ * anything; `dry_run` is what would have been done; the retrain job reports
+ * its stages as `started`, `finished`, then `registered` or `refused`.
+ */
+export const REMEDIATION_DECISIONS = ['executed', 'skipped_cooldown', 'duplicate', 'dry_run', 'refused', 'failed', 'started', 'finished', 'registered'] as const;
+
 export const remediationEvent = ecsEvent('mlmon.remediation', {
   event: { outcome: z.enum(['success', 'failure', 'unknown']) },
   mlmon: {
     remediation: z.strictObject({
       action: z.enum(REMEDIATION_ACTIONS),
+      decision: z.enum(REMEDIATION_DECISIONS),
+      // Why a call was refused or skipped, as a code to aggregate on (at_max_replicas, rate_limited, flapping...).
+      reason: z.string().min(1).optional(),
+      // The alert that asked: the rule runner's (or Watcher's) execution id links the alert to every decision about it.
       alert_id: z.string().min(1).optional(),
+      execution_id: z.string().min(1).optional(),
+      watch_id: z.string().min(1).optional(),
       // What was acted on: a replica id, a model version, a deployment name.
       target: z.string().min(1),
       detail: z.string().optional(),
+      dry_run: z.boolean(),
       replicas: z.strictObject({ before: z.number().int().nonnegative(), after: z.number().int().nonnegative() }).optional(),
+      version: z.strictObject({ before: z.string().min(1).optional(), after: z.string().min(1).optional() }).optional(),
+      // One retrain job's events share its id.
+      job_id: z.string().min(1).optional(),
     }),
   },
 });

@@ -1,0 +1,73 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { basicMatches, bearerMatches, type EventLog } from '@mlmon/runtime';
+import type { RemediatorConfig } from './config.js';
+import { HOOKS, isHook, payloadSchema } from './payload.js';
+import type { Decision, Remediator } from './remediator.js';
+
+const STATUS: Record<Decision['decision'], ContentfulStatusCode> = {
+  executed: 200,
+  dry_run: 200,
+  duplicate: 200,
+  skipped_cooldown: 200,
+  refused: 200,
+  started: 202,
+  finished: 200,
+  registered: 200,
+  // The caller (Watcher, the rule runner) records a non-2xx as a failed action.
+  failed: 502,
+};
+
+function remoteAddress(c: Context): string {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? 'unknown';
+}
+
+export function createApp(opts: { config: RemediatorConfig; remediator: Remediator; log: EventLog }) {
+  const { config, remediator, log } = opts;
+  const refuse = (c: Context, status: ContentfulStatusCode, code: string, message: string, field?: string) => {
+    void log.write('mlmon.app', 'warn', `rejected ${c.req.method} ${c.req.path} from ${remoteAddress(c)}: ${message}`, {
+      error: { code, message, type: 'client' },
+      ...(field ? { mlmon: { app: { field } } } : {}),
+    });
+    return c.json({ error: { code, message, ...(field ? { field } : {}) } }, status);
+  };
+  const authorized = (header: string | undefined) =>
+    (config.REMEDIATOR_TOKEN !== undefined && bearerMatches(header, config.REMEDIATOR_TOKEN)) ||
+    (config.REMEDIATOR_BASIC_USER !== undefined && config.REMEDIATOR_BASIC_PASSWORD !== undefined && basicMatches(header, config.REMEDIATOR_BASIC_USER, config.REMEDIATOR_BASIC_PASSWORD));
+
+  return new Hono()
+    .get('/healthz', (c) => c.json({ ok: true, dry_run: config.REMEDIATOR_DRY_RUN }))
+    .use('/v1/*', async (c, next) => {
+      if (!authorized(c.req.header('authorization'))) {
+        c.header('WWW-Authenticate', config.REMEDIATOR_TOKEN ? 'Bearer' : 'Basic realm="mlmon-remediator"');
+        return refuse(c, 401, 'unauthorized', 'a valid bearer token or basic credentials are required');
+      }
+      await next();
+    })
+    .use('/v1/*', bodyLimit({ maxSize: 64 * 1024, onError: (c) => refuse(c, 413, 'payload_too_large', 'body exceeds 65536 bytes') }))
+    .get('/v1/actions', (c) => {
+      const limit = Number(c.req.query('limit') ?? 50);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 200) return refuse(c, 400, 'invalid_limit', '"limit" must be an integer from 1 to 200', 'limit');
+      return c.json({ dry_run: config.REMEDIATOR_DRY_RUN, actions: remediator.recent(limit) });
+    })
+    .post('/v1/hooks/:hook', async (c) => {
+      const hook = c.req.param('hook');
+      if (!isHook(hook)) return refuse(c, 404, 'unknown_action', `no webhook "${hook}"; known: ${Object.keys(HOOKS).join(', ')}`, 'action');
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        return refuse(c, 400, 'invalid_json', 'the body is not JSON');
+      }
+      const parsed = payloadSchema(hook).safeParse(body);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const field = issue.path.join('.') || 'body';
+        return refuse(c, 400, 'invalid_payload', `${field}: ${issue.message}`, field);
+      }
+      const decision = await remediator.handle(HOOKS[hook], parsed.data);
+      return c.json(decision, STATUS[decision.decision]);
+    });
+}

@@ -1,0 +1,85 @@
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { LOG_BASENAMES } from '@mlmon/contract';
+import { createEsClient, createEventLog } from '@mlmon/runtime';
+import { createApp } from './app.js';
+import { DockerScaler, dockerOptions } from './backends/docker.js';
+import { KubernetesScaler } from './backends/kubernetes.js';
+import type { Scaler } from './backends/scaler.js';
+import { SupervisorScaler } from './backends/supervisor.js';
+import type { RemediatorConfig } from './config.js';
+import { ModelAdmin } from './models.js';
+import { Remediator, type RetrainStarter } from './remediator.js';
+import { RemediatorState } from './state.js';
+import { RetrainJob } from './retrain/job.js';
+
+export { loadRemediatorConfig, remediatorConfigShape, type RemediatorConfig } from './config.js';
+export type { Decision } from './remediator.js';
+export * from './payload.js';
+
+export interface RunningRemediator {
+  url: string;
+  remediator: Remediator;
+  /** Undefined without the replicas' admin API: a retrained version could not be registered. */
+  retrain: RetrainJob | undefined;
+  close(): Promise<void>;
+}
+
+/** The scaler the configuration names, or none when its connection is not configured (scale hooks then fail, saying what is missing). */
+export function scalerFor(config: RemediatorConfig): Scaler | undefined {
+  switch (config.REMEDIATOR_BACKEND) {
+    case 'supervisor':
+      return config.SUPERVISOR_URL && config.SUPERVISOR_TOKEN ? new SupervisorScaler(config.SUPERVISOR_URL, config.SUPERVISOR_TOKEN) : undefined;
+    case 'kubernetes':
+      return new KubernetesScaler(config.K8S_NAMESPACE, config.K8S_DEPLOYMENT, config.KUBECONFIG);
+    case 'docker':
+      return new DockerScaler(config.COMPOSE_PROJECT_NAME, config.COMPOSE_SERVICE, dockerOptions(config.DOCKER_HOST));
+  }
+}
+
+/** Starts the webhook server; `main.ts` runs it as a process, tests call it in-process. */
+export async function startRemediator(config: RemediatorConfig, overrides: { scaler?: Scaler; retrain?: RetrainStarter } = {}): Promise<RunningRemediator> {
+  const log = createEventLog({
+    service: 'mlmon-remediator',
+    node: 'remediator',
+    dir: config.LOG_DIR,
+    basename: LOG_BASENAMES.remediator,
+    maxBytes: 10 * 1024 * 1024,
+    maxFiles: 3,
+    stdout: config.REMEDIATOR_LOG_STDOUT,
+  });
+  const state = RemediatorState.load(config.REMEDIATOR_STATE_FILE, {
+    executions: config.REMEDIATOR_DEDUP_DAYS * 86_400_000,
+    acted: Math.max(config.REMEDIATOR_COOLDOWN_S, config.REMEDIATOR_FLAP_WINDOW_S) * 1000,
+  });
+  const models = config.MODEL_ADMIN_URL && config.MODEL_ADMIN_TOKEN ? new ModelAdmin(config.MODEL_ADMIN_URL, config.MODEL_ADMIN_TOKEN) : undefined;
+  const client = createEsClient(config, { name: 'mlmon-remediator' });
+  const retrain = models ? new RetrainJob({ config, client, models, log }) : undefined;
+  const remediator = new Remediator({
+    config,
+    state,
+    log,
+    scaler: overrides.scaler ?? scalerFor(config),
+    models,
+    retrain: overrides.retrain ?? retrain,
+  });
+  const app = createApp({ config, remediator, log });
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.REMEDIATOR_PORT, hostname: config.REMEDIATOR_HOST }, () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.REMEDIATOR_HOST}:${port}`;
+  await log.write('mlmon.app', 'info', `remediator listening on ${url}${config.REMEDIATOR_DRY_RUN ? ' (dry run: nothing is changed)' : ''}, backend ${config.REMEDIATOR_BACKEND}`, {});
+  return {
+    url,
+    remediator,
+    retrain,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // A retrain under way finishes and reports before the log closes.
+      await retrain?.last;
+      await client.close();
+      await log.close();
+    },
+  };
+}

@@ -1,0 +1,201 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { v7 as uuidv7 } from 'uuid';
+import { setupTemplates, type EventOf } from '@mlmon/contract';
+import { sampleEvents } from '@mlmon/contract/testing';
+import { testCluster } from '@mlmon/es-local/testing';
+import { ADMIN_TOKEN, REPO_ROOT, holdout, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
+import { writeEvents } from '@mlmon/runtime';
+import { alert, events, hook, remediatorFor, tempDir } from './support.js';
+
+/**
+ * The retrain job end to end on real parts: labeled production data in the
+ * real Elasticsearch, model/train.py in the pinned venv, a real replica that
+ * loads the new version when it is registered as the canary.
+ */
+const PYTHON = path.join(REPO_ROOT, 'model/.venv/bin/python');
+const HOUR = 3_600_000;
+const featureNames = holdout.feature_names;
+
+/** The training split of train.py (same dataset, seed and split): production traffic that looks like training. */
+function trainingRows(): Array<{ features: Record<string, number>; label: string }> {
+  const script = `
+import json
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
+d = load_breast_cancer()
+x_train, _, y_train, _ = train_test_split(d.data, d.target, test_size=0.2, stratify=d.target, random_state=42)
+print(json.dumps({"x": x_train.tolist(), "y": y_train.tolist()}))`;
+  const { x, y } = JSON.parse(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })) as { x: number[][]; y: number[] };
+  return x.map((row, i) => ({ features: Object.fromEntries(featureNames.map((f, j) => [f, row[j]!])), label: holdout.class_labels[y[i]!]! }));
+}
+
+/** Predictions for `rows` and feedback for the first `labeled` of them, the newest feedback first in time order reversed. */
+function traffic(rows: ReturnType<typeof trainingRows>, o: { labeled: number; invert?: boolean; at: number }) {
+  const sample = sampleEvents();
+  const out: unknown[] = [];
+  const ids: string[] = [];
+  rows.forEach((row, i) => {
+    const t = o.at - i * 1000;
+    const id = uuidv7({ msecs: t });
+    ids.push(id);
+    const p = structuredClone(sample['mlmon.prediction']) as EventOf<'mlmon.prediction'>;
+    p['@timestamp'] = new Date(t).toISOString();
+    p.mlmon.prediction = { id, label: row.label, score: 0.5, features: row.features };
+    out.push(p);
+    if (i < o.labeled) {
+      const f = structuredClone(sample['mlmon.feedback']) as EventOf<'mlmon.feedback'>;
+      f['@timestamp'] = new Date(t + 500).toISOString();
+      const label = o.invert ? holdout.class_labels.find((l) => l !== row.label)! : row.label;
+      f.mlmon = { prediction: { id }, feedback: { true_label: label, delay_ms: 500 } };
+      out.push(f);
+    }
+  });
+  return { events: out, ids };
+}
+
+const clusters = [testCluster(), testCluster()];
+const [good, bad] = clusters as [ReturnType<typeof testCluster>, ReturnType<typeof testCluster>];
+const outDir = path.join(tempDir('retrained'), 'models');
+let replica: ReplicaProcess;
+let rows: ReturnType<typeof trainingRows>;
+
+beforeAll(async () => {
+  rows = trainingRows();
+  const now = Date.now();
+  for (const c of clusters) await setupTemplates(c.client, { prefix: c.prefix });
+  // Good data: 455 predictions, 400 labeled in the last hours; noise the join must drop.
+  const g = traffic(rows, { labeled: 400, at: now - HOUR });
+  const noise = sampleEvents()['mlmon.feedback'];
+  const orphan = { ...noise, '@timestamp': new Date(now - HOUR).toISOString(), mlmon: { prediction: { id: uuidv7() }, feedback: { true_label: 'benign', delay_ms: 1 } } };
+  // An older, wrong label for the newest prediction: the newer feedback must win.
+  const corrected = { ...noise, '@timestamp': new Date(now - 2 * HOUR).toISOString(), mlmon: { prediction: { id: g.ids[0]! }, feedback: { true_label: rows[0]!.label === 'benign' ? 'malignant' : 'benign', delay_ms: 1 } } };
+  const indexed = await writeEvents(good.client, { prefix: good.prefix, events: [...g.events, orphan, corrected], refresh: true });
+  expect(indexed.failed).toEqual([]);
+  // Bad data: the same traffic with every label inverted.
+  const b = traffic(rows, { labeled: 400, invert: true, at: now - HOUR });
+  expect((await writeEvents(bad.client, { prefix: bad.prefix, events: b.events, refresh: true })).failed).toEqual([]);
+  replica = await startReplicaProcess({ MODEL_STATE_FILE: path.join(tempDir('retrain-state'), 'state.json'), RETRAINED_MODEL_DIR: outDir });
+}, 120_000);
+
+afterAll(async () => {
+  replica.child.kill('SIGTERM');
+  await replica.exited;
+  for (const c of clusters) await c.cleanup();
+});
+
+const workDir = tempDir('retrain-work');
+const retrainer = (cluster: typeof good, extra: Record<string, string> = {}) =>
+  remediatorFor({
+    ES_URL: cluster.url,
+    MLMON_INDEX_PREFIX: cluster.prefix,
+    MODEL_ADMIN_URL: replica.url,
+    MODEL_ADMIN_TOKEN: ADMIN_TOKEN,
+    RETRAIN_OUTPUT_DIR: outDir,
+    RETRAIN_WORK_DIR: workDir,
+    RETRAIN_PYTHON: PYTHON,
+    RETRAIN_MAX_ROWS: '300',
+    // No cooldown, so that a second retrain alert meets the running job rather than the cooldown.
+    REMEDIATOR_COOLDOWN_S: '0',
+    ...extra,
+  });
+
+interface Card {
+  training_data_sha256: string;
+  holdout_metrics: { accuracy: number };
+  training_data: { rows: number; window: { start: string; end: string } };
+  lineage: { parent_version: string; job_id: string; alert: { execution_id: string } };
+}
+
+describe('retrain', () => {
+  it('trains on the newest labeled rows (capped), writes the card with lineage, and registers a canary no worse than the active version', async () => {
+    const r = await retrainer(good);
+    try {
+      const call = alert({ watch_id: 'feature-drift' });
+      const started = await hook(r.url, 'retrain', call);
+      expect(started.status).toBe(202);
+      expect(started.body).toMatchObject({ decision: 'started', action: 'retrain' });
+      const jobId = started.body.job_id!;
+      expect((await hook(r.url, 'retrain', call)).body.decision).toBe('duplicate');
+      expect((await hook(r.url, 'retrain', alert())).body).toMatchObject({ decision: 'refused', reason: 'retrain_running' });
+      await r.retrain!.last;
+
+      const stages = events(r.logDir, 'mlmon.remediation').filter((e) => e.mlmon.remediation.job_id === jobId);
+      expect(stages.map((e) => e.mlmon.remediation.decision), JSON.stringify(stages.map((e) => e.message))).toEqual(['started', 'finished', 'registered']);
+      expect(stages.every((e) => e.mlmon.remediation.execution_id === call.execution_id)).toBe(true);
+
+      const card = JSON.parse(readFileSync(path.join(outDir, jobId, 'model_card.json'), 'utf8')) as Card;
+      // The cap is on labels read (300); the orphan feedback is one of the newest and has no prediction to join.
+      expect(card.training_data.rows).toBe(299);
+      expect(card.lineage).toMatchObject({ parent_version: 'v1', job_id: jobId, alert: { execution_id: call.execution_id } });
+      // The hash covers exactly the rows the job pulled: recomputed here from its data file, as the card's method says.
+      const data = JSON.parse(readFileSync(path.join(workDir, jobId, 'data.json'), 'utf8')) as { rows: typeof rows };
+      const x = Buffer.alloc(data.rows.length * featureNames.length * 8);
+      data.rows.forEach((row, i) => featureNames.forEach((f, j) => x.writeDoubleLE(row.features[f]!, (i * featureNames.length + j) * 8)));
+      const y = Buffer.alloc(data.rows.length * 8);
+      data.rows.forEach((row, i) => y.writeBigInt64LE(BigInt(holdout.class_labels.indexOf(row.label)), i * 8));
+      expect(card.training_data_sha256).toBe(createHash('sha256').update(x).update(y).digest('hex'));
+      // The newest labels, the corrected one included with its newer label; the older ones left out.
+      const byFeatures = new Map(rows.map((row, i) => [JSON.stringify(row.features), i]));
+      const taken = data.rows.map((row) => byFeatures.get(JSON.stringify(row.features))!);
+      expect(taken.sort((a, b) => a - b)).toEqual(Array.from({ length: 299 }, (_, i) => i));
+      expect(data.rows.find((row) => JSON.stringify(row.features) === JSON.stringify(rows[0]!.features))!.label).toBe(rows[0]!.label);
+
+      // Registered: the replica loaded the new version and serves it as a 10% canary.
+      const models = (await (await fetch(`${replica.url}/v1/models`)).json()) as { canary: { version: string; weight: number } | null };
+      expect(models.canary).toEqual({ version: jobId, weight: 10 });
+      // The card's holdout accuracy is what the served ONNX model gets on the holdout rows.
+      const answers: Array<{ label: string }> = [];
+      // In batches under the replica's MAX_BATCH.
+      for (let i = 0; i < holdout.rows.length; i += 50) {
+        const res = await fetch(`${replica.url}/v1/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ instances: holdout.rows.slice(i, i + 50).map((h) => h.features), model_version: jobId }),
+        });
+        answers.push(...((await res.json()) as { predictions: Array<{ label: string }> }).predictions);
+      }
+      const correct = answers.filter((a, i) => a.label === holdout.rows[i]!.label).length;
+      expect(card.holdout_metrics.accuracy).toBeCloseTo(correct / holdout.rows.length, 12);
+      expect(existsSync(path.join(outDir, `.${jobId}.partial`))).toBe(false);
+    } finally {
+      await r.close();
+    }
+  }, 180_000);
+
+  it('refuses to register a version worse than the active one, and says so', async () => {
+    const before = (await (await fetch(`${replica.url}/v1/models`)).json()) as { canary: unknown };
+    const r = await retrainer(bad);
+    try {
+      const started = await hook(r.url, 'retrain', alert());
+      const jobId = started.body.job_id!;
+      await r.retrain!.last;
+      const stages = events(r.logDir, 'mlmon.remediation').filter((e) => e.mlmon.remediation.job_id === jobId);
+      expect(stages.map((e) => [e.mlmon.remediation.decision, e.mlmon.remediation.reason])).toEqual([
+        ['started', undefined],
+        ['finished', undefined],
+        ['refused', 'worse_than_active'],
+      ]);
+      expect(((await (await fetch(`${replica.url}/v1/models`)).json()) as { canary: unknown }).canary).toEqual(before.canary);
+    } finally {
+      await r.close();
+    }
+  }, 180_000);
+
+  it('refuses to train on too few labeled rows', async () => {
+    const r = await retrainer(good, { RETRAIN_MIN_ROWS: '1000', RETRAIN_MAX_ROWS: '2000' });
+    try {
+      const jobId = (await hook(r.url, 'retrain', alert())).body.job_id!;
+      await r.retrain!.last;
+      const last = events(r.logDir, 'mlmon.remediation').filter((e) => e.mlmon.remediation.job_id === jobId).at(-1)!;
+      expect(last.mlmon.remediation).toMatchObject({ decision: 'refused', reason: 'not_enough_data' });
+      // 400 labeled predictions and one correction; the orphan has no prediction.
+      expect(last.mlmon.remediation.detail).toMatch(/^400 usable labeled rows/);
+    } finally {
+      await r.close();
+    }
+  });
+});
