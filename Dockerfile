@@ -16,6 +16,8 @@ COPY elasticsearch/package.json elasticsearch/
 COPY api/package.json api/
 COPY log-shipper/package.json log-shipper/
 COPY analyzer/package.json analyzer/
+COPY watcher-rules/package.json watcher-rules/
+COPY remediator/package.json remediator/
 COPY nginx/package.json nginx/
 COPY cli/package.json cli/
 RUN npm ci --no-audit --no-fund
@@ -50,6 +52,19 @@ ENV ANALYZER_STATE_DIR=/var/lib/mlmon/analyzer
 HEALTHCHECK --interval=30s --timeout=3s --start-period=60s \
   CMD ["node", "-e", "const s = require('fs').statSync(`${process.env.ANALYZER_STATE_DIR}/state.json`); process.exit(Date.now() - s.mtimeMs < 300000 ? 0 : 1)"]
 CMD ["node", "analyzer/dist/main.js"]
+
+FROM runtime AS rule-runner
+# Healthy while it writes its alert log's status lines (every STATUS_INTERVAL_S, 60 s).
+HEALTHCHECK --interval=30s --timeout=3s --start-period=60s \
+  CMD ["node", "-e", "const s = require('fs').statSync(`${process.env.LOG_DIR}/rule-runner.ndjson`); process.exit(Date.now() - s.mtimeMs < 180000 ? 0 : 1)"]
+CMD ["node", "watcher-rules/dist/main.js"]
+
+FROM runtime AS remediator
+ENV REMEDIATOR_HOST=0.0.0.0 REMEDIATOR_PORT=8070 REMEDIATOR_STATE_FILE=/var/lib/mlmon/remediator/state.json
+EXPOSE 8070
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.REMEDIATOR_PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "remediator/dist/main.js"]
 
 # The one-shot setup job (templates, lifecycle, roles, watches, Kibana objects) and the mlmon CLI.
 FROM runtime AS cli

@@ -7,6 +7,8 @@ import type { z } from 'zod';
 import { analyzerConfigShape } from '@mlmon/analyzer/config';
 import { apiConfigShape } from '@mlmon/api/config';
 import { shipperConfigShape } from '@mlmon/log-shipper/config';
+import { remediatorConfigShape } from '@mlmon/remediator/config';
+import { runnerConfigShape } from '@mlmon/watcher-rules/config';
 import { loadConfig } from '@mlmon/runtime';
 
 /**
@@ -58,6 +60,8 @@ const shapes: Record<string, z.ZodRawShape> = {
   api: apiConfigShape,
   'log-shipper': shipperConfigShape,
   analyzer: analyzerConfigShape,
+  remediator: remediatorConfigShape,
+  'rule-runner': runnerConfigShape,
 };
 
 describe('docker-compose.yml (checked structurally: Docker is not running here)', () => {

@@ -9,6 +9,7 @@ import { sampleEvents } from '@mlmon/contract/testing';
 import { testCluster } from '@mlmon/es-local/testing';
 import { ADMIN_TOKEN, REPO_ROOT, holdout, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
 import { writeEvents } from '@mlmon/runtime';
+import { trainingPython } from '../src/retrain/python.js';
 import { alert, events, hook, remediatorFor, tempDir } from './support.js';
 
 /**
@@ -64,6 +65,8 @@ let replica: ReplicaProcess;
 let rows: ReturnType<typeof trainingRows>;
 
 beforeAll(async () => {
+  // The environment the job itself makes on first use (pip from PyPI: minutes on a fresh machine).
+  await trainingPython({ configured: undefined, modelDir: path.join(REPO_ROOT, 'model'), progress: (m) => console.log(m) });
   rows = trainingRows();
   const now = Date.now();
   for (const c of clusters) await setupTemplates(c.client, { prefix: c.prefix });
@@ -79,11 +82,11 @@ beforeAll(async () => {
   const b = traffic(rows, { labeled: 400, invert: true, at: now - HOUR });
   expect((await writeEvents(bad.client, { prefix: bad.prefix, events: b.events, refresh: true })).failed).toEqual([]);
   replica = await startReplicaProcess({ MODEL_STATE_FILE: path.join(tempDir('retrain-state'), 'state.json'), RETRAINED_MODEL_DIR: outDir });
-}, 120_000);
+}, 900_000);
 
 afterAll(async () => {
-  replica.child.kill('SIGTERM');
-  await replica.exited;
+  replica?.child.kill('SIGTERM');
+  await replica?.exited;
   for (const c of clusters) await c.cleanup();
 });
 

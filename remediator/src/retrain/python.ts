@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Runs a command, passing each output line to `line`; rejects with the last lines on a non-zero exit. */
@@ -38,10 +39,20 @@ export async function trainingPython(o: { configured: string | undefined; modelD
   const python = path.join(venv, 'bin', 'python');
   if (existsSync(python)) return python;
   o.progress(`creating the training environment ${venv} from requirements.txt (first retrain only)`);
-  await run('python3', ['-m', 'venv', venv], () => {});
+  // Built beside it and renamed into place once complete, so that a second process (another
+  // retrain, a test) never finds a half-installed environment at the usual path.
+  const partial = `${venv}.partial-${process.pid}`;
+  await rm(partial, { recursive: true, force: true });
+  await run('python3', ['-m', 'venv', partial], () => {});
   let installed = 0;
-  await run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', path.join(o.modelDir, 'requirements.txt')], (l) => {
+  await run(path.join(partial, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', path.join(o.modelDir, 'requirements.txt')], (l) => {
     if (/^(Collecting|Successfully installed)/.test(l)) o.progress(`pip: ${l.trim()} (${++installed})`);
   });
+  try {
+    await rename(partial, venv);
+  } catch {
+    // Another process finished first: use its environment.
+    await rm(partial, { recursive: true, force: true });
+  }
   return python;
 }

@@ -1,0 +1,208 @@
+/**
+ * The closed loop on the real local stack: nginx, replicas, shipper,
+ * analyzer, rule runner and remediator, started by `mlmon up`. Each scenario
+ * drives traffic with `mlmon simulate` and ends with the alert → remediation →
+ * outcome trail read back from Elasticsearch.
+ *
+ * Time is compressed the way an operator would tune it, not by skipping
+ * anything: the analyzer ticks every 2 s, the runner runs every rule every 5 s
+ * (RULES_INTERVAL), replicas sample resources every 2 s, and the runner reads a
+ * copy of the rules whose scaling and heartbeat windows are seconds instead of
+ * minutes (the watch files' metadata, the one place thresholds are tuned).
+ * The remediator's cooldown and flap window are shortened to match.
+ */
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventOf } from '@mlmon/contract';
+import { testCluster } from '@mlmon/es-local/testing';
+import { freePortBlock } from '@mlmon/runtime';
+import { stackStatus } from '../src/stack/client.js';
+import { REPO_ROOT, runPaths, serviceEntry } from '../src/stack/paths.js';
+import { readStackFile, runningStack, type StackFile } from '../src/stack/stack-file.js';
+
+type Remediation = EventOf<'mlmon.remediation'>;
+type Alert = EventOf<'mlmon.alert'>;
+
+const cluster = testCluster();
+const paths = runPaths(path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-loop-')), 'run'));
+const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-loop-rules-'));
+const env = {
+  ...process.env,
+  MLMON_RUN_DIR: paths.runDir,
+  ES_URL: cluster.url,
+  MLMON_INDEX_PREFIX: cluster.prefix,
+  ANALYZER_INTERVAL_S: '2',
+  RULES_INTERVAL: '5s',
+  RULES_DIR: rulesDir,
+  RESOURCE_INTERVAL_S: '2',
+  REMEDIATOR_COOLDOWN_S: '5',
+  REMEDIATOR_FLAP_WINDOW_S: '15',
+  REMEDIATOR_MAX_ACTIONS_PER_HOUR: '100',
+  REMEDIATOR_MIN_REPLICAS: '2',
+  REMEDIATOR_MAX_REPLICAS: '3',
+};
+let stack: StackFile;
+
+/** The shipped rules with the operational windows in seconds: what `RULES_DIR` points at. */
+function tunedRules(): void {
+  cpSync(path.join(REPO_ROOT, 'watcher-rules/watches'), rulesDir, { recursive: true });
+  const tune: Record<string, Record<string, unknown>> = {
+    // 20/s per replica over 20 s: a spike of 2 replicas at 100/s crosses it, 20/s does not.
+    'replica-overload': { window: '20s', threshold: 400 },
+    // Busiest replica under 4/s over 20 s.
+    'replica-underuse': { window: '20s', threshold: 80 },
+    // Samples every 2 s: 15 s without one is a hung replica.
+    'replica-heartbeat-missing': { window: '15s', lookback: '2m' },
+  };
+  for (const [id, metadata] of Object.entries(tune)) {
+    const file = path.join(rulesDir, `${id}.json`);
+    const watch = JSON.parse(readFileSync(file, 'utf8')) as { metadata: Record<string, unknown> };
+    Object.assign(watch.metadata, metadata);
+    writeFileSync(file, JSON.stringify(watch));
+  }
+}
+
+function mlmon(...args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [serviceEntry('cli'), ...args], { cwd: REPO_ROOT, env });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+async function search<T>(dataset: string, since: Date, filter: object[] = []): Promise<T[]> {
+  const res = await cluster.client.search<T>({
+    index: `${cluster.prefix}-events-*`,
+    size: 500,
+    sort: [{ '@timestamp': 'asc' }],
+    query: { bool: { filter: [{ term: { 'event.dataset': dataset } }, { range: { '@timestamp': { gte: since.toISOString() } } }, ...filter] } },
+  }, { ignore: [404] });
+  return (res.hits?.hits ?? []).map((h) => h._source!);
+}
+const decisions = (since: Date, action: string) => search<Remediation>('mlmon.remediation', since, [{ term: { 'mlmon.remediation.action': action } }]);
+const executed = async (since: Date, action: string) => (await decisions(since, action)).filter((d) => d.mlmon.remediation.decision === 'executed');
+const alertsSince = (since: Date) => search<Alert>('mlmon.alert', since);
+/** The alert and every decision about one execution: the audit trail is one search. */
+const trail = (executionId: string) =>
+  cluster.client
+    .search<Alert | Remediation>({
+      index: `${cluster.prefix}-events-*`,
+      size: 50,
+      query: { bool: { should: [{ term: { 'mlmon.alert.id': executionId } }, { term: { 'mlmon.remediation.execution_id': executionId } }], minimum_should_match: 1 } },
+    })
+    .then((r) => r.hits.hits.map((h) => h._source!));
+
+async function models(): Promise<{ active: string; canary: { version: string; weight: number } | null }> {
+  return (await fetch(`${stack.url}/v1/models`)).json() as Promise<{ active: string; canary: { version: string; weight: number } | null }>;
+}
+const replicaCount = async () => (await stackStatus(stack)).processes.filter((p) => p.name.startsWith('replica-')).length;
+
+/** Waits for one executed remediation, then checks its trail holds the alert that asked for it. */
+async function expectLoop(since: Date, action: string, timeoutMs: number): Promise<Remediation> {
+  await expect.poll(async () => (await executed(since, action)).length, { timeout: timeoutMs, interval: 2000 }).toBeGreaterThan(0);
+  const done = (await executed(since, action))[0]!;
+  const executionId = done.mlmon.remediation.execution_id!;
+  const events = await trail(executionId);
+  expect(events.map((e) => e.event.dataset)).toContain('mlmon.alert');
+  return done;
+}
+
+beforeAll(async () => {
+  tunedRules();
+  const port = await freePortBlock(11);
+  const up = await mlmon('up', '--replicas', '2', '--max-replicas', '4', '--port', String(port), '--replica-port', String(await freePortBlock(4)), '--remediator-port', String(await freePortBlock(1)));
+  expect(up.code, up.out).toBe(0);
+  stack = readStackFile(paths)!;
+}, 180_000);
+
+afterAll(async () => {
+  if (runningStack(paths)) await mlmon('down');
+  await cluster.cleanup();
+}, 90_000);
+
+describe('alert rules and remediation close the loop on the real stack', () => {
+  it('steady traffic fires no rule but, at most, the scale-in suggestion (refused at the minimum)', async () => {
+    const since = new Date();
+    const run = await mlmon('simulate', 'steady', '--rate', '30', '--duration', '60', '--feedback', '0.3', '--feedback-delay', '1');
+    expect(run.code, run.out).toBe(0);
+    // Two rule intervals after the last line is indexed.
+    await new Promise((r) => setTimeout(r, 15_000));
+    const fired = new Set((await alertsSince(since)).map((a) => a.mlmon.alert.rule));
+    fired.delete('replica-underuse');
+    expect([...fired]).toEqual([]);
+    expect(await replicaCount()).toBe(2);
+  }, 180_000);
+
+  it('spike: replicas go up while it lasts and back down after, never outside 2..3', async () => {
+    const since = new Date();
+    const run = await mlmon('simulate', 'spike', '--rate', '20', '--factor', '5', '--duration', '75', '--feedback', '0');
+    expect(run.code, run.out).toBe(0);
+    const out = await expectLoop(since, 'scale_out', 30_000);
+    expect(out.mlmon.remediation.replicas).toEqual({ before: 2, after: 3 });
+    // Back down once traffic is low again and the flap window has passed.
+    const quiet = mlmon('simulate', 'steady', '--rate', '4', '--duration', '45', '--feedback', '0');
+    const back = await expectLoop(since, 'scale_in', 60_000);
+    expect(back.mlmon.remediation.replicas).toEqual({ before: 3, after: 2 });
+    expect((await quiet).code).toBe(0);
+    for (const d of [...(await executed(since, 'scale_out')), ...(await executed(since, 'scale_in'))]) {
+      expect(d.mlmon.remediation.replicas!.after).toBeGreaterThanOrEqual(2);
+      expect(d.mlmon.remediation.replicas!.after).toBeLessThanOrEqual(3);
+    }
+  }, 240_000);
+
+  it('a hung replica (SIGSTOP: the supervisor still sees a live process) is restarted', async () => {
+    const victim = (await stackStatus(stack)).processes.find((p) => p.name === 'replica-1')!;
+    const since = new Date();
+    process.kill(victim.pid!, 'SIGSTOP');
+    try {
+      const done = await expectLoop(since, 'restart', 60_000);
+      expect(done.mlmon.remediation.target).toBe('replica-1');
+      await expect.poll(async () => (await stackStatus(stack)).processes.find((p) => p.name === 'replica-1')?.pid, { timeout: 20_000 }).not.toBe(victim.pid);
+    } finally {
+      // Harmless if it was replaced; lets it go if it was not.
+      try {
+        process.kill(victim.pid!, 'SIGCONT');
+      } catch {
+        // already gone
+      }
+    }
+  }, 120_000);
+
+  it('bad-model --mode canary: the broken canary is removed', async () => {
+    const since = new Date();
+    const run = await mlmon('simulate', 'bad-model', '--mode', 'canary', '--weight', '50', '--rate', '30', '--duration', '25', '--feedback', '1', '--feedback-delay', '0.5');
+    expect(run.code, run.out).toBe(0);
+    const done = await expectLoop(since, 'rollback', 60_000);
+    expect(done.mlmon.remediation.target).toBe('broken');
+    expect((await models()).canary).toBeNull();
+  }, 150_000);
+
+  it('bad-model --mode active: the previous version is active again', async () => {
+    const since = new Date();
+    const run = await mlmon('simulate', 'bad-model', '--mode', 'active', '--rate', '30', '--duration', '25', '--feedback', '1', '--feedback-delay', '0.5');
+    expect(run.code, run.out).toBe(0);
+    const done = await expectLoop(since, 'rollback', 60_000);
+    expect(done.mlmon.remediation.version).toEqual({ before: 'broken', after: 'v1' });
+    expect((await models()).active).toBe('v1');
+  }, 150_000);
+
+  it('drift with feedback: a retrained model appears as a canary, with its lineage', async () => {
+    const since = new Date();
+    const run = await mlmon('simulate', 'drift', '--rate', '30', '--duration', '30', '--feedback', '0.5', '--feedback-delay', '0.5');
+    expect(run.code, run.out).toBe(0);
+    // Retraining creates its Python environment on first use: allow for that.
+    await expect.poll(async () => (await decisions(since, 'retrain')).map((d) => d.mlmon.remediation.decision), { timeout: 300_000, interval: 3000 }).toContain('registered');
+    const registered = (await decisions(since, 'retrain')).find((d) => d.mlmon.remediation.decision === 'registered')!;
+    const version = registered.mlmon.remediation.version!.after!;
+    expect((await models()).canary?.version).toBe(version);
+    const jobTrail = (await decisions(since, 'retrain')).filter((d) => d.mlmon.remediation.job_id === registered.mlmon.remediation.job_id).map((d) => d.mlmon.remediation.decision);
+    expect(jobTrail).toEqual(expect.arrayContaining(['started', 'finished', 'registered']));
+    const dir = readdirSync(path.join(paths.runDir, 'models')).find((d) => d === version);
+    expect(dir && existsSync(path.join(paths.runDir, 'models', version, 'model_card.json'))).toBeTruthy();
+  }, 420_000);
+});
