@@ -6,6 +6,7 @@ import { booleanFlag, loadConfig, portNumber } from '@mlmon/runtime';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const positiveInt = z.coerce.number().int().positive();
+const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
 
 export const apiConfigShape = {
   /** 0 picks a free port (tests); the chosen one is printed and logged. */
@@ -39,6 +40,29 @@ export const apiConfigShape = {
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   RESOURCE_INTERVAL_S: z.coerce.number().positive().default(10),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000),
+  /** Context fields (`{"context": {...}}` on a prediction) that are personal data: logged only as a keyed pseudonym. */
+  PSEUDONYMIZE_FIELDS: list.prefault('patient_id'),
+  /**
+   * The HMAC key of those pseudonyms (32+ characters, from a secret store; never logged). Without
+   * it, sensitive context fields are dropped from the log instead: nothing leaks by default.
+   */
+  PSEUDONYM_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Features left out of the logged line (the model still sees them), e.g. a quasi-identifier. */
+  LOG_DROP_FEATURES: list.prefault(''),
+  /** Features logged rounded to a step, `name:step,...`, e.g. `mean_area:50`. */
+  LOG_COARSEN_FEATURES: z
+    .string()
+    .transform((v, ctx) => {
+      const steps = new Map<string, number>();
+      for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+        const [name, step] = part.split(':');
+        const n = Number(step);
+        if (!name || !(n > 0)) ctx.addIssue({ code: 'custom', message: `"${part}" is not name:step with a positive step` });
+        else steps.set(name, n);
+      }
+      return steps;
+    })
+    .prefault(''),
   /** Feedback for a prediction older than this is refused as unknown. */
   FEEDBACK_MAX_AGE_DAYS: positiveInt.default(30),
 };

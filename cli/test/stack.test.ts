@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,8 @@ const cluster = testCluster();
 // A run folder that does not exist yet, as in a fresh clone.
 const paths = runPaths(path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-stack-')), 'run'));
 // The analyzer ticks every 2 s here, so a test need not wait out the default 15 s.
-const env = { ...process.env, MLMON_RUN_DIR: paths.runDir, ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix, ANALYZER_INTERVAL_S: '2' };
+const PSEUDONYM_KEY = `pseudonym-key-${randomBytes(16).toString('hex')}`;
+const env = { ...process.env, MLMON_RUN_DIR: paths.runDir, ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix, ANALYZER_INTERVAL_S: '2', PSEUDONYM_KEY };
 let stack: StackFile;
 let replicaPort: number;
 const rows = loadHoldout();
@@ -180,6 +182,34 @@ describe('the local stack: nginx in front of supervised replicas', () => {
     expect(ranked.slice(0, shifted.length).map((f) => f.feature).sort()).toEqual([...shifted].sort());
     for (const f of ranked.slice(0, shifted.length)) expect(f.psi, f.feature).toBeGreaterThan(0.2);
   }, 120_000);
+
+  it('keeps a patient id out of every log line and every document, while its pseudonym links the patient’s requests', async () => {
+    const marker = `patient-${randomBytes(6).toString('hex')}`;
+    const predict = async () => {
+      const res = await fetch(`${stack.url}/v1/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ features: rows[0]!.features, context: { patient_id: marker } }),
+      });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { prediction_id: string }).prediction_id;
+    };
+    const ids = [await predict(), await predict()];
+    const { client, prefix } = cluster;
+    const docs = async () => {
+      await client.indices.refresh({ index: `${prefix}-*` });
+      return (await client.search<EventOf<'mlmon.prediction'>>({ index: `${prefix}-predictions-*`, query: { ids: { values: ids } } })).hits.hits;
+    };
+    await expect.poll(async () => (await docs()).length, { timeout: 30_000 }).toBe(2);
+    const pseudonyms = new Set((await docs()).map((h) => h._source!.mlmon.prediction.context?.patient_id));
+    expect(pseudonyms.size).toBe(1);
+    expect([...pseudonyms][0]).toMatch(/^hmac-sha256:[0-9a-f]{32}$/);
+    // Positive control: the pseudonym is searchable, so the search for the marker below can find what is there.
+    const hits = async (query: string) => (await client.search({ index: `${prefix}-*`, query: { query_string: { query: `"${query}"` } } })).hits.hits.length;
+    expect(await hits([...pseudonyms][0]!)).toBe(2);
+    expect(await hits(marker)).toBe(0);
+    for (const file of readdirSync(paths.logs)) expect(readFileSync(path.join(paths.logs, file), 'utf8'), file).not.toContain(marker);
+  });
 
   it('`mlmon down` leaves no process behind', async () => {
     // A stack of its own, so that this test does not depend on running last.

@@ -3,6 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { ApiError } from '../errors.js';
 import type { Deps } from '../deps.js';
 import type { LoadedModel } from '../models/registry.js';
+import { createPrivacy } from '../privacy.js';
 import { readJson } from './read-json.js';
 
 interface PredictRequest {
@@ -11,13 +12,14 @@ interface PredictRequest {
   base: (i: number) => string;
   single: boolean;
   pinned: string | undefined;
+  context: unknown;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function parseRequest(body: unknown, maxBatch: number): PredictRequest {
   if (!isObject(body)) throw new ApiError(400, 'invalid_body', 'body must be a JSON object with "features" or "instances"');
-  const { features, instances, model_version, ...rest } = body;
+  const { features, instances, model_version, context, ...rest } = body;
   const extra = Object.keys(rest)[0];
   if (extra !== undefined) throw new ApiError(400, 'unknown_field', `unknown field "${extra}"`, extra);
   if (model_version !== undefined && (typeof model_version !== 'string' || model_version === '')) {
@@ -27,14 +29,14 @@ function parseRequest(body: unknown, maxBatch: number): PredictRequest {
   if (features !== undefined && instances !== undefined) {
     throw new ApiError(400, 'invalid_body', 'send either "features" (one instance) or "instances" (a batch), not both');
   }
-  if (features !== undefined) return { rows: [features], base: () => 'features', single: true, pinned };
+  if (features !== undefined) return { rows: [features], base: () => 'features', single: true, pinned, context };
   if (instances === undefined) throw new ApiError(400, 'missing_features', 'body needs "features" or "instances"', 'features');
   if (!Array.isArray(instances)) throw new ApiError(400, 'invalid_body', '"instances" must be an array', 'instances');
   if (instances.length === 0) throw new ApiError(400, 'empty_batch', '"instances" is empty', 'instances');
   if (instances.length > maxBatch) {
     throw new ApiError(400, 'batch_too_large', `a batch holds at most ${maxBatch} instances, got ${instances.length}`, 'instances');
   }
-  return { rows: instances, base: (i) => `instances[${i}]`, single: false, pinned };
+  return { rows: instances, base: (i) => `instances[${i}]`, single: false, pinned, context };
 }
 
 function checkRow(model: LoadedModel, row: unknown, where: string): Record<string, number> {
@@ -55,9 +57,11 @@ function checkRow(model: LoadedModel, row: unknown, where: string): Record<strin
 }
 
 export function predictRoutes({ config, registry, log }: Deps) {
+  const privacy = createPrivacy(config);
   return new Hono().post('/predict', async (c) => {
     const started = process.hrtime.bigint();
     const request = parseRequest(await readJson(c), config.MAX_BATCH);
+    const context = privacy.context(request.context);
     const { model, role } = registry.choose(request.pinned);
     const rows = request.rows.map((row, i) => checkRow(model, row, request.base(i)));
     const results = await registry.predict(model, rows);
@@ -72,7 +76,10 @@ export function predictRoutes({ config, registry, log }: Deps) {
           log.write('mlmon.prediction', 'info', 'prediction', {
             event: { duration },
             http: { request: { id: requestId } },
-            mlmon: { model: { ...modelRef, role }, prediction: { id, label: r.label, score: r.score, features: rows[i]! } },
+            mlmon: {
+              model: { ...modelRef, role },
+              prediction: { id, label: r.label, score: r.score, features: privacy.features(rows[i]!), ...(context ? { context } : {}) },
+            },
           }),
         );
       }

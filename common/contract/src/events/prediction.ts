@@ -46,6 +46,8 @@ export const predictionEvent = ecsEvent('mlmon.prediction', {
       // Probability of the model's positive class, so that scores of every version compare.
       score: z.number().min(0).max(1),
       features: featureValues,
+      // Caller metadata for traceability; personal fields arrive here already pseudonymized (api/src/privacy.ts).
+      context: z.record(z.string().min(1), z.string()).optional(),
     }),
   },
 });
