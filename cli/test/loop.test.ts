@@ -114,8 +114,9 @@ async function expectLoop(since: Date, action: string, timeoutMs: number): Promi
 
 beforeAll(async () => {
   tunedRules();
-  const port = await freePortBlock(11);
-  const up = await mlmon('up', '--replicas', '2', '--max-replicas', '4', '--port', String(port), '--replica-port', String(await freePortBlock(4)), '--remediator-port', String(await freePortBlock(1)));
+  // One block for every port the stack binds: nginx, status +1, remediator +2, control +10, replicas +11.
+  const port = await freePortBlock(15);
+  const up = await mlmon('up', '--replicas', '2', '--max-replicas', '4', '--port', String(port), '--replica-port', String(port + 11), '--remediator-port', String(port + 2));
   expect(up.code, up.out).toBe(0);
   stack = readStackFile(paths)!;
 }, 180_000);
@@ -193,14 +194,15 @@ describe('alert rules and remediation close the loop on the real stack', () => {
 
   it('drift with feedback: a retrained model appears as a canary, with its lineage', async () => {
     const since = new Date();
-    const run = await mlmon('simulate', 'drift', '--rate', '30', '--duration', '30', '--feedback', '0.5', '--feedback-delay', '0.5');
+    // Drift rules wait for 1,000 predictions in the window: 40/s for 35 s.
+    const run = await mlmon('simulate', 'drift', '--rate', '40', '--duration', '35', '--feedback', '0.5', '--feedback-delay', '0.5');
     expect(run.code, run.out).toBe(0);
     // Retraining creates its Python environment on first use: allow for that.
     await expect.poll(async () => (await decisions(since, 'retrain')).map((d) => d.mlmon.remediation.decision), { timeout: 300_000, interval: 3000 }).toContain('registered');
     const registered = (await decisions(since, 'retrain')).find((d) => d.mlmon.remediation.decision === 'registered')!;
     const version = registered.mlmon.remediation.version!.after!;
     expect((await models()).canary?.version).toBe(version);
-    const jobTrail = (await decisions(since, 'retrain')).filter((d) => d.mlmon.remediation.job_id === registered.mlmon.remediation.job_id).map((d) => d.mlmon.remediation.decision);
+    const jobTrail = (await search<Remediation>('mlmon.remediation', new Date(0), [{ term: { 'mlmon.remediation.job_id': registered.mlmon.remediation.job_id! } }])).map((d) => d.mlmon.remediation.decision);
     expect(jobTrail).toEqual(expect.arrayContaining(['started', 'finished', 'registered']));
     const dir = readdirSync(path.join(paths.runDir, 'models')).find((d) => d === version);
     expect(dir && existsSync(path.join(paths.runDir, 'models', version, 'model_card.json'))).toBeTruthy();

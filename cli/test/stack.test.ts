@@ -46,8 +46,10 @@ function events<D extends MlmonEvent['event']['dataset']>(file: string, dataset:
 
 /** `mlmon up` on free ports: nginx at the base, its status page at +1 and the control API at +10. */
 async function up(replicas: number, runEnv: NodeJS.ProcessEnv): Promise<{ port: number; replicaPort: number; out: string }> {
-  const port = await freePortBlock(11);
-  const replicaPort = await freePortBlock(8);
+  // One block for every port the stack binds, so no two are picked free apart and then collide:
+  // nginx at the base (+1 status, +2 remediator, +10 control API), replicas from base+11.
+  const port = await freePortBlock(19);
+  const replicaPort = port + 11;
   // The block's port+2 is free and unused by nginx: the remediator takes it instead of its default 8070.
   const run = await mlmon(['up', '--replicas', String(replicas), '--port', String(port), '--replica-port', String(replicaPort), '--remediator-port', String(port + 2)], runEnv);
   expect(run.code, run.out).toBe(0);

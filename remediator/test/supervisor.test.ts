@@ -46,8 +46,9 @@ const onStack = (extra: Record<string, string>) =>
   remediatorFor({ SUPERVISOR_URL: stack.controlUrl, SUPERVISOR_TOKEN: stack.adminToken, REMEDIATOR_MAX_REPLICAS: '2', REMEDIATOR_COOLDOWN_S: '0', REMEDIATOR_FLAP_WINDOW_S: '0', ...extra });
 
 beforeAll(async () => {
-  const port = await freePortBlock(11);
-  const replicaPort = await freePortBlock(3);
+  // One block for every port the stack binds (nginx, status +1, remediator +2, control +10, replicas +11).
+  const port = await freePortBlock(13);
+  const replicaPort = port + 11;
   // Two slots: at most two replicas ever run here, to spare the shared CPU.
   const run = await mlmon(['up', '--replicas', '1', '--max-replicas', '2', '--port', String(port), '--replica-port', String(replicaPort), '--remediator-port', String(port + 2)]);
   expect(run.code, run.out).toBe(0);
