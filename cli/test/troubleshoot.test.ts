@@ -39,6 +39,14 @@ const nginxVars = (id: string, status: number, upstream: { addr: string; status:
   mlmon_request_id: id,
   body_bytes_sent: 180,
   request_time: '0.006',
+  mlmon_duration_ns: 6_000_000,
+  mlmon_status_code: status,
+  mlmon_outcome: status < 400 ? 'success' : 'failure',
+  mlmon_log_level: status < 400 ? 'info' : status < 500 ? 'warn' : 'error',
+  mlmon_http_version: '1.1',
+  mlmon_url_path: '/v1/predict',
+  remote_addr: '10.1.2.3',
+  http_user_agent: 'mlmon-test',
   upstream_addr: upstream.addr,
   upstream_status: upstream.status,
   upstream_response_time: upstream.time,
@@ -105,6 +113,7 @@ describe('mlmon trace, on shipped lines in the real cluster', () => {
     expect(t.lines.map((h) => h.event.event.dataset).sort()).toEqual(['mlmon.feedback', 'mlmon.prediction', 'mlmon.prediction', 'nginx.access']);
     expect(t.around.map((h) => h.event.event.dataset)).toEqual(['mlmon.alert', 'mlmon.remediation']);
     const text = formatTrace(t).join('\n');
+    expect(text).toContain('POST /v1/predict 200 in 6.00 ms from 10.1.2.3');
     expect(text).toContain('attempt 1: 127.0.0.1:9002 -> 502 in 0.001 s');
     expect(text).toContain('attempt 2: 127.0.0.1:9001 -> 200 in 0.004 s');
     expect(text).toContain(`feedback for ${batch.rows[0]}: true label malignant`);
@@ -143,7 +152,8 @@ describe('mlmon logs', () => {
     const hits = await searchLogs(store, { dataset: 'mlmon.prediction', replica: 'replica-1', since, size: 50 });
     expect(hits.map((h) => (isOf(h.event, 'mlmon.prediction') ? h.event.mlmon.prediction.id : undefined))).toEqual(batch.rows);
     const warn = await searchLogs(store, { level: 'warn', since, size: 50 });
-    expect(warn.map((h) => h.event.event.dataset)).toEqual(['mlmon.app']);
+    // The rejection, and nginx's 400 and 413 (a 4xx is logged at warn).
+    expect(warn.map((h) => h.event.event.dataset).sort()).toEqual(['mlmon.app', 'nginx.access', 'nginx.access']);
   });
 
   it('--since leaves older lines out', async () => {

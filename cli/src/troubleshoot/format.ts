@@ -37,7 +37,7 @@ export function describeEvent(e: MlmonEvent): string[] {
   if (isOf(e, 'nginx.access')) {
     const attempts = upstreamAttempts(e);
     return [
-      `${head} ${e.message} in ${(e.mlmon.nginx.request_time_s * 1000).toFixed(1)} ms  request ${e.http.request.id}`,
+      `${head} ${e.message} in ${nsToMs(e.event.duration)} from ${e.source.ip}  request ${e.http.request.id}`,
       ...(attempts.length === 0
         ? ['    answered by nginx itself (no upstream)']
         : attempts.map((a, i) => `    attempt ${i + 1}: ${a.address} -> ${a.status} in ${a.responseTimeS} s`)),

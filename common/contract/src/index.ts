@@ -5,3 +5,4 @@ export * from './indices.js';
 export * from './document-id.js';
 export * from './templates.js';
 export * from './log-files.js';
+export * from './request-id.js';

@@ -30,6 +30,7 @@ export const featureValues = z.custom<Record<string, number>>().check((ctx) => {
 export const MODEL_ROLES = ['active', 'canary', 'pinned'] as const;
 
 export const predictionEvent = ecsEvent('mlmon.prediction', {
+  // Nanoseconds, as ECS: this row's share of its batch (see `batch`).
   event: { duration: z.number().int().nonnegative() },
   ecs: {
     // Which replica answered is the point of a per-replica view, so it is required here.
@@ -46,6 +47,8 @@ export const predictionEvent = ecsEvent('mlmon.prediction', {
       // Probability of the model's positive class, so that scores of every version compare.
       score: z.number().min(0).max(1),
       features: featureValues,
+      // The request this row came in: `event.duration` is the row's share of the batch's time, this the whole.
+      batch: z.strictObject({ size: z.number().int().positive(), duration_ns: z.number().int().nonnegative() }).optional(),
     }),
   },
 });
