@@ -21,6 +21,13 @@ export const qualityEvent = ecsEvent('mlmon.quality', {
       // Undefined when the window holds a single class, so absent rather than invented.
       roc_auc: rate.optional(),
       log_loss: z.number().nonnegative().optional(),
+      // Fields of the analyzer contract (issue 9) the dashboards chart; the analyzer's own schema supersedes these.
+      label_coverage: rate.optional(),
+      estimated_accuracy: rate.optional(),
+      avg_score: rate.optional(),
+      min_score: rate.optional(),
+      max_score: rate.optional(),
+      vs_active: z.strictObject({ accuracy_diff: z.number().min(-1).max(1) }).optional(),
     }),
   },
 });
@@ -37,6 +44,8 @@ export const driftEvent = ecsEvent('mlmon.drift', {
       ks: rate,
       p_value: rate.optional(),
       drifted: z.boolean(),
+      // On the `feature: "_all"` summary (analyzer contract).
+      drifted_share: rate.optional(),
     }),
   },
 });
@@ -50,6 +59,8 @@ export const dataQualityEvent = ecsEvent('mlmon.data_quality', {
       count,
       missing_rate: rate,
       out_of_range_rate: rate,
+      // On the `feature: "_all"` summary (analyzer contract).
+      rejected_rate: rate.optional(),
     }),
   },
 });
