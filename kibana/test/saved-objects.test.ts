@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { datasetsOf, familyIndex, INDEX_FAMILIES, setupTemplates, type IndexFamily, type MlmonEvent } from '@mlmon/contract';
-import { sampleEvents } from '@mlmon/contract/testing';
+import { datasetsOf, familyIndex, INDEX_FAMILIES, setupTemplates, type IndexFamily } from '@mlmon/contract';
 import { testCluster } from '@mlmon/es-local/testing';
 import { writeEvents } from '@mlmon/runtime';
 import {
@@ -17,6 +16,7 @@ import {
   type FieldName,
   type SavedSearch,
 } from '../src/index.js';
+import { panelFixtureEvents } from '../src/testing.js';
 
 const cluster = testCluster();
 const { client, prefix } = cluster;
@@ -137,33 +137,9 @@ describe("every panel's query, as an Elasticsearch request on the real cluster (
   const from = new Date(Date.now() - 3_600_000).toISOString();
   const to = new Date(Date.now() + 60_000).toISOString();
   beforeAll(async () => {
-    const events: MlmonEvent[] = [];
-    const s = () => sampleEvents();
-    for (const replica of ['replica-1', 'replica-2']) {
-      const p = s()['mlmon.prediction'];
-      events.push({ ...p, service: { ...p.service, node: { name: replica } } });
-      // One slow prediction (250 ms), for the saved search of slow ones.
-      const slow = s()['mlmon.prediction'];
-      events.push({ ...slow, event: { ...slow.event, duration: 250_000_000 }, service: { ...slow.service, node: { name: replica } } });
-      const r = s()['mlmon.resource'];
-      events.push({ ...r, service: { ...r.service, node: { name: replica } } });
-    }
-    const ok = s()['nginx.access'];
-    const failed = s()['nginx.access'];
-    events.push(ok, { ...failed, event: { ...failed.event, outcome: 'failure' }, http: { ...failed.http, response: { ...failed.http.response, status_code: 503 } } });
-    const q = s()['mlmon.quality'];
-    const quality = { ...q.mlmon.quality, label_coverage: 0.5, estimated_accuracy: 0.9, avg_score: 0.4, min_score: 0.01, max_score: 0.99 };
-    events.push({ ...q, mlmon: { ...q.mlmon, quality } }, { ...q, mlmon: { ...q.mlmon, model: { ...q.mlmon.model, version: 'v2' }, quality: { ...quality, vs_active: { accuracy_diff: -0.05 } } } });
-    const d = s()['mlmon.drift'];
-    events.push(d, { ...d, mlmon: { ...d.mlmon, drift: { ...d.mlmon.drift, feature: '_all', drifted_share: 0.1 } } });
-    const dq = s()['mlmon.data_quality'];
-    events.push(dq, { ...dq, mlmon: { ...dq.mlmon, data_quality: { ...dq.mlmon.data_quality, feature: '_all', rejected_rate: 0.02 } } });
-    const alert = s()['mlmon.alert'];
-    const remediation = s()['mlmon.remediation'];
-    events.push(alert, { ...remediation, mlmon: { remediation: { ...remediation.mlmon.remediation, alert_id: alert.mlmon.alert.id } } }, s()['mlmon.app']);
-    // Every dataset of every family, so each data view has lines.
-    expect(new Set(events.map((e) => e.event.dataset))).toEqual(new Set(INDEX_FAMILIES.flatMap(datasetsOf).filter((d) => d !== 'mlmon.feedback')));
-    events.push(s()['mlmon.feedback']);
+    const events = panelFixtureEvents();
+    // Every dataset, so each data view has lines.
+    expect(new Set(events.map((e) => e.event.dataset))).toEqual(new Set(INDEX_FAMILIES.flatMap(datasetsOf)));
     const res = await writeEvents(client, { prefix, events, refresh: true });
     expect(res.failed).toEqual([]);
   });

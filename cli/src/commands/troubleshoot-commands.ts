@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { startDashboard } from '../dashboard/server.js';
 import { describeEvent, nsToMs } from '../troubleshoot/format.js';
 import { followLogs, searchLogs, type LogsQuery } from '../troubleshoot/logs.js';
 import { logStoreFromEnv, type Hit, type LogStore } from '../troubleshoot/search.js';
@@ -108,4 +109,19 @@ export function registerTroubleshootCommands(program: Command): void {
         else print(formatTop(t));
       }),
     );
+
+  program
+    .command('dashboard')
+    .description("a live web page with the Kibana dashboards' panels, refreshed every 5 s, for a stack without Kibana")
+    .option('--port <port>', 'port to listen on (0: any free port)', (v) => Number(v), 8070)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .action(async (opts: { port: number; host: string }) => {
+      if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error(`--port must be a port number (got ${opts.port})`);
+      const store = logStoreFromEnv();
+      const { server, url } = await startDashboard(store, opts.port, opts.host);
+      console.log(`mlmon dashboard on ${url} (index prefix "${store.prefix}"); Ctrl-C stops it`);
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+      server.close();
+      await store.client.close();
+    });
 }
