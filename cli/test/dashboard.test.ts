@@ -7,9 +7,17 @@ import { testCluster } from '@mlmon/es-local/testing';
 import { DASHBOARDS } from '@mlmon/kibana';
 import { panelFixtureEvents } from '@mlmon/kibana/testing';
 import { writeEvents } from '@mlmon/runtime';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startDashboard } from '../src/dashboard/server.js';
+import type { ReferenceProfile } from '../src/report/report.js';
+import { loadHoldout } from '../src/simulate/holdout.js';
+import { REPO_ROOT, serviceEntry } from '../src/stack/paths.js';
 
-/** The live dashboard in a real headless Chromium (Debian's package), over events indexed in the real cluster. */
+/** The live dashboard and the model report in a real headless Chromium (Debian's package), over events indexed in the real cluster. */
 const cluster = testCluster();
 let server: ServerType;
 let url: string;
@@ -60,5 +68,57 @@ describe('mlmon dashboard in headless Chromium', () => {
     await expect.poll(() => page.textContent('.panel[data-panel="cpu"]'), { timeout: 15_000 }).not.toContain('replica-1');
     expect(await page.textContent('.panel[data-panel="cpu"]')).toContain('replica-2');
     expect(consoleErrors).toEqual([]);
+  });
+});
+
+describe('mlmon report, opened in headless Chromium', () => {
+  const rows = loadHoldout().slice(0, 40);
+  const profile = JSON.parse(readFileSync(path.join(REPO_ROOT, 'model/artifacts/reference_profile.json'), 'utf8')) as ReferenceProfile;
+  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-report-')), 'report.html');
+
+  beforeAll(async () => {
+    const p = sampleEvents()['mlmon.prediction'];
+    const predictions = rows.map((r) => ({ ...p, mlmon: { ...p.mlmon, prediction: { ...p.mlmon.prediction, id: crypto.randomUUID(), features: r.features } } }));
+    expect((await writeEvents(cluster.client, { prefix: cluster.prefix, events: predictions, refresh: true })).failed).toEqual([]);
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [serviceEntry('cli'), 'report', '--from', from, '--to', to, '--out', out], { env: { ...process.env, ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix } });
+      let text = '';
+      child.stdout.on('data', (d) => (text += d));
+      child.stderr.on('data', (d) => (text += d));
+      child.on('exit', (code) => resolve({ code, out: text }));
+    });
+    expect(run.code, run.out).toBe(0);
+  });
+
+  it('is one file that loads without errors or other files, with quality per version and the alerts of the window', async () => {
+    const html = readFileSync(out, 'utf8');
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)=/);
+    const requests: string[] = [];
+    const errors: string[] = [];
+    const p = await browser.newPage();
+    p.on('request', (r) => requests.push(r.url()));
+    p.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await p.goto(pathToFileURL(out).href);
+    expect(requests).toEqual([pathToFileURL(out).href]);
+    expect(errors).toEqual([]);
+    expect(await p.$$eval('#quality tr td:first-child', (tds) => tds.map((t) => t.textContent))).toEqual(['v1', 'v2']);
+    expect(await p.textContent('#alerts')).toContain('alert accuracy-drop firing');
+    await p.close();
+  });
+
+  it("counts each feature's window in the training histogram's bins (numpy's rule, counted here independently)", async () => {
+    const p = await browser.newPage();
+    await p.goto(pathToFileURL(out).href);
+    for (const feature of ['mean_radius', 'worst_area']) {
+      const edges = profile.features[feature]!.histogram.edges;
+      // The fixture's other predictions carry mean_radius 17.99 (four of them: two replicas, a slow one each).
+      const values = [...rows.map((r) => r.features[feature]!), ...(feature === 'mean_radius' ? [17.99, 17.99, 17.99, 17.99] : [])];
+      const expected = edges.slice(0, -1).map((e, i) => values.filter((v) => v >= e && (i === edges.length - 2 ? v <= edges[i + 1]! : v < edges[i + 1]!)).length);
+      const drawn = await p.$$eval(`[data-feature="${feature}"] rect.win`, (rs) => rs.map((r) => Number(r.getAttribute('data-count'))));
+      expect(drawn, feature).toEqual(expected);
+    }
+    await p.close();
   });
 });

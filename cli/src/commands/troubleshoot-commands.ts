@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { startDashboard } from '../dashboard/server.js';
+import { buildReport, renderReport, type ReferenceProfile } from '../report/report.js';
+import { REPO_ROOT } from '../stack/paths.js';
 import { describeEvent, nsToMs } from '../troubleshoot/format.js';
 import { followLogs, searchLogs, type LogsQuery } from '../troubleshoot/logs.js';
 import { logStoreFromEnv, type Hit, type LogStore } from '../troubleshoot/search.js';
@@ -124,4 +128,25 @@ export function registerTroubleshootCommands(program: Command): void {
       server.close();
       await store.client.close();
     });
+
+  const isoDate = (flag: string) => (v: string) => {
+    if (Number.isNaN(Date.parse(v))) throw new Error(`${flag} must be an ISO date-time such as 2026-11-22T08:00:00Z (got "${v}")`);
+    return new Date(v).toISOString();
+  };
+  program
+    .command('report')
+    .description('one self-contained HTML file: quality per version, feature distributions against the training reference with PSI and KS, data quality, alerts')
+    .requiredOption('--from <iso>', 'start of the window', isoDate('--from'))
+    .requiredOption('--to <iso>', 'end of the window', isoDate('--to'))
+    .option('--out <file>', 'where to write it', 'report.html')
+    .option('--profile <file>', 'the training reference profile', path.join(REPO_ROOT, 'model', 'artifacts', 'reference_profile.json'))
+    .action((opts: { from: string; to: string; out: string; profile: string }) =>
+      withStore(async (store) => {
+        if (opts.from >= opts.to) throw new Error('--from must be before --to');
+        const profile = JSON.parse(readFileSync(opts.profile, 'utf8')) as ReferenceProfile;
+        const report = await buildReport(store, { from: opts.from, to: opts.to, profile });
+        writeFileSync(opts.out, renderReport(report, profile.name));
+        console.log(`wrote ${opts.out}: ${report.predictions} predictions, ${report.quality.length} versions, ${report.events.length} alerts and remediations`);
+      }),
+    );
 }
