@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 
 // The services a stage of the data path is made of; none may reach into another's src/ (they talk
 // through files, HTTP and Elasticsearch, and share code only through the common/ packages).
-const SERVICES = ['api', 'log-shipper', 'analyzer', 'watcher-rules', 'remediator', 'nginx', 'cli', 'elasticsearch', 'common/contract', 'common/runtime'];
+const SERVICES = ['api', 'log-shipper', 'analyzer', 'watcher-rules', 'remediator', 'nginx', 'kibana', 'cli', 'elasticsearch', 'common/contract', 'common/runtime'];
 const internalsOf = (service) => [`**/${service}/src/**`, `**/${service}/test/**`, `**/${service}/dist/**`];
 
 export default tseslint.config(

@@ -13,6 +13,8 @@ have java || bash scripts/ensure-debs.sh openjdk-17-jre-headless
 have mvn || bash scripts/ensure-debs.sh maven
 # nginx from Debian fronts the replicas.
 have nginx || [ -x /usr/sbin/nginx ] || bash scripts/ensure-debs.sh nginx
+# Debian's Chromium runs the live dashboard's browser tests (driven by playwright-core).
+[ -x /usr/bin/chromium ] || bash scripts/ensure-debs.sh chromium
 
 # npm install scripts are denied in package.json (allowScripts); onnxruntime-node's
 # would also try to download binaries, which its CPU build already ships.

@@ -1,12 +1,16 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
+import { REQUEST_ID_MAX_LENGTH } from '@mlmon/contract';
 import { ApiError, asApiError } from './errors.js';
 import type { Deps } from './deps.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { healthRoutes } from './routes/health.js';
 import { adminRoutes, modelRoutes } from './routes/models.js';
 import { predictRoutes } from './routes/predict.js';
+
+/** ECS `error.type`: the class of what was thrown (UnknownModelVersionError, ApiError, TypeError). */
+const errorClass = (error: Error) => error.constructor.name || error.name;
 
 /**
  * The replica's HTTP surface. Middleware order matters: the request id and
@@ -17,8 +21,8 @@ export function createApp(deps: Deps) {
   const { config, log, state } = deps;
   const app = new Hono();
 
-  // nginx sends X-Request-ID; without one (a direct call) a fresh id is generated.
-  app.use(requestId({ headerName: 'X-Request-ID' }));
+  // nginx sends X-Request-ID, filtered by the same rule (REQUEST_ID_PATTERN); without one (a direct call) a fresh id is generated.
+  app.use(requestId({ headerName: 'X-Request-ID', limitLength: REQUEST_ID_MAX_LENGTH }));
   app.use(async (c, next) => {
     c.header('X-Replica-Id', config.REPLICA_ID);
     state.inFlight += 1;
@@ -53,14 +57,14 @@ export function createApp(deps: Deps) {
     if (err) {
       void log.write('mlmon.app', 'warn', `rejected ${c.req.method} ${c.req.path}: ${err.message}`, {
         ...requestIdOf,
-        error: { code: err.code, message: err.message, type: 'client' },
+        error: { code: err.code, message: err.message, type: errorClass(error) },
         ...(err.field ? { mlmon: { app: { field: err.field } } } : {}),
       });
       return c.json(err.toBody(), err.status);
     }
     void log.write('mlmon.app', 'error', `failed ${c.req.method} ${c.req.path}: ${error.message}`, {
       ...requestIdOf,
-      error: { code: 'internal_error', message: error.stack ?? error.message, type: error.name },
+      error: { code: 'internal_error', message: error.message, type: errorClass(error), ...(error.stack ? { stack_trace: error.stack } : {}) },
     });
     return c.json({ error: { code: 'internal_error', message: 'internal error; see the replica log' } }, 500);
   });

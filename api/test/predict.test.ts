@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAcceptedRequestId } from '@mlmon/contract';
 import { createReplica, type Replica } from '../src/replica.js';
 import { holdout, ofDataset, readEvents, testConfig } from './support.js';
 
@@ -74,6 +75,27 @@ describe('POST /v1/predict with the real ONNX models', () => {
     expect([...lines.map((l) => l.mlmon.prediction.id)].sort()).toEqual(lines.map((l) => l.mlmon.prediction.id));
   });
 
+  it('keeps a client X-Request-ID exactly when the shared rule (REQUEST_ID_PATTERN, also in nginx) accepts it', async () => {
+    const cases = ['abc-DEF_123=', 'a'.repeat(255), 'a'.repeat(256), 'has space', 'semi;colon', 'dot.ted', 'ünïcode', 'slash/es', ''];
+    for (const id of cases) {
+      // Headers carry bytes: a client's UTF-8 arrives as Latin-1 characters, as from nginx.
+      const sent = Buffer.from(id, 'utf8').toString('latin1');
+      const res = await replica.app.request('/healthz', { headers: { 'X-Request-ID': sent } });
+      expect(res.headers.get('x-request-id') === sent, JSON.stringify(id)).toBe(isAcceptedRequestId(sent));
+    }
+  });
+
+  it('writes each batch row with its share of the batch as event.duration, and the batch time by name', async () => {
+    await post('/v1/predict', { instances: holdout.rows.slice(0, 4).map((r) => r.features) }, { 'X-Request-ID': 'batch-of-4' });
+    const lines = ofDataset(readEvents(logDir), 'mlmon.prediction').filter((e) => e.http.request.id === 'batch-of-4');
+    expect(lines).toHaveLength(4);
+    for (const line of lines) {
+      const batch = line.mlmon.prediction.batch!;
+      expect(batch.size).toBe(4);
+      expect(line.event.duration).toBe(Math.round(batch.duration_ns / 4));
+    }
+  });
+
   it('generates a request id when the client sent none', async () => {
     const res = await post('/v1/predict', { features: holdout.rows[1]!.features });
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
@@ -110,7 +132,7 @@ describe('bad input gets a clear 4xx and an mlmon.app warning, never a crash', (
     expect(error.field).toBe(field);
     await expect
       .poll(() => ofDataset(readEvents(logDir), 'mlmon.app').find((e) => e.http?.request.id === requestId))
-      .toMatchObject({ log: { level: 'warn' }, error: { code, message: error.message } });
+      .toMatchObject({ log: { level: 'warn' }, error: { code, message: error.message, type: code === 'unknown_model_version' ? 'UnknownModelVersionError' : 'ApiError' } });
   });
 
   it('refuses a body over the limit with 413', async () => {

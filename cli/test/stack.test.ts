@@ -99,6 +99,19 @@ describe('the local stack: nginx in front of supervised replicas', () => {
     await expect.poll(count, { timeout: 30_000, interval: 500 }).toBe(300);
   });
 
+  it('`mlmon trace <request id>` of a live request prints its nginx line and its prediction line', async () => {
+    const t = await runTraffic({ url: stack.url, rows, rate: 20, seconds: 1 });
+    const { requestId, predictionId, replica } = t.requests.at(-1)!;
+    // nginx's line and the prediction line come from two files, shipped independently.
+    const shipped = () => cluster.client.count({ index: `${cluster.prefix}-*`, query: { term: { 'http.request.id': requestId } } }).then((r) => r.count);
+    await expect.poll(shipped, { timeout: 30_000, interval: 500 }).toBe(2);
+    const run = await mlmon(['trace', requestId]);
+    expect(run.code, run.out).toBe(0);
+    expect(run.out).toMatch(new RegExp(`nginx\\.access .*POST /v1/predict 200 .*request ${requestId}`));
+    expect(run.out).toContain(`attempt 1: 127.0.0.1:`);
+    expect(run.out).toMatch(new RegExp(`mlmon\\.prediction +${replica} +prediction ${predictionId}`));
+  });
+
   it('loses at most 0.1% of requests when a replica is killed -9 under load, and restarts it', async () => {
     const victim = (await stackStatus(stack)).processes.find((p) => p.name === 'replica-2')!;
     const live = newTally();

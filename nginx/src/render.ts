@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import Mustache from 'mustache';
+import { REQUEST_ID_PATTERN } from '@mlmon/contract';
 
 const TEMPLATE = readFileSync(new URL('../nginx.conf.mustache', import.meta.url), 'utf8');
 
@@ -31,5 +32,5 @@ export interface NginxConfOptions {
 export function renderNginxConf(o: NginxConfOptions): string {
   if (o.upstreams.length === 0) throw new Error('nginx needs at least one upstream replica');
   // Mustache's HTML escaping would mangle nothing here, but the config is not HTML: render values raw.
-  return Mustache.render(TEMPLATE, { ...o, workerProcesses: o.workerProcesses ?? 1, failTimeoutS: o.failTimeoutS ?? 3 }, {}, { escape: (v: string) => v });
+  return Mustache.render(TEMPLATE, { ...o, workerProcesses: o.workerProcesses ?? 1, failTimeoutS: o.failTimeoutS ?? 3, requestIdPattern: REQUEST_ID_PATTERN }, {}, { escape: (v: string) => v });
 }

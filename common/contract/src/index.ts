@@ -7,3 +7,4 @@ export * from './templates.js';
 export * from './log-files.js';
 export * from './retention.js';
 export * from './security.js';
+export * from './request-id.js';

@@ -12,6 +12,50 @@ type IndexTemplateBody = Omit<estypes.IndicesPutIndexTemplateRequest, 'name'> & 
 const componentFile = (name: string) =>
   JSON.parse(readFileSync(new URL(`../templates/components/${name}.json`, import.meta.url), 'utf8')) as ComponentBody;
 
+/**
+ * Field types ECS uses that live in optional modules: `match_only_text` in
+ * mapper-extras, `wildcard` in x-pack-wildcard. A full distribution has both;
+ * the integration-test distribution mlmon runs locally has neither, so there
+ * each falls back to the type it refines (the queries mlmon runs mean the same
+ * on both). Keyed by the module that provides the type.
+ */
+export const OPTIONAL_FIELD_TYPES = {
+  match_only_text: { module: 'mapper-extras', fallback: 'text' },
+  wildcard: { module: 'x-pack-wildcard', fallback: 'keyword' },
+} as const;
+export type OptionalFieldType = keyof typeof OPTIONAL_FIELD_TYPES;
+
+// ECS caps every keyword at 1024 characters: a longer value stays in _source but is not indexed.
+const ECS_IGNORE_ABOVE = 1024;
+
+/**
+ * The mapping as installed: ECS's `ignore_above` on every keyword (so no
+ * template can forget it), and each type the cluster lacks replaced by its
+ * fallback.
+ */
+function adapt(node: unknown, missing: ReadonlySet<OptionalFieldType>): unknown {
+  if (Array.isArray(node)) return node.map((n) => adapt(n, missing));
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = adapt(v, missing);
+  const type = out.type;
+  if (typeof type === 'string' && missing.has(type as OptionalFieldType)) out.type = OPTIONAL_FIELD_TYPES[type as OptionalFieldType].fallback;
+  if ((out.type === 'keyword' || out.type === 'wildcard') && out.ignore_above === undefined) out.ignore_above = ECS_IGNORE_ABOVE;
+  return out;
+}
+
+/** The optional field types this cluster cannot map; none when its modules cannot be listed (a hosted cluster has them all). */
+export async function missingFieldTypes(client: Client): Promise<Set<OptionalFieldType>> {
+  let modules: Set<string>;
+  try {
+    const info = await client.nodes.info({ metric: 'plugins', filter_path: 'nodes.*.modules.name' });
+    modules = new Set(Object.values(info.nodes ?? {}).flatMap((n) => (n.modules ?? []).map((m) => m.name)));
+  } catch {
+    return new Set();
+  }
+  return new Set((Object.keys(OPTIONAL_FIELD_TYPES) as OptionalFieldType[]).filter((t) => !modules.has(OPTIONAL_FIELD_TYPES[t].module)));
+}
+
 /** `mlmon@mlmon.prediction`: the `@` form follows Elasticsearch's own `logs@mappings` naming. */
 export const componentName = (prefix: string, part: string) => `${prefix}@${part}`;
 export const indexTemplateName = (prefix: string, family: IndexFamily) => `${prefix}-${family}`;
@@ -37,11 +81,11 @@ function withHash<B extends object>(body: B, meta: estypes.Metadata = {}): B & {
   return { ...body, _meta: { ...meta, managed_by: 'mlmon', mlmon_hash: hash } };
 }
 
-export function desiredTemplates(prefix: string): Desired[] {
+export function desiredTemplates(prefix: string, missing: ReadonlySet<OptionalFieldType> = new Set()): Desired[] {
   const shared = ['settings', 'ecs-base'];
   const components: Desired[] = [...shared, ...Object.keys(DATASETS)].map((part) => {
     const { _meta, ...body } = componentFile(part);
-    return { kind: 'component' as const, name: componentName(prefix, part), body: withHash(body, _meta) };
+    return { kind: 'component' as const, name: componentName(prefix, part), body: withHash(adapt(body, missing) as ComponentBody, _meta) };
   });
   const indexTemplates: Desired[] = INDEX_FAMILIES.map((family) => ({
     kind: 'index' as const,
@@ -89,7 +133,7 @@ async function currentHash(client: Client, t: Desired): Promise<string | undefin
  */
 export async function setupTemplates(client: Client, opts: { prefix: string }): Promise<SetupReport> {
   const report: SetupReport = { created: [], updated: [], unchanged: [] };
-  for (const t of desiredTemplates(opts.prefix)) {
+  for (const t of desiredTemplates(opts.prefix, await missingFieldTypes(client))) {
     const existing = await currentHash(client, t);
     const hash = t.body._meta?.mlmon_hash;
     if (existing === hash) {

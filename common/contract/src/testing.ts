@@ -26,7 +26,7 @@ export function sampleEvents(): { [D in Dataset]: EventOf<D> } {
       http: { request: { id: id() } },
       mlmon: {
         model: { ...model, role: 'active' },
-        prediction: { id: id(), label: 'malignant', score: 0.93, features: { mean_radius: 17.99, mean_texture: 10.38 } },
+        prediction: { id: id(), label: 'malignant', score: 0.93, features: { mean_radius: 17.99, mean_texture: 10.38 }, batch: { size: 1, duration_ns: 1_250_000 } },
       },
     },
     'mlmon.feedback': {
@@ -48,8 +48,11 @@ export function sampleEvents(): { [D in Dataset]: EventOf<D> } {
     'nginx.access': {
       ...ecsHeader('nginx.access'),
       message: 'POST /v1/predict 200',
-      http: { request: { id: id(), method: 'POST' }, response: { status_code: 200, body: { bytes: 180 } } },
-      url: { original: '/v1/predict' },
+      event: { dataset: 'nginx.access', kind: 'event', category: ['web'], type: ['access'], outcome: 'success', duration: 4_000_000 },
+      http: { version: '1.1', request: { id: id(), method: 'POST' }, response: { status_code: 200, body: { bytes: 180 } } },
+      url: { original: '/v1/predict', path: '/v1/predict' },
+      source: { ip: '127.0.0.1' },
+      user_agent: { original: 'curl/8.5.0' },
       mlmon: { nginx: { request_time_s: 0.004, upstream: { address: '127.0.0.1:9001', status: '200', response_time_s: '0.003' } } },
     },
     'mlmon.quality': {

@@ -13,7 +13,8 @@ import { DATASETS, datasetsOf, familyIndex, featureValues, INDEX_FAMILIES, setup
 type Kind = 'string' | 'date' | 'integer' | 'number' | 'boolean' | `record<${string}>`;
 
 const ES_TYPES: Record<Exclude<Kind, `record<${string}>`>, string[]> = {
-  string: ['keyword', 'text'],
+  // wildcard and match_only_text are ECS's refinements of keyword and text; ip is a string the schema checks.
+  string: ['keyword', 'text', 'wildcard', 'match_only_text', 'ip'],
   date: ['date'],
   integer: ['long', 'integer', 'short'],
   number: ['float', 'double'],
@@ -51,6 +52,9 @@ function kindOf(schema: Schema, path: string): Kind {
     }
     case 'boolean':
       return 'boolean';
+    case 'array':
+      // Elasticsearch has no array type: any field holds one or many values of its type.
+      return kindOf((def as z.core.$ZodArrayDef).element, path);
     case 'record':
       return `record<${kindOf((def as z.core.$ZodRecordDef).valueType, `${path}.*`)}>`;
     case 'custom':

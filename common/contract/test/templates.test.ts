@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEvents } from '@mlmon/runtime';
 import { sampleEvents } from '../src/testing.js';
 import { testCluster } from '@mlmon/es-local/testing';
-import { DATASETS, desiredTemplates, EventValidationError, indexForEvent, setupTemplates, type Dataset } from '../src/index.js';
+import { DATASETS, desiredTemplates, EventValidationError, indexForEvent, missingFieldTypes, setupTemplates, type Dataset } from '../src/index.js';
 
 const cluster = testCluster();
 const { client, prefix } = cluster;
@@ -26,6 +26,43 @@ describe('setupTemplates', () => {
     const report = await setupTemplates(client, { prefix });
     expect(report.updated).toEqual([name]);
     expect(report.created).toEqual([]);
+  });
+});
+
+describe('ECS field types', () => {
+  type Node = { type?: string; ignore_above?: number; properties?: Record<string, Node>; fields?: Record<string, Node> };
+  const walk = (props: Record<string, Node>, visit: (path: string, n: Node) => void, prefix = '') => {
+    for (const [k, n] of Object.entries(props)) {
+      visit(prefix + k, n);
+      if (n.properties) walk(n.properties, visit, `${prefix}${k}.`);
+      if (n.fields) walk(n.fields, visit, `${prefix}${k}.`);
+    }
+  };
+  const components = (missing: Set<'match_only_text' | 'wildcard'>) =>
+    desiredTemplates(prefix, missing).flatMap((t) => ('template' in t.body ? [t.body.template?.mappings?.properties as Record<string, Node> | undefined] : [])).filter((p) => p !== undefined);
+
+  it('every keyword carries ignore_above 1024, as in ECS', () => {
+    const keywords: string[] = [];
+    for (const props of components(new Set())) walk(props, (path, n) => n.type === 'keyword' && keywords.push(`${path}:${n.ignore_above}`));
+    expect(keywords.length).toBeGreaterThan(20);
+    expect(keywords.filter((k) => !k.endsWith(':1024'))).toEqual([]);
+  });
+
+  it("keeps ECS's match_only_text and wildcard where the cluster has them, and falls back to text and keyword where it does not", async () => {
+    const types = (missing: Set<'match_only_text' | 'wildcard'>) => {
+      const found = new Map<string, string>();
+      for (const props of components(missing)) walk(props, (path, n) => n.type && found.set(path, n.type));
+      return found;
+    };
+    const full = types(new Set());
+    expect([full.get('message'), full.get('error.message'), full.get('user_agent.original.text')]).toEqual(['match_only_text', 'match_only_text', 'match_only_text']);
+    expect([full.get('url.original'), full.get('error.stack_trace')]).toEqual(['wildcard', 'wildcard']);
+    const bare = types(new Set(['match_only_text', 'wildcard']));
+    expect([bare.get('message'), bare.get('url.original')]).toEqual(['text', 'keyword']);
+    // The cluster of this run: the integration-test distribution lacks both modules, a full one has both.
+    const modules = await client.nodes.info({ metric: 'plugins' });
+    const names = new Set(Object.values(modules.nodes).flatMap((n) => (n.modules ?? []).map((m) => m.name)));
+    expect(await missingFieldTypes(client)).toEqual(new Set([...(names.has('mapper-extras') ? [] : ['match_only_text']), ...(names.has('x-pack-wildcard') ? [] : ['wildcard'])]));
   });
 });
 

@@ -77,7 +77,8 @@ const appDetail = z.strictObject({ app: z.strictObject({ field: z.string().min(1
 /** Operational lines of any service: startup, rejected input, failures. Most carry no `mlmon` object. */
 export const appEvent = ecsEvent('mlmon.app', {
   ecs: {
-    error: z.looseObject({ code: z.string().min(1), message: z.string(), type: z.string().optional() }).optional(),
+    // ECS: `message` is the message alone, `stack_trace` the stack, `type` the class of the error.
+    error: z.looseObject({ code: z.string().min(1), message: z.string(), type: z.string().optional(), stack_trace: z.string().optional() }).optional(),
     http: httpRequestId.optional(),
   },
   mlmon: appDetail.shape,

@@ -30,6 +30,7 @@ export const featureValues = z.custom<Record<string, number>>().check((ctx) => {
 export const MODEL_ROLES = ['active', 'canary', 'pinned'] as const;
 
 export const predictionEvent = ecsEvent('mlmon.prediction', {
+  // Nanoseconds, as ECS: this row's share of its batch (see `batch`).
   event: { duration: z.number().int().nonnegative() },
   ecs: {
     // Which replica answered is the point of a per-replica view, so it is required here.
@@ -48,6 +49,8 @@ export const predictionEvent = ecsEvent('mlmon.prediction', {
       features: featureValues,
       // Caller metadata for traceability; personal fields arrive here already pseudonymized (api/src/privacy.ts).
       context: z.record(z.string().min(1), z.string()).optional(),
+      // The request this row came in: `event.duration` is the row's share of the batch's time, this the whole.
+      batch: z.strictObject({ size: z.number().int().positive(), duration_ns: z.number().int().nonnegative() }).optional(),
     }),
   },
 });

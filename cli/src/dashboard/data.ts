@@ -1,0 +1,107 @@
+import type { estypes } from '@elastic/elasticsearch';
+import { DASHBOARDS, panelColumns, panelRequest, type Panel } from '@mlmon/kibana';
+import type { LogStore } from '../troubleshoot/search.js';
+
+/**
+ * The live dashboard shows the Kibana dashboards' own panels (definitions in
+ * @mlmon/kibana), answered by the same Elasticsearch requests, so the two
+ * views cannot drift apart.
+ */
+export interface Series {
+  name: string;
+  /** [epoch ms, value] for time panels; for tables the row's keys are the name. */
+  points: Array<[number, number | null]>;
+}
+
+export interface PanelData {
+  dashboard: string;
+  id: string;
+  title: string;
+  kind: Panel['kind'];
+  series: Series[];
+  /** Table panels: one row per bucket combination. */
+  rows?: Array<{ keys: string[]; values: Array<number | null> }>;
+}
+
+export interface DashboardQuery {
+  from: string;
+  to: string;
+  replica?: string;
+  version?: string;
+}
+
+// Families whose lines name a model version; the version filter leaves the others alone.
+const VERSIONED = new Set(['predictions', 'metrics']);
+
+/** About 60 points across the range, on a round number of seconds. */
+export function intervalFor(from: string, to: string): string {
+  const seconds = Math.max(10, Math.ceil((Date.parse(to) - Date.parse(from)) / 60_000));
+  return `${Math.ceil(seconds / 10) * 10}s`;
+}
+
+function metricValue(node: Record<string, unknown>, i: number, op: string): number | null {
+  if (op === 'count') return (node.doc_count as number | undefined) ?? null;
+  const agg = node[`m${i}`] as { value?: number | null; values?: Record<string, number | null> } | undefined;
+  return agg?.value ?? Object.values(agg?.values ?? {})[0] ?? null;
+}
+
+type Agg = { buckets?: Array<Record<string, unknown> & { key: string | number; key_as_string?: string }> };
+
+function toPanelData(dashboard: string, p: Panel, aggs: Record<string, unknown>): PanelData {
+  const { buckets, metrics } = panelColumns(p);
+  const base = { dashboard, id: p.id, title: p.title, kind: p.kind };
+  if (p.kind === 'table') {
+    const rows: NonNullable<PanelData['rows']> = [];
+    const walk = (node: Record<string, unknown>, depth: number, keys: string[]) => {
+      if (depth === buckets.length) return rows.push({ keys, values: metrics.map((m, i) => metricValue(node, i, m.op)) });
+      for (const b of (node[`b${depth}`] as Agg | undefined)?.buckets ?? []) walk(b, depth + 1, [...keys, String(b.key)]);
+    };
+    walk(aggs, 0, []);
+    return { ...base, series: [], rows };
+  }
+  // Time panels: an optional outer terms bucket (split, or the heatmap's rows), then the date histogram.
+  const split = buckets.length === 2;
+  const groups: Array<[string, Record<string, unknown>]> = split ? ((aggs.b0 as Agg | undefined)?.buckets ?? []).map((b) => [String(b.key), b]) : [['', aggs]];
+  const series: Series[] = [];
+  for (const [group, node] of groups) {
+    const times = (node[split ? 'b1' : 'b0'] as Agg | undefined)?.buckets ?? [];
+    metrics.forEach((m, i) => {
+      const name = [group, metrics.length > 1 || !split ? m.label : ''].filter(Boolean).join(' ');
+      series.push({ name, points: times.map((t) => [Number(t.key), metricValue(t, i, m.op)]) });
+    });
+  }
+  return { ...base, series };
+}
+
+/** Every panel in one _msearch: one round trip per refresh, whatever the number of panels. */
+export async function dashboardData(store: LogStore, q: DashboardQuery): Promise<PanelData[]> {
+  const interval = intervalFor(q.from, q.to);
+  const panels = DASHBOARDS.flatMap((d) => d.panels.map((p) => ({ d, p })));
+  const searches = panels.flatMap(({ p }) => {
+    const { index, query, ...body } = panelRequest(p, { prefix: store.prefix, from: q.from, to: q.to, interval });
+    const filter = (query!.bool!.filter as estypes.QueryDslQueryContainer[]).slice();
+    if (q.replica) filter.push({ term: { 'service.node.name': q.replica } });
+    if (q.version && VERSIONED.has(p.family)) filter.push({ term: { 'mlmon.model.version': q.version } });
+    return [{ index: index as string, ignore_unavailable: true, allow_no_indices: true }, { ...body, query: { bool: { filter } } }];
+  });
+  const res = await store.client.msearch({ searches });
+  return panels.map(({ d, p }, i) => {
+    const r = res.responses[i]!;
+    if ('error' in r) throw new Error(`panel "${p.title}": ${r.error.reason ?? r.error.type}`);
+    return toPanelData(d.title, p, (r.aggregations ?? {}) as Record<string, unknown>);
+  });
+}
+
+/** The replicas and model versions seen in the range, for the page's filters. */
+export async function filterValues(store: LogStore, q: Pick<DashboardQuery, 'from' | 'to'>): Promise<{ replicas: string[]; versions: string[] }> {
+  const res = await store.client.search({
+    index: `${store.prefix}-*`,
+    size: 0,
+    ignore_unavailable: true,
+    allow_no_indices: true,
+    query: { range: { '@timestamp': { gte: q.from, lte: q.to } } },
+    aggs: { replicas: { terms: { field: 'service.node.name', size: 50 } }, versions: { terms: { field: 'mlmon.model.version', size: 50 } } },
+  });
+  const keys = (name: string) => (((res.aggregations?.[name] as Agg | undefined)?.buckets ?? []).map((b) => String(b.key)).sort());
+  return { replicas: keys('replicas'), versions: keys('versions') };
+}

@@ -1,0 +1,140 @@
+/**
+ * The live dashboard's one page: it fetches /api/panels every few seconds
+ * and draws each time panel with uPlot (served locally), each table panel as
+ * a table. Every panel element carries `data-points`, the number of values it
+ * drew, so a test (and a curious operator) can tell an empty chart from a
+ * full one.
+ */
+export const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>mlmon live dashboard</title>
+<link rel="stylesheet" href="/assets/uPlot.min.css">
+<style>
+  body { font: 14px system-ui, sans-serif; margin: 0; background: #f6f7f9; color: #1a1c21; }
+  header { position: sticky; top: 0; background: #fff; border-bottom: 1px solid #d3dae6; padding: 8px 16px; display: flex; gap: 16px; align-items: center; z-index: 1; }
+  header h1 { font-size: 16px; margin: 0 16px 0 0; }
+  section { padding: 8px 16px; }
+  h2 { font-size: 15px; margin: 16px 0 8px; }
+  .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 12px; }
+  .panel { background: #fff; border: 1px solid #d3dae6; border-radius: 4px; padding: 8px; min-height: 120px; }
+  .panel h3 { font-size: 13px; margin: 0 0 6px; }
+  .empty { color: #69707d; font-style: italic; }
+  table { border-collapse: collapse; width: 100%; font-size: 12px; }
+  td, th { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: left; }
+  #status { color: #69707d; margin-left: auto; }
+</style>
+</head>
+<body>
+<header>
+  <h1>mlmon</h1>
+  <label>range <select id="range">
+    <option value="5m">last 5 minutes</option><option value="15m" selected>last 15 minutes</option>
+    <option value="1h">last hour</option><option value="6h">last 6 hours</option><option value="24h">last 24 hours</option>
+  </select></label>
+  <label>replica <select id="replica"><option value="">all</option></select></label>
+  <label>version <select id="version"><option value="">all</option></select></label>
+  <span id="status">loading…</span>
+</header>
+<main id="main"></main>
+<script src="/assets/uPlot.iife.min.js"></script>
+<script>
+const REFRESH_MS = 5000;
+const $ = (id) => document.getElementById(id);
+const charts = new Map();
+const palette = ['#54b399', '#6092c0', '#d36086', '#9170b8', '#ca8eae', '#d6bf57', '#b9a888', '#da8b45', '#aa6556', '#e7664c'];
+
+function params() {
+  const p = new URLSearchParams({ range: $('range').value });
+  if ($('replica').value) p.set('replica', $('replica').value);
+  if ($('version').value) p.set('version', $('version').value);
+  return p;
+}
+
+function panelElement(panel) {
+  const id = 'panel-' + panel.dashboard.replace(/\\W+/g, '-') + '-' + panel.id;
+  let el = document.getElementById(id);
+  if (el) return el;
+  let section = document.querySelector('section[data-dashboard="' + panel.dashboard + '"]');
+  if (!section) {
+    section = document.createElement('section');
+    section.dataset.dashboard = panel.dashboard;
+    section.innerHTML = '<h2></h2><div class="grid"></div>';
+    section.querySelector('h2').textContent = panel.dashboard;
+    $('main').appendChild(section);
+  }
+  el = document.createElement('div');
+  el.className = 'panel';
+  el.id = id;
+  el.dataset.panel = panel.id;
+  el.innerHTML = '<h3></h3><div class="body"></div>';
+  el.querySelector('h3').textContent = panel.title;
+  section.querySelector('.grid').appendChild(el);
+  return el;
+}
+
+function drawTable(el, panel) {
+  const body = el.querySelector('.body');
+  const rows = panel.rows || [];
+  el.dataset.points = String(rows.length);
+  if (!rows.length) { body.innerHTML = '<div class="empty">no data in this range</div>'; return; }
+  const table = document.createElement('table');
+  for (const r of rows) {
+    const tr = table.insertRow();
+    for (const v of [...r.keys, ...r.values]) tr.insertCell().textContent = v === null ? '-' : String(v);
+  }
+  body.replaceChildren(table);
+}
+
+function drawChart(el, panel) {
+  const body = el.querySelector('.body');
+  const times = [...new Set(panel.series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+  const columns = panel.series.map((s) => { const m = new Map(s.points); return times.map((t) => m.has(t) ? m.get(t) : null); });
+  const points = columns.flat().filter((v) => v !== null).length;
+  el.dataset.points = String(points);
+  const old = charts.get(el.id);
+  if (old) { old.destroy(); charts.delete(el.id); }
+  if (!points) { body.innerHTML = '<div class="empty">no data in this range</div>'; return; }
+  body.innerHTML = '';
+  const opts = {
+    width: Math.max(300, body.clientWidth || 440), height: 200,
+    series: [{}, ...panel.series.map((s, i) => ({ label: s.name || panel.title, stroke: palette[i % palette.length], spanGaps: true, points: { show: times.length < 3 } }))],
+    axes: [{}, { size: 60 }],
+  };
+  charts.set(el.id, new uPlot(opts, [times.map((t) => t / 1000), ...columns], body));
+}
+
+async function refresh() {
+  try {
+    const res = await fetch('/api/panels?' + params());
+    const panels = await res.json();
+    if (!res.ok) throw new Error(panels.error || res.statusText);
+    for (const panel of panels) {
+      const el = panelElement(panel);
+      if (panel.kind === 'table') drawTable(el, panel); else drawChart(el, panel);
+    }
+    $('status').textContent = 'updated ' + new Date().toLocaleTimeString();
+  } catch (err) {
+    $('status').textContent = 'refresh failed: ' + err.message;
+  }
+}
+
+async function loadFilters() {
+  const res = await fetch('/api/filters?' + new URLSearchParams({ range: $('range').value }));
+  if (!res.ok) return;
+  const values = await res.json();
+  for (const [select, list] of [[$('replica'), values.replicas], [$('version'), values.versions]]) {
+    const current = select.value;
+    select.replaceChildren(new Option('all', ''), ...list.map((v) => new Option(v, v)));
+    select.value = list.includes(current) ? current : '';
+  }
+}
+
+for (const id of ['range', 'replica', 'version']) $(id).addEventListener('change', () => { void refresh(); });
+void loadFilters().then(refresh);
+setInterval(() => { void loadFilters(); void refresh(); }, REFRESH_MS);
+</script>
+</body>
+</html>
+`;

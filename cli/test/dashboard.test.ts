@@ -1,0 +1,124 @@
+import type { ServerType } from '@hono/node-server';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setupTemplates } from '@mlmon/contract';
+import { sampleEvents } from '@mlmon/contract/testing';
+import { testCluster } from '@mlmon/es-local/testing';
+import { DASHBOARDS } from '@mlmon/kibana';
+import { panelFixtureEvents } from '@mlmon/kibana/testing';
+import { writeEvents } from '@mlmon/runtime';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { startDashboard } from '../src/dashboard/server.js';
+import type { ReferenceProfile } from '../src/report/report.js';
+import { loadHoldout } from '../src/simulate/holdout.js';
+import { REPO_ROOT, serviceEntry } from '../src/stack/paths.js';
+
+/** The live dashboard and the model report in a real headless Chromium (Debian's package), over events indexed in the real cluster. */
+const cluster = testCluster();
+let server: ServerType;
+let url: string;
+let browser: Browser;
+let page: Page;
+const consoleErrors: string[] = [];
+const foreignRequests: string[] = [];
+
+beforeAll(async () => {
+  await setupTemplates(cluster.client, { prefix: cluster.prefix });
+  const indexed = await writeEvents(cluster.client, { prefix: cluster.prefix, events: panelFixtureEvents(), refresh: true });
+  expect(indexed.failed).toEqual([]);
+  ({ server, url } = await startDashboard({ client: cluster.client, prefix: cluster.prefix }, 0));
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  page = await browser.newPage();
+  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  page.on('request', (r) => !r.url().startsWith(url) && foreignRequests.push(r.url()));
+  await page.goto(url);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  server?.close();
+  await cluster.cleanup();
+});
+
+const points = () => page.$$eval('.panel', (els) => els.map((e) => [e.getAttribute('data-panel'), Number(e.getAttribute('data-points') ?? 0)] as const));
+
+describe('mlmon dashboard in headless Chromium', () => {
+  it('draws every panel of the Kibana dashboards with data, without console errors or requests off the machine', async () => {
+    const expected = DASHBOARDS.flatMap((d) => d.panels).length;
+    await expect.poll(async () => (await points()).filter(([, n]) => n > 0).length, { timeout: 20_000 }).toBe(expected);
+    expect(await page.$$eval('.panel canvas', (c) => c.length)).toBeGreaterThan(10);
+    expect(consoleErrors).toEqual([]);
+    expect(foreignRequests).toEqual([]);
+  });
+
+  it('shows drift that arrives while it is open in the PSI panel', async () => {
+    const drift = sampleEvents()['mlmon.drift'];
+    await writeEvents(cluster.client, { prefix: cluster.prefix, events: [{ ...drift, mlmon: { ...drift.mlmon, drift: { ...drift.mlmon.drift, feature: 'worst_concave_points', psi: 0.9 } } }], refresh: true });
+    await expect.poll(() => page.textContent('.panel[data-panel="psi-heatmap"]'), { timeout: 20_000 }).toContain('worst_concave_points');
+  });
+
+  it('filters by replica: another replica has no resource samples of replica-1', async () => {
+    await expect.poll(() => page.$$eval('#replica option', (o) => o.map((x) => x.getAttribute('value'))), { timeout: 15_000 }).toContain('replica-2');
+    await page.selectOption('#replica', 'replica-2');
+    await expect.poll(() => page.textContent('.panel[data-panel="cpu"]'), { timeout: 15_000 }).not.toContain('replica-1');
+    expect(await page.textContent('.panel[data-panel="cpu"]')).toContain('replica-2');
+    expect(consoleErrors).toEqual([]);
+  });
+});
+
+describe('mlmon report, opened in headless Chromium', () => {
+  const rows = loadHoldout().slice(0, 40);
+  const profile = JSON.parse(readFileSync(path.join(REPO_ROOT, 'model/artifacts/reference_profile.json'), 'utf8')) as ReferenceProfile;
+  const out = path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-report-')), 'report.html');
+
+  beforeAll(async () => {
+    const p = sampleEvents()['mlmon.prediction'];
+    const predictions = rows.map((r) => ({ ...p, mlmon: { ...p.mlmon, prediction: { ...p.mlmon.prediction, id: crypto.randomUUID(), features: r.features } } }));
+    expect((await writeEvents(cluster.client, { prefix: cluster.prefix, events: predictions, refresh: true })).failed).toEqual([]);
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [serviceEntry('cli'), 'report', '--from', from, '--to', to, '--out', out], { env: { ...process.env, ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix } });
+      let text = '';
+      child.stdout.on('data', (d) => (text += d));
+      child.stderr.on('data', (d) => (text += d));
+      child.on('exit', (code) => resolve({ code, out: text }));
+    });
+    expect(run.code, run.out).toBe(0);
+  });
+
+  it('is one file that loads without errors or other files, with quality per version and the alerts of the window', async () => {
+    const html = readFileSync(out, 'utf8');
+    expect(html).not.toMatch(/<(script|link)[^>]+(src|href)=/);
+    const requests: string[] = [];
+    const errors: string[] = [];
+    const p = await browser.newPage();
+    p.on('request', (r) => requests.push(r.url()));
+    p.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await p.goto(pathToFileURL(out).href);
+    expect(requests).toEqual([pathToFileURL(out).href]);
+    expect(errors).toEqual([]);
+    expect(await p.$$eval('#quality tr td:first-child', (tds) => tds.map((t) => t.textContent))).toEqual(['v1', 'v2']);
+    expect(await p.textContent('#alerts')).toContain('alert accuracy-drop firing');
+    await p.close();
+  });
+
+  it("counts each feature's window in the training histogram's bins (numpy's rule, counted here independently)", async () => {
+    const p = await browser.newPage();
+    await p.goto(pathToFileURL(out).href);
+    for (const feature of ['mean_radius', 'worst_area']) {
+      const edges = profile.features[feature]!.histogram.edges;
+      // The fixture's other predictions carry mean_radius 17.99 (four of them: two replicas, a slow one each).
+      const values = [...rows.map((r) => r.features[feature]!), ...(feature === 'mean_radius' ? [17.99, 17.99, 17.99, 17.99] : [])];
+      const expected = edges.slice(0, -1).map((e, i) => values.filter((v) => v >= e && (i === edges.length - 2 ? v <= edges[i + 1]! : v < edges[i + 1]!)).length);
+      const drawn = await p.$$eval(`[data-feature="${feature}"] rect.win`, (rs) => rs.map((r) => Number(r.getAttribute('data-count'))));
+      expect(drawn, feature).toEqual(expected);
+    }
+    await p.close();
+  });
+});

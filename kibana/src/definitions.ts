@@ -1,0 +1,228 @@
+import type { Bucket, Dashboard, Metric, SavedSearch } from './model.js';
+
+const time = { op: 'date_histogram', field: '@timestamp' } as const satisfies Bucket;
+const byReplica = { op: 'terms', field: 'service.node.name', size: 20, label: 'replica' } as const satisfies Bucket;
+const byVersion = { op: 'terms', field: 'mlmon.model.version', size: 10, label: 'model version' } as const satisfies Bucket;
+const avg = (field: Extract<Metric, { field: unknown }>['field'], label: string): Metric => ({ op: 'average', field, label });
+const predictions = 'event.dataset:"mlmon.prediction"';
+const quality = 'event.dataset:"mlmon.quality"';
+const allFeatures = 'mlmon.drift.feature:"_all"';
+
+export const DASHBOARDS: Dashboard[] = [
+  {
+    id: 'mlmon-service-health',
+    title: 'Service health',
+    description: 'Throughput, latency and errors of the prediction service, per replica and per upstream (nginx and replica lines).',
+    panels: [
+      { id: 'throughput', title: 'Predictions per replica', family: 'predictions', kind: 'bar_stacked', x: time, split: byReplica, metrics: [{ op: 'count', label: 'predictions' }] },
+      {
+        id: 'latency',
+        title: 'Request latency at nginx (p50, p99)',
+        family: 'nginx',
+        kind: 'line',
+        x: time,
+        metrics: [
+          { op: 'percentile', field: 'event.duration', percentile: 50, label: 'p50' },
+          { op: 'percentile', field: 'event.duration', percentile: 99, label: 'p99' },
+        ],
+      },
+      {
+        id: 'replica-latency',
+        title: 'Prediction latency p99 per replica',
+        family: 'predictions',
+        kind: 'line',
+        x: time,
+        split: byReplica,
+        metrics: [{ op: 'percentile', field: 'event.duration', percentile: 99, label: 'p99' }],
+      },
+      {
+        id: 'error-rate',
+        title: 'Share of failed requests (4xx/5xx)',
+        family: 'nginx',
+        kind: 'bar_percentage_stacked',
+        x: time,
+        split: { op: 'terms', field: 'event.outcome', size: 3, label: 'outcome' },
+        metrics: [{ op: 'count', label: 'requests' }],
+      },
+      {
+        id: 'upstreams',
+        title: 'Requests per upstream (every attempt nginx made)',
+        family: 'nginx',
+        kind: 'bar_stacked',
+        x: time,
+        split: { op: 'terms', field: 'mlmon.nginx.upstream.address', size: 20, label: 'upstream' },
+        metrics: [{ op: 'count', label: 'requests' }],
+      },
+      {
+        id: 'status',
+        title: 'Responses by status',
+        family: 'nginx',
+        kind: 'bar_stacked',
+        x: time,
+        split: { op: 'terms', field: 'http.response.status_code', size: 10, label: 'status' },
+        metrics: [{ op: 'count', label: 'responses' }],
+      },
+    ],
+  },
+  {
+    id: 'mlmon-model-quality',
+    title: 'Model quality',
+    description: "Realized quality per model version from ground truth, the canary against the active version, and label coverage (the analyzer's mlmon.quality).",
+    panels: [
+      { id: 'accuracy', title: 'Accuracy per version', family: 'metrics', query: quality, kind: 'line', x: time, split: byVersion, metrics: [avg('mlmon.quality.accuracy', 'accuracy')] },
+      { id: 'f1', title: 'F1 per version', family: 'metrics', query: quality, kind: 'line', x: time, split: byVersion, metrics: [avg('mlmon.quality.f1', 'F1')] },
+      { id: 'auc', title: 'ROC AUC per version', family: 'metrics', query: quality, kind: 'line', x: time, split: byVersion, metrics: [avg('mlmon.quality.roc_auc', 'AUC')] },
+      { id: 'log-loss', title: 'Log loss per version', family: 'metrics', query: quality, kind: 'line', x: time, split: byVersion, metrics: [avg('mlmon.quality.log_loss', 'log loss')] },
+      {
+        id: 'canary',
+        title: 'Canary minus active accuracy',
+        family: 'metrics',
+        query: `${quality} AND _exists_:mlmon.quality.vs_active.accuracy_diff`,
+        kind: 'line',
+        x: time,
+        metrics: [avg('mlmon.quality.vs_active.accuracy_diff', 'accuracy difference')],
+      },
+      { id: 'coverage', title: 'Label coverage per version', family: 'metrics', query: quality, kind: 'line', x: time, split: byVersion, metrics: [avg('mlmon.quality.label_coverage', 'label coverage')] },
+      {
+        id: 'estimated',
+        title: 'Estimated against realized accuracy',
+        family: 'metrics',
+        query: quality,
+        kind: 'line',
+        x: time,
+        metrics: [avg('mlmon.quality.estimated_accuracy', 'estimated'), avg('mlmon.quality.accuracy', 'realized')],
+      },
+    ],
+  },
+  {
+    id: 'mlmon-drift-data-quality',
+    title: 'Drift and data quality',
+    description: 'PSI per feature against the training reference, the share of drifted features, out-of-range and rejected input, and the band of predicted scores.',
+    panels: [
+      {
+        id: 'psi-heatmap',
+        title: 'PSI per feature',
+        family: 'metrics',
+        query: `event.dataset:"mlmon.drift" AND NOT ${allFeatures}`,
+        kind: 'heatmap',
+        x: time,
+        y: { op: 'terms', field: 'mlmon.drift.feature', size: 40, label: 'feature' },
+        metric: { op: 'max', field: 'mlmon.drift.psi', label: 'PSI' },
+      },
+      { id: 'drifted-share', title: 'Share of drifted features', family: 'metrics', query: `event.dataset:"mlmon.drift" AND ${allFeatures}`, kind: 'line', x: time, split: byVersion, metrics: [avg('mlmon.drift.drifted_share', 'drifted share')] },
+      {
+        id: 'out-of-range',
+        title: 'Out-of-range rate per feature',
+        family: 'metrics',
+        query: 'event.dataset:"mlmon.data_quality" AND NOT mlmon.data_quality.feature:"_all"',
+        kind: 'line',
+        x: time,
+        split: { op: 'terms', field: 'mlmon.data_quality.feature', size: 10, label: 'feature' },
+        metrics: [avg('mlmon.data_quality.out_of_range_rate', 'out of range')],
+      },
+      { id: 'rejected', title: 'Rejected input rate', family: 'metrics', query: 'event.dataset:"mlmon.data_quality" AND mlmon.data_quality.feature:"_all"', kind: 'line', x: time, metrics: [avg('mlmon.data_quality.rejected_rate', 'rejected')] },
+      {
+        id: 'score-band',
+        title: 'Average prediction and its band',
+        family: 'metrics',
+        query: quality,
+        kind: 'line',
+        x: time,
+        metrics: [{ op: 'min', field: 'mlmon.quality.min_score', label: 'min score' }, avg('mlmon.quality.avg_score', 'average score'), { op: 'max', field: 'mlmon.quality.max_score', label: 'max score' }],
+      },
+      { id: 'rejected-codes', title: 'Rejected requests by code', family: 'events', query: 'event.dataset:"mlmon.app" AND _exists_:error.code', kind: 'bar_stacked', x: time, split: { op: 'terms', field: 'error.code', size: 10, label: 'code' }, metrics: [{ op: 'count', label: 'rejected' }] },
+    ],
+  },
+  {
+    id: 'mlmon-resources',
+    title: 'Resources',
+    description: 'CPU, memory and event-loop delay per process (replicas, shipper), from mlmon.resource samples.',
+    panels: [
+      { id: 'cpu', title: 'CPU % per process', family: 'resources', kind: 'line', x: time, split: byReplica, metrics: [avg('mlmon.resource.process.cpu_pct', 'CPU %')] },
+      { id: 'memory', title: 'Resident memory per process', family: 'resources', kind: 'line', x: time, split: byReplica, metrics: [{ op: 'max', field: 'mlmon.resource.process.rss_bytes', label: 'RSS' }] },
+      { id: 'event-loop', title: 'Event-loop delay p99 (ms) per process', family: 'resources', kind: 'line', x: time, split: byReplica, metrics: [{ op: 'max', field: 'mlmon.resource.process.event_loop_delay_p99_ms', label: 'delay p99 ms' }] },
+      { id: 'in-flight', title: 'In-flight requests per replica', family: 'resources', kind: 'line', x: time, split: byReplica, metrics: [{ op: 'max', field: 'mlmon.resource.in_flight_requests', label: 'in flight' }] },
+    ],
+  },
+  {
+    id: 'mlmon-alerts-remediations',
+    title: 'Alerts and remediations',
+    description: 'What fired and what was done about it: a timeline, and each alert with the actions taken for it (mlmon.alert, mlmon.remediation).',
+    panels: [
+      {
+        id: 'timeline',
+        title: 'Alerts and remediations over time',
+        family: 'events',
+        query: 'event.dataset:("mlmon.alert" OR "mlmon.remediation")',
+        kind: 'bar_stacked',
+        x: time,
+        split: { op: 'terms', field: 'event.dataset', size: 2, label: 'dataset' },
+        metrics: [{ op: 'count', label: 'events' }],
+      },
+      {
+        id: 'alerts',
+        title: 'Alerts by rule and state',
+        family: 'events',
+        query: 'event.dataset:"mlmon.alert"',
+        kind: 'table',
+        rows: [
+          { op: 'terms', field: 'mlmon.alert.rule', size: 50, label: 'rule' },
+          { op: 'terms', field: 'mlmon.alert.state', size: 2, label: 'state' },
+        ],
+        metrics: [{ op: 'count', label: 'firings' }],
+      },
+      {
+        id: 'actions',
+        title: 'Each alert and the action taken',
+        family: 'events',
+        query: 'event.dataset:"mlmon.remediation"',
+        kind: 'table',
+        rows: [
+          { op: 'terms', field: 'mlmon.remediation.alert_id', size: 100, label: 'alert id' },
+          { op: 'terms', field: 'mlmon.remediation.action', size: 5, label: 'action' },
+          { op: 'terms', field: 'event.outcome', size: 3, label: 'outcome' },
+        ],
+        metrics: [{ op: 'count', label: 'times' }],
+      },
+    ],
+  },
+];
+
+export const SAVED_SEARCHES: SavedSearch[] = [
+  {
+    id: 'mlmon-errors',
+    title: 'mlmon: errors',
+    description: 'Every error line of every service, and every failed request at nginx.',
+    dataView: 'all',
+    query: 'log.level:(error OR critical) OR event.outcome:failure',
+    columns: ['event.dataset', 'service.node.name', 'log.level', 'message', 'error.code', 'http.request.id'],
+    sort: [['@timestamp', 'desc']],
+  },
+  {
+    id: 'mlmon-slow-predictions',
+    title: 'mlmon: slow predictions',
+    description: 'Prediction lines that took 100 ms or more (event.duration is in ns), slowest first.',
+    dataView: 'predictions',
+    query: `${predictions} AND event.duration:>=100000000`,
+    columns: ['service.node.name', 'event.duration', 'mlmon.prediction.batch.size', 'mlmon.model.version', 'mlmon.prediction.id', 'http.request.id'],
+    sort: [['event.duration', 'desc']],
+  },
+  {
+    id: 'mlmon-rejected-input',
+    title: 'mlmon: rejected input by code',
+    description: 'Requests the api refused, grouped by their error code and the field at fault.',
+    dataView: 'events',
+    query: 'event.dataset:"mlmon.app" AND _exists_:error.code',
+    columns: ['error.code', 'mlmon.app.field', 'error.type', 'message', 'service.node.name', 'http.request.id'],
+    sort: [['error.code', 'asc'], ['@timestamp', 'desc']],
+  },
+  {
+    id: 'mlmon-request-lines',
+    title: "mlmon: one request's lines",
+    description: 'Every line that carries a request id, grouped by request; replace the query with http.request.id:"<id>" to follow one request (or run `mlmon trace <id>`).',
+    dataView: 'all',
+    query: '_exists_:http.request.id',
+    columns: ['http.request.id', 'event.dataset', 'service.node.name', 'message', 'event.duration', 'mlmon.prediction.id'],
+    sort: [['http.request.id', 'asc'], ['@timestamp', 'asc']],
+  },
+];

@@ -1,0 +1,70 @@
+import type { IndexFamily } from '@mlmon/contract';
+import type { FieldName } from './fields.js';
+
+/**
+ * What a panel shows, independent of how Kibana stores it: a family, an
+ * optional Lucene query (Kibana and Elasticsearch's query_string read the
+ * same syntax, so the ES request of a panel runs the very query Kibana runs),
+ * bucket dimensions and metrics. lens.ts renders it as a Lens visualization,
+ * es-request.ts as the equivalent Elasticsearch aggregation.
+ */
+export type Metric =
+  | { op: 'count'; label: string }
+  | { op: 'average' | 'max' | 'min' | 'sum' | 'median' | 'unique_count'; field: FieldName; label: string }
+  | { op: 'percentile'; field: FieldName; percentile: number; label: string };
+
+export type Bucket = { op: 'date_histogram'; field: '@timestamp' } | { op: 'terms'; field: FieldName; size: number; label: string };
+
+interface PanelBase {
+  id: string;
+  title: string;
+  family: IndexFamily;
+  query?: string;
+}
+
+export type Panel = PanelBase &
+  (
+    | { kind: 'line' | 'bar_stacked' | 'bar_percentage_stacked'; x: Bucket & { op: 'date_histogram' }; split?: Bucket & { op: 'terms' }; metrics: Metric[] }
+    | { kind: 'heatmap'; x: Bucket & { op: 'date_histogram' }; y: Bucket & { op: 'terms' }; metric: Metric }
+    | { kind: 'table'; rows: Array<Bucket & { op: 'terms' }>; metrics: Metric[] }
+    | { kind: 'metric'; metric: Metric }
+  );
+
+export interface Dashboard {
+  id: string;
+  title: string;
+  description: string;
+  panels: Panel[];
+}
+
+/** The data view a saved search reads: one family, or every mlmon index (`all`). */
+export type DataViewKey = IndexFamily | 'all';
+
+export interface SavedSearch {
+  id: string;
+  title: string;
+  description: string;
+  dataView: DataViewKey;
+  query: string;
+  columns: FieldName[];
+  sort: Array<[FieldName, 'asc' | 'desc']>;
+}
+
+/** The dimensions and metrics of a panel, in the order Lens lists its columns. */
+export function panelColumns(p: Panel): { buckets: Bucket[]; metrics: Metric[] } {
+  switch (p.kind) {
+    case 'heatmap':
+      return { buckets: [p.y, p.x], metrics: [p.metric] };
+    case 'table':
+      return { buckets: p.rows, metrics: p.metrics };
+    case 'metric':
+      return { buckets: [], metrics: [p.metric] };
+    default:
+      return { buckets: p.split ? [p.split, p.x] : [p.x], metrics: p.metrics };
+  }
+}
+
+export function fieldsOf(p: Panel): { charted: FieldName[] } {
+  const { buckets, metrics } = panelColumns(p);
+  return { charted: [...buckets.map((b) => b.field), ...metrics.flatMap((m) => ('field' in m ? [m.field] : []))] };
+}
