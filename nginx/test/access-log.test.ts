@@ -50,7 +50,8 @@ describe("nginx's access line is ECS (real nginx)", () => {
     expect(e.event).toMatchObject({ category: ['web'], type: ['access'], outcome: 'success' });
     // nginx measures milliseconds; the ns field must be exactly that figure.
     expect(e.event.duration).toBe(Math.round(e.mlmon.nginx.request_time_s * 1e9));
-    expect(e.source.ip).toBe('127.0.0.1');
+    // Truncated to its /24: where traffic comes from, not who sent it.
+    expect(e.source.ip).toBe('127.0.0.0');
     expect(e.user_agent.original).toBe('mlmon-test/1.0 "quoted"');
     expect(e.http.version).toBe('1.1');
     expect(e.url.path).toBe('/v1/predict');
@@ -96,7 +97,7 @@ describe('the log format stays valid JSON for any status', () => {
       body_bytes_sent: '0',
       request_time: '0.000',
       mlmon_duration_ns: '0',
-      remote_addr: '127.0.0.1',
+      mlmon_source_ip: '127.0.0.0',
       time_iso8601: '2024-01-01T00:00:00+00:00',
       hostname: 'h',
       mlmon_request_id: 'r',
