@@ -19,6 +19,7 @@ COPY analyzer/package.json analyzer/
 COPY watcher-rules/package.json watcher-rules/
 COPY remediator/package.json remediator/
 COPY nginx/package.json nginx/
+COPY kibana/package.json kibana/
 COPY cli/package.json cli/
 RUN npm ci --no-audit --no-fund
 COPY . .

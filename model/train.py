@@ -89,6 +89,19 @@ V2_HYPERPARAMETERS = {
 }
 
 
+
+def library_versions():
+    """The versions a model card records: its artifacts depend on them."""
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "skl2onnx": skl2onnx.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": ort.__version__,
+    }
+
 def log(msg: str) -> None:
     print(f"[train] {msg}", flush=True)
 
@@ -448,15 +461,7 @@ def main() -> int:
         raise SystemExit(f"FATAL: unexpected ONNX outputs {out_names}")
     log(f"signature identical across versions: {json.dumps(reference_sig)}")
 
-    libs = {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "scikit-learn": sklearn.__version__,
-        "skl2onnx": skl2onnx.__version__,
-        "onnx": onnx.__version__,
-        "onnxruntime": ort.__version__,
-    }
+    libs = library_versions()
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
     for version, spec in VERSIONS.items():
@@ -596,15 +601,7 @@ def train_from_data(args) -> int:
     metrics = holdout_metrics(model, x_hold, y_hold)
     log(f"{args.version} holdout metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     signature = io_signature(onx)
-    libs = {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "scikit-learn": sklearn.__version__,
-        "skl2onnx": skl2onnx.__version__,
-        "onnx": onnx.__version__,
-        "onnxruntime": ort.__version__,
-    }
+    libs = library_versions()
     lineage = data.get("lineage", {})
     card = {
         "name": MODEL_NAME,

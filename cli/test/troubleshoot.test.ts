@@ -45,7 +45,7 @@ const nginxVars = (id: string, status: number, upstream: { addr: string; status:
   mlmon_log_level: status < 400 ? 'info' : status < 500 ? 'warn' : 'error',
   mlmon_http_version: '1.1',
   mlmon_url_path: '/v1/predict',
-  remote_addr: '10.1.2.3',
+  mlmon_source_ip: '10.1.2.0',
   http_user_agent: 'mlmon-test',
   upstream_addr: upstream.addr,
   upstream_status: upstream.status,

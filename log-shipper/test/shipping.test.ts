@@ -156,7 +156,8 @@ describe('the log shipper', () => {
     const api = new FakeReplica(dirs.logs, 'r1');
     let shipper = await startShipper(env);
     let atKill = -1;
-    const writing = traffic(4000, 6000, (i) => (i % 10 === 0 ? api.app(`line ${i}`) : api.predict()));
+    // Spread over 8 s, so that the kill lands mid-stream even on a loaded machine.
+    const writing = traffic(8000, 6000, (i) => (i % 10 === 0 ? api.app(`line ${i}`) : api.predict()));
     await waitFor('some predictions', () => count(client, `${prefix}-predictions-*`), (c) => c >= 500);
     shipper.child.kill('SIGKILL');
     await shipper.exited;
