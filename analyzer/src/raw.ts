@@ -63,46 +63,48 @@ function addMap(into: Map<number, number>, from: Map<number, number>): void {
   for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v);
 }
 
-function addCounts(a: Uint32Array, b: Uint32Array): Uint32Array {
-  if (a.length !== b.length) throw new Error(`cannot merge range buckets of different boundaries (${a.length} and ${b.length})`);
-  const out = new Uint32Array(a);
-  for (let i = 0; i < b.length; i++) out[i]! += b[i]!;
-  return out;
+function addCounts(into: Uint32Array, b: Uint32Array): void {
+  if (into.length !== b.length) throw new Error(`cannot merge range buckets of different boundaries (${into.length} and ${b.length})`);
+  for (let i = 0; i < b.length; i++) into[i]! += b[i]!;
 }
 
-export function mergeLabeled(parts: RawLabeled[]): RawLabeled {
-  const out = emptyLabeled();
-  for (const l of parts) {
-    out.count += l.count;
-    out.tp += l.tp;
-    out.fp += l.fp;
-    out.tn += l.tn;
-    out.fn += l.fn;
-    out.logLossSum += l.logLossSum;
-    out.brierSum += l.brierSum;
-    addMap(out.logitPos, l.logitPos);
-    addMap(out.logitNeg, l.logitNeg);
-  }
-  return out;
+function addLabeled(into: RawLabeled, l: RawLabeled): void {
+  into.count += l.count;
+  into.tp += l.tp;
+  into.fp += l.fp;
+  into.tn += l.tn;
+  into.fn += l.fn;
+  into.logLossSum += l.logLossSum;
+  into.brierSum += l.brierSum;
+  addMap(into.logitPos, l.logitPos);
+  addMap(into.logitNeg, l.logitNeg);
 }
 
-function mergeGroup(a: RawGroup, b: RawGroup): RawGroup {
+function cloneGroup(g: RawGroup): RawGroup {
   return {
-    model: a.model,
-    count: a.count + b.count,
-    scoreSum: a.scoreSum + b.scoreSum,
-    scoreMin: Math.min(a.scoreMin, b.scoreMin),
-    scoreMax: Math.max(a.scoreMax, b.scoreMax),
-    positive: a.positive + b.positive,
-    lowCount: a.lowCount + b.lowCount,
-    lowSum: a.lowSum + b.lowSum,
-    highSum: a.highSum + b.highSum,
-    deciles: a.deciles.map((c, i) => c + b.deciles[i]!),
-    ood: a.ood + b.ood,
-    features: a.features.map((f, i) => addCounts(f, b.features[i]!)),
-    ...(a.scoreRanges && b.scoreRanges ? { scoreRanges: addCounts(a.scoreRanges, b.scoreRanges) } : {}),
-    labeled: mergeLabeled([a.labeled, b.labeled]),
+    ...g,
+    deciles: [...g.deciles],
+    features: g.features.map((f) => new Uint32Array(f)),
+    ...(g.scoreRanges ? { scoreRanges: new Uint32Array(g.scoreRanges) } : {}),
+    labeled: { ...g.labeled, logitPos: new Map(g.labeled.logitPos), logitNeg: new Map(g.labeled.logitNeg) },
   };
+}
+
+/** Adds `g` into `into` (a clone that merge owns). */
+function accumulate(into: RawGroup, g: RawGroup): void {
+  into.count += g.count;
+  into.scoreSum += g.scoreSum;
+  into.scoreMin = Math.min(into.scoreMin, g.scoreMin);
+  into.scoreMax = Math.max(into.scoreMax, g.scoreMax);
+  into.positive += g.positive;
+  into.lowCount += g.lowCount;
+  into.lowSum += g.lowSum;
+  into.highSum += g.highSum;
+  g.deciles.forEach((c, i) => (into.deciles[i]! += c));
+  into.ood += g.ood;
+  g.features.forEach((f, i) => addCounts(into.features[i]!, f));
+  if (into.scoreRanges && g.scoreRanges) addCounts(into.scoreRanges, g.scoreRanges);
+  addLabeled(into.labeled, g.labeled);
 }
 
 /**
@@ -118,7 +120,8 @@ export function mergeRaw(parts: RawWindow[], range: { start: number; end: number
     for (const g of p.groups) {
       const k = groupKey(g.model);
       const known = groups.get(k);
-      groups.set(k, known ? mergeGroup(known, g) : g);
+      if (known) accumulate(known, g);
+      else groups.set(k, cloneGroup(g));
     }
     total += p.rejected.total;
     for (const [f, e] of p.rejected.byFeature) {
