@@ -34,7 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from 'simple-statistics';
-import type { Client } from '@elastic/elasticsearch';
+import { HttpConnection, type Client } from '@elastic/elasticsearch';
 import { createEsClient, loadEsConfig, waitUntil } from '@mlmon/runtime';
 import { setupTemplates } from '@mlmon/contract';
 import {
@@ -68,7 +68,9 @@ const INTERVAL_MS = 15_000;
 const HORIZON_MS = 300_000;
 const work = mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-analyzer-'));
 
-const client = createEsClient(loadEsConfig(), { name: 'mlmon-bench-analyzer', requestTimeout: 600_000 });
+// HttpConnection: the default undici connection caps every response at its own 30 s headers timeout whatever
+// requestTimeout says, and a full pass over 1M predictions on a busy machine takes longer.
+const client = createEsClient(loadEsConfig(), { name: 'mlmon-bench-analyzer', requestTimeout: 600_000, Connection: HttpConnection });
 const prefix = `bench-analyzer-${randomBytes(3).toString('hex')}`;
 const reference = loadReference(new URL('../model/artifacts/reference_profile.json', import.meta.url).pathname);
 const names = reference.featureNames;
