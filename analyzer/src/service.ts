@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client } from '@elastic/elasticsearch';
+import { HttpConnection, type Client } from '@elastic/elasticsearch';
 import { createEsClient, createEventLog, type EventLog } from '@mlmon/runtime';
 import { LOG_BASENAMES, setupTemplates } from '@mlmon/contract';
 import type { AnalyzerConfig } from './config.js';
@@ -145,7 +145,8 @@ export async function analyzeOnce(
   window: { from: Date; to: Date; version?: string },
   opts: { client?: Client; reference?: Reference } = {},
 ): Promise<WindowReport> {
-  const client = opts.client ?? createEsClient(config, { name: 'mlmon-analyzer-cli' });
+  // A full pass over a long window can take minutes; the default undici connection would cut every response at 30 s.
+  const client = opts.client ?? createEsClient(config, { name: 'mlmon-analyzer-cli', requestTimeout: 600_000, Connection: HttpConnection });
   try {
     const reference = opts.reference ?? loadReference(config.REFERENCE_PROFILE);
     return await analyzeWindow(
