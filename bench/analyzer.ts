@@ -1,34 +1,46 @@
 /**
- * What one analysis pass costs, the aggregation way against the naive way, on
- * the same generated window in the same run:
+ * What computing a 1h window costs, three ways, on the same generated window
+ * in the same run:
  *
- *   aggregation  analyzeWindow(): a handful of searches whose answers are
- *                buckets and sums (the analyzer's real pass);
+ *   tick         what the service does every ANALYZER_INTERVAL_S with the
+ *                window's slices behind it: the census over the late horizon,
+ *                one new slice collected, the slices merged, the report
+ *                finished (SliceStore.update + report);
+ *   full pass    analyzeWindow(): the whole window collected at once, then
+ *                finished (what `mlmon analyze --from --to` does, and what the
+ *                service did before slices; also the cost of building every
+ *                slice once, after a cold start, in about as many searches);
  *   naive        scroll every prediction and labeled document of the window
  *                out of Elasticsearch and compute the same figures in the
- *                process (same bins, same formulas), then the results are
- *                compared: they must agree to 1e-9.
+ *                process (same bins, same formulas).
+ * The three must agree to 1e-9.
  *
  * Data: N predictions spread over one hour (30 features, float32 values as the
  * index stores them) and 0.3·N feedback events, bulk-indexed with the client's
  * helpers.bulk under a fresh prefix, then joined by the analyzer's Joiner
- * (timed apart: it runs once per feedback, not once per pass). The pass is
- * timed at 0.1·N and again at N (medians of 3), with the process's peak RSS.
+ * (timed apart: it runs once per feedback, not once per pass). Tick and full
+ * pass are timed at 0.1·N and again at N (medians of 3), with the process's
+ * peak RSS; the analyzer's own peak RSS is measured in processes of their own
+ * (`mlmon analyze`, and the service through its cold start and a tick).
  * Everything under the prefix is deleted at the end.
  *
  *   ES_URL=http://127.0.0.1:9200 npm run bench:analyzer                 # N = 1,000,000
  *   ES_URL=http://127.0.0.1:9200 npm run bench:analyzer -- --scale 0.1  # N = 100,000, quick
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from 'simple-statistics';
-import type { Client } from '@elastic/elasticsearch';
-import { createEsClient, loadEsConfig } from '@mlmon/runtime';
+import { HttpConnection, type Client } from '@elastic/elasticsearch';
+import { createEsClient, loadEsConfig, waitUntil } from '@mlmon/runtime';
 import { setupTemplates } from '@mlmon/contract';
 import {
   DEFAULT_SETTINGS,
   Joiner,
+  SliceStore,
   StateFile,
   analyzeWindow,
   aucFromHistograms,
@@ -51,12 +63,18 @@ const N = Math.round(1_000_000 * scale);
 const FEEDBACK_SHARE = 0.3;
 const ROUNDS = 3;
 const AUC_BIN = 2 ** -6;
+/** The service's defaults: a 15 s tick, a 5 min late horizon. */
+const INTERVAL_MS = 15_000;
+const HORIZON_MS = 300_000;
+const work = mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-analyzer-'));
 
-const client = createEsClient(loadEsConfig(), { name: 'mlmon-bench-analyzer', requestTimeout: 600_000 });
+// HttpConnection: the default undici connection caps every response at its own 30 s headers timeout whatever
+// requestTimeout says, and a full pass over 1M predictions on a busy machine takes longer.
+const client = createEsClient(loadEsConfig(), { name: 'mlmon-bench-analyzer', requestTimeout: 600_000, Connection: HttpConnection });
 const prefix = `bench-analyzer-${randomBytes(3).toString('hex')}`;
 const reference = loadReference(new URL('../model/artifacts/reference_profile.json', import.meta.url).pathname);
 const names = reference.featureNames;
-const end = new Date(Math.floor(Date.now() / 1000) * 1000);
+const end = new Date(Math.floor(Date.now() / INTERVAL_MS) * INTERVAL_MS);
 const window = { start: new Date(end.getTime() - 3_600_000), end, name: '1h' };
 const log = (m: string) => console.log(`[bench:analyzer] ${m}`);
 
@@ -244,37 +262,124 @@ function compare(agg: WindowReport, nv: Awaited<ReturnType<typeof naive>>): numb
   return worst;
 }
 
+/** Every figure of two reports of one window within 1e-9 (the tick against the full pass); the largest difference. */
+function sameReports(a: WindowReport, b: WindowReport): number {
+  let worst = 0;
+  const bad: string[] = [];
+  const walk = (x: unknown, y: unknown, where: string): void => {
+    if (typeof y === 'number') {
+      const d = Math.abs((x as number) - y);
+      if (d <= 1e-9) worst = Math.max(worst, d);
+      else bad.push(`${where} ${String(x)} vs ${y}`);
+    } else if (y !== null && typeof y === 'object') {
+      for (const k of new Set([...Object.keys(x as object), ...Object.keys(y)])) walk((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k], `${where}.${k}`);
+    } else if (x !== y) bad.push(`${where} ${String(x)} vs ${String(y)}`);
+  };
+  walk(a.versions, b.versions, 'versions');
+  if (bad.length > 0) throw new Error(`tick and full pass disagree: ${bad.slice(0, 5).join('; ')}`);
+  return worst;
+}
+
+const HOUR = { name: '1h', ms: 3_600_000 };
+
+/**
+ * The service's steady state: a store holding every slice of the window (built
+ * once, the cold start), then per round the newest slice forgotten, as if its
+ * predictions had just come in, and the tick the service runs: update + report.
+ */
+async function tick(ctx: Parameters<typeof analyzeWindow>[0], n: number) {
+  const store = new SliceStore(ctx, { intervalMs: INTERVAL_MS, windows: [HOUR], lateHorizonMs: HORIZON_MS, say: log });
+  const t = Date.now();
+  await store.update(end.getTime());
+  const coldSeconds = (Date.now() - t) / 1000;
+  log(`cold start at ${n}: ${store.size} slices collected in ${coldSeconds.toFixed(1)} s`);
+  const run = await timed(`tick at ${n}`, async () => {
+    store.forget(end.getTime() - INTERVAL_MS);
+    const stats = await store.update(end.getTime());
+    if (stats.collected !== 1 || stats.relabeled !== 0) throw new Error(`a steady tick should collect exactly one slice: ${JSON.stringify(stats)}`);
+    return store.report(end.getTime(), HOUR);
+  });
+  return { ...run, coldSeconds, slices: store.size };
+}
+
+/**
+ * The service's own peak RSS (VmHWM), in a process of its own: started on the
+ * bench's data with the join already done (its state file), through its cold
+ * start and one steady tick. Its window is the last hour of the clock, so it
+ * holds the part of the generated hour that is still that recent.
+ */
+async function servicePeak(joinState: string): Promise<{ mb: number; count: number }> {
+  const dir = path.join(work, 'service');
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(joinState, path.join(dir, 'state.json'));
+  const entry = fileURLToPath(new URL('../analyzer/dist/main.js', import.meta.url));
+  const env = { ...process.env, MLMON_INDEX_PREFIX: prefix, ANALYZER_WINDOWS: '1h', ANALYZER_INTERVAL_S: String(INTERVAL_MS / 1000), ANALYZER_STATE_DIR: dir, LOG_DIR: dir, ANALYZER_SETUP_TEMPLATES: 'false' };
+  const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let exited: number | null | undefined;
+  child.on('exit', (code) => (exited = code));
+  const file = path.join(dir, 'analyzer.ndjson');
+  const quality = () =>
+    existsSync(file)
+      ? readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"mlmon.quality"'))
+          .map((l) => JSON.parse(l) as { mlmon: { window: { end: string }; quality: { count: number } } })
+      : [];
+  try {
+    const events = await waitUntil(() => {
+      const q = quality();
+      return new Set(q.map((e) => e.mlmon.window.end)).size >= 2 && q;
+    }, { timeoutMs: 20 * 60_000, intervalMs: 1000, what: 'the analyzer service computing two ticks', abortIf: () => (exited !== undefined ? `exited (${exited}): ${stderr.slice(-500)}` : undefined) });
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+    return { mb: Number(hwm) / 1024, count: events.at(-1)!.mlmon.quality.count };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 try {
   await setupTemplates(client, { prefix });
   await ensureLabeledTemplate(client, prefix);
   const ctx = { client, prefix, reference, settings: DEFAULT_SETTINGS, requestCache: false };
+  const joinState = path.join(work, 'state.json');
   const small = Math.round(N / 10);
   await generate(0, small);
   let t = Date.now();
-  let joined = await new Joiner(client, prefix, reference.positiveLabel, new StateFile(undefined), log).run();
+  let joined = await new Joiner(client, prefix, reference.positiveLabel, new StateFile(joinState), log).run();
   log(`join of ${joined.feedbackRead} feedback: ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  const aggSmall = await timed(`aggregation pass at ${small}`, () => analyzeWindow(ctx, window));
+  const fullSmall = await timed(`full pass at ${small}`, () => analyzeWindow(ctx, window));
+  const tickSmall = await tick(ctx, small);
+  const agreeSmall = sameReports(tickSmall.result, fullSmall.result);
   await generate(small, N);
   t = Date.now();
-  const joiner = new Joiner(client, prefix, reference.positiveLabel, new StateFile(undefined), log);
-  joined = await joiner.run();
-  log(`join of ${joined.feedbackRead} feedback (again from the start, idempotent): ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  const agg = await timed(`aggregation pass at ${N}`, () => analyzeWindow(ctx, window));
+  joined = await new Joiner(client, prefix, reference.positiveLabel, new StateFile(joinState), log).run();
+  log(`join of ${joined.feedbackRead} more feedback: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  const full = await timed(`full pass at ${N}`, () => analyzeWindow(ctx, window));
+  const tickBig = await tick(ctx, N);
+  const agree = Math.max(agreeSmall, sameReports(tickBig.result, full.result));
   const nv = await timed(`naive pass at ${N}`, () => naive());
-  const worst = compare(agg.result, nv.result);
+  const worst = compare(full.result, nv.result);
   const analyzerMb = analyzerProcessPeakMb();
-  const a = median(agg.seconds);
-  const n = median(nv.seconds);
-  const s = median(aggSmall.seconds);
+  const service = await servicePeak(joinState);
+  const [ts, tb, fs, fb, n] = [tickSmall, tickBig, fullSmall, full, nv].map((r) => median(r.seconds));
+  const q = full.result.versions[0]!.quality;
+  const row = (what: string, preds: number, sec: number, mb: number) => `| ${what.padEnd(44)} | ${String(preds).padStart(11)} | ${sec.toFixed(2).padStart(7)} | ${mb.toFixed(0).padStart(11)} |`;
   console.log(`
-analyzer pass over one 1h window (medians of ${ROUNDS}), ${agg.result.versions[0]!.quality.count} predictions, ${agg.result.versions[0]!.quality.labeled} labeled:
-| pass        | predictions | seconds | peak RSS MB |
-|-------------|-------------|---------|-------------|
-| aggregation | ${small}      | ${s.toFixed(2)}    | ${aggSmall.peakMb.toFixed(0)}         |
-| aggregation | ${N}     | ${a.toFixed(2)}    | ${agg.peakMb.toFixed(0)}         |
-| naive       | ${N}     | ${n.toFixed(2)}   | ${nv.peakMb.toFixed(0)}         |
-naive/aggregation ${(n / a).toFixed(1)}x (target >= 10x); aggregation ${N}/${small}: ${(a / s).toFixed(2)}x (target <= 2x); results agree (largest difference ${worst.toExponential(1)})
-analyzer process (mlmon analyze over the same window, alone): peak RSS ${analyzerMb.toFixed(0)} MB (target < 300 MB); the RSS column above is the bench process, generated data included`);
+analyzer over one 1h window (medians of ${ROUNDS}), ${q.count} predictions, ${q.labeled} labeled; ${tickBig.slices} slices of ${INTERVAL_MS / 1000} s, late horizon ${HORIZON_MS / 1000} s:
+| what                                         | predictions | seconds | peak RSS MB |
+|----------------------------------------------|-------------|---------|-------------|
+${row('tick (census + 1 new slice + merge + finish)', small, ts!, tickSmall.peakMb)}
+${row('full pass (collect whole window + finish)', small, fs!, fullSmall.peakMb)}
+${row('tick (census + 1 new slice + merge + finish)', N, tb!, tickBig.peakMb)}
+${row('full pass (collect whole window + finish)', N, fb!, full.peakMb)}
+${row('naive (scroll everything, compute here)', N, n!, nv.peakMb)}
+cold start (every slice collected once): ${tickSmall.coldSeconds.toFixed(1)} s at ${small}, ${tickBig.coldSeconds.toFixed(1)} s at ${N}
+service tick: naive/tick ${(n! / tb!).toFixed(1)}x (target >= 10x); tick ${N}/${small}: ${(tb! / ts!).toFixed(2)}x (target <= 2x)
+full pass:    naive/full ${(n! / fb!).toFixed(1)}x; full ${N}/${small}: ${(fb! / fs!).toFixed(2)}x
+results agree: tick vs full pass ${agree.toExponential(1)}, full pass vs naive ${worst.toExponential(1)} (largest differences; limit 1e-9)
+analyzer processes alone: mlmon analyze (full pass) peak RSS ${analyzerMb.toFixed(0)} MB; service (cold start + a tick, ${service.count} predictions in its window) peak RSS ${service.mb.toFixed(0)} MB (target < 300 MB); the RSS column above is the bench process, generated data included`);
 } finally {
   clearInterval(rssTimer);
   const indices = Object.keys(await client.indices.get({ index: `${prefix}-*` }, { ignore: [404] }).catch(() => ({})));
@@ -284,4 +389,5 @@ analyzer process (mlmon analyze over the same window, alone): peak RSS ${analyze
   const components = await client.cluster.getComponentTemplate({ name: `${prefix}@*` }, { ignore: [404] });
   for (const c of components.component_templates ?? []) await client.cluster.deleteComponentTemplate({ name: c.name });
   await client.close();
+  rmSync(work, { recursive: true, force: true });
 }

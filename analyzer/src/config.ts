@@ -21,6 +21,12 @@ export const analyzerConfigShape = {
   ANALYZER_INTERVAL_S: z.coerce.number().positive().default(15),
   /** Sliding windows, each ending at every tick. */
   ANALYZER_WINDOWS: windowList.prefault('5m,1h'),
+  /**
+   * How late a prediction or rejected-input warning may be indexed (shipper lag) and still be counted:
+   * every tick re-checks the slices this far back. After an outage or a restart every kept slice is
+   * re-checked for this long once Elasticsearch answers.
+   */
+  ANALYZER_LATE_HORIZON_S: positiveInt.default(300),
   /** After an outage, ticks older than this are skipped (and said so) instead of computed. */
   ANALYZER_MAX_CATCHUP_S: positiveInt.default(6 * 3600),
   /** Quality ratios need this many labeled predictions to count as sufficient. */

@@ -85,6 +85,12 @@ interface State {
   feedback: Record<string, { uuid: string; checkpoint: number }>;
   /** The end of the last window tick the analyzer computed, so a restart or an outage leaves no gap. */
   nextTick?: number;
+  /**
+   * Starts of the slices whose labeled documents this joiner changed and the
+   * service has not re-collected yet. Written with the checkpoint that covers
+   * them, so a crash in between cannot lose a change.
+   */
+  pending?: number[];
 }
 
 export class StateFile {
@@ -121,8 +127,21 @@ export class Joiner {
     private readonly stateFile: StateFile,
     private readonly progress: (message: string) => void = () => {},
     private readonly batchSize = 2000,
+    /** Slice width (the service's tick) for pendingSlices(); without it nothing is tracked. */
+    private readonly sliceMs?: number,
   ) {
     this.state = stateFile.read();
+  }
+
+  /** The slices (by start) whose labeled part changed since clearPending last covered them. */
+  pendingSlices(): number[] {
+    return [...(this.state.pending ?? [])];
+  }
+  async clearPending(before: number): Promise<void> {
+    const left = (this.state.pending ?? []).filter((s) => s >= before);
+    if (left.length === (this.state.pending ?? []).length) return;
+    this.state.pending = left;
+    await this.stateFile.write(this.state);
   }
 
   get nextTick(): number | undefined {
@@ -196,7 +215,17 @@ export class Joiner {
       at: Date.parse(h._source!.mlmon.feedback.at),
     }));
     if (orphans.length === 0) return;
+    const before = this.state.pending?.length;
     await this.join(orphans, stats, true);
+    if (this.state.pending?.length !== before) await this.stateFile.write(this.state);
+  }
+
+  private touch(t: number): void {
+    if (!this.sliceMs) return;
+    const start = Math.floor(t / this.sliceMs) * this.sliceMs;
+    const pending = (this.state.pending ??= []);
+    // A batch touches few slices: checking the last few entries first keeps this cheap for thousands of feedback.
+    if (pending.at(-1) !== start && !pending.includes(start)) pending.push(start);
   }
 
   private async join(batch: Feedback[], stats: JoinStats, retry = false): Promise<void> {
@@ -227,6 +256,7 @@ export class Joiner {
         };
       }
       stats.joined += 1;
+      this.touch(Date.parse(p['@timestamp']));
       const y = f.trueLabel === this.positiveLabel ? 1 : 0;
       const predicted = p.mlmon.prediction.label === this.positiveLabel ? 1 : 0;
       const score = p.mlmon.prediction.score;

@@ -80,7 +80,7 @@ export function loadReference(file: string): Reference {
 }
 
 /** count(value < b) for every boundary, from the buckets of a range aggregation over `boundaries`. */
-export function countsBelow(ref: ReferenceDistribution, bucketCounts: number[]): Map<number, number> {
+export function countsBelow(ref: ReferenceDistribution, bucketCounts: ArrayLike<number>): Map<number, number> {
   // Bucket 0 is (-inf, b0); bucket k is [b_{k-1}, b_k); the last is [b_last, +inf).
   const below = new Map<number, number>();
   let running = 0;

@@ -1,12 +1,13 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client } from '@elastic/elasticsearch';
+import { HttpConnection, type Client } from '@elastic/elasticsearch';
 import { createEsClient, createEventLog, type EventLog } from '@mlmon/runtime';
 import { LOG_BASENAMES, setupTemplates } from '@mlmon/contract';
 import type { AnalyzerConfig } from './config.js';
 import { writeMetricEvents } from './events.js';
 import { Joiner, StateFile, ensureLabeledTemplate } from './labeled.js';
 import { loadReference, type Reference } from './reference.js';
+import { SliceStore } from './slices.js';
 import { analyzeWindow, type AnalysisContext, type AnalysisSettings, type WindowReport } from './window.js';
 
 export function settingsOf(config: AnalyzerConfig): AnalysisSettings {
@@ -29,8 +30,8 @@ export interface Analyzer {
 
 /**
  * The analyzer service: every interval it joins new feedback to its
- * predictions, then computes each configured window ending at that tick and
- * writes its metric events to `LOG_DIR/analyzer.ndjson`, which the log shipper
+ * predictions, brings the per-tick slices up to date (slices.ts), then merges
+ * each configured window ending at that tick from them and writes its metric events to `LOG_DIR/analyzer.ndjson`, which the log shipper
  * indexes like every other line. Ticks are multiples of the interval and the
  * next one to compute is kept in the state file, so after Elasticsearch was
  * down (or the analyzer itself) every missed tick is computed once it is back.
@@ -52,10 +53,21 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
     void log.write('mlmon.app', level, message, {});
     (opts.say ?? ((m: string) => (level === 'warn' ? console.error : console.log)(`analyzer: ${m}`)))(message);
   };
-  const joiner = new Joiner(client, prefix, reference.positiveLabel, new StateFile(path.join(config.ANALYZER_STATE_DIR, 'state.json')), (m) => say('info', m));
+  const interval = Math.round(config.ANALYZER_INTERVAL_S * 1000);
+  const horizon = config.ANALYZER_LATE_HORIZON_S * 1000;
+  const joiner = new Joiner(client, prefix, reference.positiveLabel, new StateFile(path.join(config.ANALYZER_STATE_DIR, 'state.json')), (m) => say('info', m), 2000, interval);
   const ctx: AnalysisContext = { client, prefix, reference, settings: settingsOf(config) };
-  const interval = config.ANALYZER_INTERVAL_S * 1000;
+  const slices = new SliceStore(ctx, {
+    intervalMs: interval,
+    windows: config.ANALYZER_WINDOWS,
+    lateHorizonMs: horizon,
+    dir: path.join(config.ANALYZER_STATE_DIR, 'slices'),
+    say: (m) => say('info', m),
+  });
   const floorTick = (t: number) => Math.floor(t / interval) * interval;
+  // What happened while this process was not running is unknown: every kept slice is re-checked for one late horizon.
+  // The same after an outage, from the last tick before it: the shipper's backlog lands after Elasticsearch is back.
+  let recheck: { from: number; until: number } | undefined = { from: -Infinity, until: Date.now() + horizon };
   let ticks = 0;
   let lastTick: string | undefined;
   let lastError: string | undefined;
@@ -83,10 +95,10 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
       next = skipTo;
     }
     while (next <= now && !abort.signal.aborted) {
-      for (const w of config.ANALYZER_WINDOWS) {
-        const report: WindowReport = await analyzeWindow(ctx, { start: new Date(next - w.ms), end: new Date(next), name: w.name });
-        await writeMetricEvents(log, report);
-      }
+      if (recheck && Date.now() >= recheck.until) recheck = undefined;
+      await slices.update(next, { pending: joiner.pendingSlices(), ...(recheck ? { checkFrom: recheck.from } : {}) });
+      await joiner.clearPending(next);
+      for (const w of config.ANALYZER_WINDOWS) await writeMetricEvents(log, slices.report(next, w));
       ticks += 1;
       lastTick = new Date(next).toISOString();
       next += interval;
@@ -99,6 +111,7 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
     while (!abort.signal.aborted) {
       try {
         await pass();
+        if (recheck?.until === Infinity) recheck.until = Date.now() + horizon;
         if (lastError) say('info', `Elasticsearch is back; caught up to ${lastTick}`);
         lastError = undefined;
         backoff = 1000;
@@ -108,6 +121,8 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
         const message = describeError(err);
         if (message !== lastError) say('warn', `pass failed, retrying (windows are computed once it succeeds): ${message}`);
         lastError = message;
+        const from = (joiner.nextTick ?? Date.now()) - horizon;
+        recheck = { from: Math.min(recheck?.from ?? from, from), until: Infinity };
         await sleep(backoff, undefined, { signal: abort.signal }).catch(() => {});
         backoff = Math.min(backoff * 2, interval);
       }
@@ -127,13 +142,14 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
   };
 }
 
-/** One window computed on demand (the CLI's `mlmon analyze`): nothing is written. */
+/** One window computed on demand (the CLI's `mlmon analyze`) in a single full pass, since its bounds are arbitrary: nothing is written. */
 export async function analyzeOnce(
   config: AnalyzerConfig,
   window: { from: Date; to: Date; version?: string },
   opts: { client?: Client; reference?: Reference } = {},
 ): Promise<WindowReport> {
-  const client = opts.client ?? createEsClient(config, { name: 'mlmon-analyzer-cli' });
+  // A full pass over a long window can take minutes; the default undici connection would cut every response at 30 s.
+  const client = opts.client ?? createEsClient(config, { name: 'mlmon-analyzer-cli', requestTimeout: 600_000, Connection: HttpConnection });
   try {
     const reference = opts.reference ?? loadReference(config.REFERENCE_PROFILE);
     return await analyzeWindow(

@@ -1,6 +1,7 @@
-import type { Client, estypes } from '@elastic/elasticsearch';
-import { labeledFamily } from './labeled.js';
-import { binCounts, countsBelow, ksStatistic, rangesFor, referenceBinCounts, type Reference, type ReferenceDistribution } from './reference.js';
+import type { Client } from '@elastic/elasticsearch';
+import { collect, SCORE_DECILE_KEYS } from './collect.js';
+import type { RawGroup, RawLabeled, RawRejected, RawWindow } from './raw.js';
+import { binCounts, countsBelow, ksStatistic, referenceBinCounts, type Reference, type ReferenceDistribution } from './reference.js';
 import { benjaminiHochberg, ksPValue, newcombeDiff, nextFloatUp, psi, twoProportionPValue } from './stats.js';
 
 /** Thresholds and sample sizes; README.md explains each. */
@@ -126,104 +127,33 @@ export interface AnalysisContext {
   requestCache?: boolean;
 }
 
-/** Width of the ROC AUC histogram's bins on the logit scale (the score 0.5 ± 0.004 near the middle). */
-const AUC_BIN = 2 ** -6;
-const SCORE_DECILES = 10;
-const FEATURE_ERRORS = ['missing_feature', 'invalid_feature_value'] as const;
-
 const ratio = (a: number, b: number) => (b > 0 ? a / b : undefined);
-type Aggs = Record<string, estypes.AggregationsAggregate>;
-const docCount = (aggs: Aggs, name: string) => (aggs[name] as estypes.AggregationsSingleBucketAggregateBase).doc_count;
-const sumOf = (aggs: Aggs, name: string) => (aggs[name] as estypes.AggregationsSumAggregate).value ?? 0;
-const rangeCounts = (aggs: Aggs, name: string) => (aggs[name] as estypes.AggregationsRangeAggregate).buckets as estypes.AggregationsRangeBucket[];
-
-function timeRange(w: Window): estypes.QueryDslQueryContainer {
-  return { range: { '@timestamp': { gte: w.start.toISOString(), lt: w.end.toISOString(), format: 'strict_date_optional_time' } } };
-}
-
-function groupFilter(w: Window, m: ModelKey): estypes.QueryDslQueryContainer[] {
-  return [timeRange(w), { term: { 'mlmon.model.name': m.name } }, { term: { 'mlmon.model.version': m.version } }, { term: { 'mlmon.model.role': m.role } }];
-}
 
 /**
- * Everything the analyzer reports for one window: one search for the groups,
- * then per version and role one search on the predictions (label-free, drift,
- * data quality) and one on the labeled documents (quality), plus one for the
- * rejected requests. Only aggregations leave Elasticsearch.
+ * Everything the analyzer reports for one window, in a single pass: collect
+ * the whole range, then finish. The service instead merges per-tick slices
+ * (slices.ts); both end in finish(), so they cannot disagree.
  */
 export async function analyzeWindow(ctx: AnalysisContext, w: Window, only?: { version?: string }): Promise<WindowReport> {
-  const { client, prefix } = ctx;
-  const predictions = `${prefix}-predictions-*`;
-  const groupsRes = await client.search({
-    index: predictions,
-    size: 0,
-    request_cache: ctx.requestCache,
-    allow_no_indices: true,
-    ignore_unavailable: true,
-    query: { bool: { filter: [timeRange(w), ...(only?.version ? [{ term: { 'mlmon.model.version': only.version } }] : [])] } },
-    aggs: {
-      name: {
-        terms: { field: 'mlmon.model.name', size: 100 },
-        aggs: { version: { terms: { field: 'mlmon.model.version', size: 1000 }, aggs: { role: { terms: { field: 'mlmon.model.role', size: 10 } } } } },
-      },
-    },
-  });
-  const groups: ModelKey[] = [];
-  type Terms = { buckets: Array<{ key: string; doc_count: number } & Record<string, Terms>> };
-  for (const n of (groupsRes.aggregations?.name as Terms | undefined)?.buckets ?? []) {
-    for (const v of n.version!.buckets) for (const r of v.role!.buckets) groups.push({ name: n.key, version: v.key, role: r.key as ModelKey['role'] });
-  }
-  const rejected = await rejectedInputs(ctx, w);
-  const reports: GroupReport[] = [];
-  for (const m of groups) reports.push(await analyzeGroup(ctx, w, m));
-  const received = reports.reduce((a, r) => a + r.quality.count, 0) + rejected.total;
-  for (const r of reports) applyRejected(r, rejected, received);
-  compareCanaries(reports, ctx.settings);
-  return { window: { start: w.start.toISOString(), end: w.end.toISOString(), name: w.name }, versions: reports };
+  const raw = await collect(ctx, { start: w.start.getTime(), end: w.end.getTime() }, only?.version ? { version: only.version } : {});
+  return finish(ctx, raw, w.name);
 }
 
-async function analyzeGroup(ctx: AnalysisContext, w: Window, m: ModelKey): Promise<GroupReport> {
-  const { client, prefix, reference, settings } = ctx;
-  const scoreRef = reference.scores.get(m.version);
-  const featureAggs: Record<string, estypes.AggregationsAggregationContainer> = {};
-  reference.featureNames.forEach((f, i) => {
-    featureAggs[`f${i}`] = { range: { field: `mlmon.prediction.features.${f}`, ranges: rangesFor(reference.features.get(f)!) } };
-  });
-  const outOfRange = reference.featureNames.flatMap((f) => {
-    const r = reference.features.get(f)!;
-    return [{ range: { [`mlmon.prediction.features.${f}`]: { lt: r.min } } }, { range: { [`mlmon.prediction.features.${f}`]: { gt: r.max } } }];
-  });
-  const deciles = Array.from({ length: SCORE_DECILES }, (_, i) => ({
-    key: `${String(i * 10).padStart(2, '0')}-${(i + 1) * 10}`,
-    // float32 edges: Elasticsearch rounds them so on this `float` field anyway.
-    from: Math.fround(i / SCORE_DECILES),
-    to: i === SCORE_DECILES - 1 ? nextFloatUp(1) : Math.fround((i + 1) / SCORE_DECILES),
-  }));
-  const pred = await client.search({
-    index: `${prefix}-predictions-*`,
-    size: 0,
-    request_cache: ctx.requestCache,
-    track_total_hits: true,
-    query: { bool: { filter: groupFilter(w, m) } },
-    aggs: {
-      score: { stats: { field: 'mlmon.prediction.score' } },
-      positive: { filter: { term: { 'mlmon.prediction.label': reference.positiveLabel } } },
-      halves: { range: { field: 'mlmon.prediction.score', ranges: [{ key: 'low', to: 0.5 }, { key: 'high', from: 0.5 }] }, aggs: { sum: { sum: { field: 'mlmon.prediction.score' } } } },
-      deciles: { range: { field: 'mlmon.prediction.score', keyed: false, ranges: deciles } },
-      ood: { filter: { bool: { should: outOfRange, minimum_should_match: 1 } } },
-      ...(scoreRef ? { scoreRanges: { range: { field: 'mlmon.prediction.score', ranges: rangesFor(scoreRef) } } } : {}),
-      ...featureAggs,
-    },
-  });
-  const pa = pred.aggregations as Aggs;
-  const count = (pred.hits.total as estypes.SearchTotalHits).value;
-  const notes: string[] = [];
+/** The report of a window from its raw buckets: the arithmetic no aggregation does (ratios, KS, PSI, AUC, intervals). */
+export function finish(ctx: Pick<AnalysisContext, 'reference' | 'settings'>, raw: RawWindow, name: string): WindowReport {
+  const reports = raw.groups.filter((g) => g.count > 0).map((g) => finishGroup(ctx, g));
+  const received = reports.reduce((a, r) => a + r.quality.count, 0) + raw.rejected.total;
+  for (const r of reports) applyRejected(r, raw.rejected, received);
+  compareCanaries(reports, ctx.settings);
+  return { window: { start: new Date(raw.start).toISOString(), end: new Date(raw.end).toISOString(), name }, versions: reports };
+}
 
+function finishGroup({ reference, settings }: Pick<AnalysisContext, 'reference' | 'settings'>, g: RawGroup): GroupReport {
+  const m = g.model;
+  const scoreRef = reference.scores.get(m.version);
+  const count = g.count;
+  const notes: string[] = [];
   // Label-free: estimated accuracy is E[max(p, 1-p)] = (Σ_{p>=.5} p + n_{p<.5} - Σ_{p<.5} p) / n.
-  const stats = pa.score as estypes.AggregationsStatsAggregate;
-  const halves = rangeCounts(pa, 'halves') as Array<estypes.AggregationsRangeBucket & { sum: { value: number } }>;
-  const low = halves.find((b) => b.key === 'low')!;
-  const high = halves.find((b) => b.key === 'high')!;
   const quality: Quality = {
     count,
     labeled: 0,
@@ -232,16 +162,16 @@ async function analyzeGroup(ctx: AnalysisContext, w: Window, m: ModelKey): Promi
     sufficient: false,
     ...(count > 0
       ? {
-          avg_score: stats.avg ?? undefined,
-          min_score: stats.min ?? undefined,
-          max_score: stats.max ?? undefined,
-          positive_rate: docCount(pa, 'positive') / count,
-          estimated_accuracy: (high.sum.value + low.doc_count - low.sum.value) / count,
-          score_histogram: Object.fromEntries(rangeCounts(pa, 'deciles').map((b) => [b.key!, b.doc_count])),
+          avg_score: g.scoreSum / count,
+          min_score: g.scoreMin,
+          max_score: g.scoreMax,
+          positive_rate: g.positive / count,
+          estimated_accuracy: (g.highSum + g.lowCount - g.lowSum) / count,
+          score_histogram: Object.fromEntries(SCORE_DECILE_KEYS.map((k, i) => [k, g.deciles[i]!])),
         }
       : {}),
   };
-  Object.assign(quality, await labeledQuality(ctx, w, m, count));
+  Object.assign(quality, labeledQuality(g.labeled, count, settings));
   if (quality.labeled < settings.minLabeled) notes.push(`quality: insufficient data: ${quality.labeled} labeled, ${settings.minLabeled} needed`);
 
   // Drift and data quality.
@@ -250,7 +180,7 @@ async function analyzeGroup(ctx: AnalysisContext, w: Window, m: ModelKey): Promi
   const dq: FeatureDataQuality[] = [];
   reference.featureNames.forEach((f, i) => {
     const ref = reference.features.get(f)!;
-    const below = countsBelow(ref, rangeCounts(pa, `f${i}`).map((b) => b.doc_count));
+    const below = countsBelow(ref, g.features[i]!);
     dq.push({ feature: f, count, out_of_range_rate: ratio(below.get(ref.min)! + count - below.get(nextFloatUp(ref.max))!, count) });
     if (sufficient) features.push(driftOf(f, ref, below, count, settings));
   });
@@ -260,9 +190,9 @@ async function analyzeGroup(ctx: AnalysisContext, w: Window, m: ModelKey): Promi
     d.drifted = d.psi >= settings.psiThreshold && d.p_value_adjusted < settings.alpha;
   });
   let score: FeatureDrift | undefined;
-  if (!scoreRef) notes.push(`drift: no reference scores for version ${m.version}; score drift not computed`);
+  if (!scoreRef || !g.scoreRanges) notes.push(`drift: no reference scores for version ${m.version}; score drift not computed`);
   else if (sufficient) {
-    score = driftOf('score', scoreRef, countsBelow(scoreRef, rangeCounts(pa, 'scoreRanges').map((b) => b.doc_count)), count, settings);
+    score = driftOf('score', scoreRef, countsBelow(scoreRef, g.scoreRanges), count, settings);
     score.drifted = score.psi >= settings.psiThreshold && score.p_value < settings.alpha;
   }
   if (!sufficient) notes.push(`drift: insufficient data: ${count} predictions, ${settings.minPredictions} needed`);
@@ -284,7 +214,7 @@ async function analyzeGroup(ctx: AnalysisContext, w: Window, m: ModelKey): Promi
     model: m,
     quality,
     drift: { features, ...(score ? { score } : {}), summary },
-    data_quality: { features: dq, summary: { feature: '_all', count, ood_rate: ratio(docCount(pa, 'ood'), count), rejected_count: 0 } },
+    data_quality: { features: dq, summary: { feature: '_all', count, ood_rate: ratio(g.ood, count), rejected_count: 0 } },
     notes,
   };
 }
@@ -301,55 +231,22 @@ function driftOf(feature: string, ref: ReferenceDistribution, below: Map<number,
   };
 }
 
-async function labeledQuality(ctx: AnalysisContext, w: Window, m: ModelKey, count: number): Promise<Partial<Quality>> {
-  const { client, prefix, settings } = ctx;
-  const both = (y: number, p: number): estypes.AggregationsAggregationContainer => ({
-    filter: { bool: { filter: [{ term: { 'mlmon.labeled.positive': y } }, { term: { 'mlmon.labeled.predicted_positive': p } }] } },
-  });
-  const res = await client.search({
-    index: `${labeledFamily(prefix)}-*`,
-    size: 0,
-    request_cache: ctx.requestCache,
-    track_total_hits: true,
-    allow_no_indices: true,
-    ignore_unavailable: true,
-    query: { bool: { filter: [...groupFilter(w, m), { term: { 'mlmon.labeled.status': 'joined' } }] } },
-    aggs: {
-      tp: both(1, 1),
-      fp: both(0, 1),
-      tn: both(0, 0),
-      fn: both(1, 0),
-      log_loss: { sum: { field: 'mlmon.labeled.log_loss' } },
-      brier: { sum: { field: 'mlmon.labeled.brier' } },
-      by_truth: {
-        terms: { field: 'mlmon.labeled.positive', size: 2 },
-        aggs: { scores: { histogram: { field: 'mlmon.labeled.logit', interval: AUC_BIN, min_doc_count: 1 } } },
-      },
-    },
-  });
-  const a = (res.aggregations ?? {}) as Aggs;
-  const labeled = (res.hits.total as estypes.SearchTotalHits).value;
-  if (labeled === 0) return { labeled: 0, label_coverage: ratio(0, count) };
-  const c = { tp: docCount(a, 'tp'), fp: docCount(a, 'fp'), tn: docCount(a, 'tn'), fn: docCount(a, 'fn') };
-  const precision = ratio(c.tp, c.tp + c.fp);
-  const recall = ratio(c.tp, c.tp + c.fn);
-  const histograms = new Map<number, Map<number, number>>();
-  for (const b of (a.by_truth as estypes.AggregationsLongTermsAggregate).buckets as unknown as Array<{ key: number; scores: estypes.AggregationsHistogramAggregate }>) {
-    histograms.set(Number(b.key), new Map((b.scores.buckets as estypes.AggregationsHistogramBucket[]).map((h) => [h.key, h.doc_count])));
-  }
-  const auc = aucFromHistograms(histograms.get(1) ?? new Map(), histograms.get(0) ?? new Map());
+function labeledQuality(l: RawLabeled, count: number, settings: AnalysisSettings): Partial<Quality> {
+  if (l.count === 0) return { labeled: 0, label_coverage: ratio(0, count) };
+  const c = { tp: l.tp, fp: l.fp, tn: l.tn, fn: l.fn };
+  const auc = aucFromHistograms(l.logitPos, l.logitNeg);
   return {
-    labeled,
-    label_coverage: ratio(labeled, count),
-    accuracy: (c.tp + c.tn) / labeled,
-    precision,
-    recall,
+    labeled: l.count,
+    label_coverage: ratio(l.count, count),
+    accuracy: (c.tp + c.tn) / l.count,
+    precision: ratio(c.tp, c.tp + c.fp),
+    recall: ratio(c.tp, c.tp + c.fn),
     f1: ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn),
     ...(auc ? { roc_auc: auc.auc, roc_auc_max_error: auc.maxError } : {}),
-    log_loss: sumOf(a, 'log_loss') / labeled,
-    brier: sumOf(a, 'brier') / labeled,
+    log_loss: l.logLossSum / l.count,
+    brier: l.brierSum / l.count,
     confusion: c,
-    sufficient: labeled >= settings.minLabeled,
+    sufficient: l.count >= settings.minLabeled,
   };
 }
 
@@ -376,38 +273,7 @@ export function aucFromHistograms(pos: Map<number, number>, neg: Map<number, num
   return { auc: (wins + ties / 2) / (P * N), maxError: ties / 2 / (P * N) };
 }
 
-interface Rejected {
-  total: number;
-  byFeature: Map<string, { missing: number; invalid: number }>;
-}
-
-/** The api's warnings for rejected input, by feature (the field is `features.<name>` or `instances[i].<name>`). */
-async function rejectedInputs(ctx: AnalysisContext, w: Window): Promise<Rejected> {
-  const res = await ctx.client.search({
-    index: `${ctx.prefix}-events-*`,
-    size: 0,
-    request_cache: ctx.requestCache,
-    allow_no_indices: true,
-    ignore_unavailable: true,
-    track_total_hits: true,
-    query: { bool: { filter: [timeRange(w), { term: { 'event.dataset': 'mlmon.app' } }, { terms: { 'error.code': [...FEATURE_ERRORS] } }] } },
-    aggs: { code: { terms: { field: 'error.code', size: 10 }, aggs: { field: { terms: { field: 'mlmon.app.field', size: 10_000 } } } } },
-  });
-  const byFeature = new Map<string, { missing: number; invalid: number }>();
-  type Bucket = { key: string; doc_count: number; field: { buckets: Array<{ key: string; doc_count: number }> } };
-  for (const code of ((res.aggregations?.code as { buckets: Bucket[] } | undefined)?.buckets ?? [])) {
-    for (const f of code.field.buckets) {
-      const feature = f.key.slice(f.key.lastIndexOf('.') + 1);
-      const entry = byFeature.get(feature) ?? { missing: 0, invalid: 0 };
-      if (code.key === 'missing_feature') entry.missing += f.doc_count;
-      else entry.invalid += f.doc_count;
-      byFeature.set(feature, entry);
-    }
-  }
-  return { total: (res.hits.total as estypes.SearchTotalHits).value, byFeature };
-}
-
-function applyRejected(r: GroupReport, rejected: Rejected, received: number): void {
+function applyRejected(r: GroupReport, rejected: RawRejected, received: number): void {
   for (const f of r.data_quality.features) {
     const e = rejected.byFeature.get(f.feature);
     f.missing_rate = ratio(e?.missing ?? 0, received);

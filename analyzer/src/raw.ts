@@ -1,0 +1,173 @@
+import type { ModelKey } from './window.js';
+
+/**
+ * The raw aggregated buckets of a time range (a tick's slice, or a whole
+ * window): everything the reported metrics are computed from, and nothing that
+ * is not additive. Two ranges that do not overlap merge into the buckets of
+ * their union by adding counts and sums (min and max combine), which is what
+ * lets the service keep one slice per tick and answer every window from them.
+ */
+export interface RawLabeled {
+  count: number;
+  tp: number;
+  fp: number;
+  tn: number;
+  fn: number;
+  logLossSum: number;
+  brierSum: number;
+  /** ROC AUC histograms of the logit, per true class: bin key → count. */
+  logitPos: Map<number, number>;
+  logitNeg: Map<number, number>;
+}
+
+export interface RawGroup {
+  model: ModelKey;
+  count: number;
+  scoreSum: number;
+  /** ±Infinity when the range holds no prediction of the group. */
+  scoreMin: number;
+  scoreMax: number;
+  positive: number;
+  /** Predictions with score < 0.5, the sum of their scores, and the sum of the scores >= 0.5. */
+  lowCount: number;
+  lowSum: number;
+  highSum: number;
+  /** Counts per score decile, in SCORE_DECILE_KEYS order. */
+  deciles: number[];
+  /** Predictions with any feature outside the training range. */
+  ood: number;
+  /** Per reference feature (in `featureNames` order): counts of the range buckets over its boundaries. */
+  features: Uint32Array[];
+  /** The same for the score, when the reference has this version's scores. */
+  scoreRanges?: Uint32Array;
+  labeled: RawLabeled;
+}
+
+export interface RawRejected {
+  total: number;
+  byFeature: Map<string, { missing: number; invalid: number }>;
+}
+
+export interface RawWindow {
+  start: number;
+  end: number;
+  groups: RawGroup[];
+  rejected: RawRejected;
+}
+
+export const groupKey = (m: ModelKey) => `${m.name}\u0000${m.version}\u0000${m.role}`;
+
+export const emptyLabeled = (): RawLabeled => ({ count: 0, tp: 0, fp: 0, tn: 0, fn: 0, logLossSum: 0, brierSum: 0, logitPos: new Map(), logitNeg: new Map() });
+
+function addMap(into: Map<number, number>, from: Map<number, number>): void {
+  for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v);
+}
+
+function addCounts(into: Uint32Array, b: Uint32Array): void {
+  if (into.length !== b.length) throw new Error(`cannot merge range buckets of different boundaries (${into.length} and ${b.length})`);
+  for (let i = 0; i < b.length; i++) into[i]! += b[i]!;
+}
+
+function addLabeled(into: RawLabeled, l: RawLabeled): void {
+  into.count += l.count;
+  into.tp += l.tp;
+  into.fp += l.fp;
+  into.tn += l.tn;
+  into.fn += l.fn;
+  into.logLossSum += l.logLossSum;
+  into.brierSum += l.brierSum;
+  addMap(into.logitPos, l.logitPos);
+  addMap(into.logitNeg, l.logitNeg);
+}
+
+function cloneGroup(g: RawGroup): RawGroup {
+  return {
+    ...g,
+    deciles: [...g.deciles],
+    features: g.features.map((f) => new Uint32Array(f)),
+    ...(g.scoreRanges ? { scoreRanges: new Uint32Array(g.scoreRanges) } : {}),
+    labeled: { ...g.labeled, logitPos: new Map(g.labeled.logitPos), logitNeg: new Map(g.labeled.logitNeg) },
+  };
+}
+
+/** Adds `g` into `into` (a clone that merge owns). */
+function accumulate(into: RawGroup, g: RawGroup): void {
+  into.count += g.count;
+  into.scoreSum += g.scoreSum;
+  into.scoreMin = Math.min(into.scoreMin, g.scoreMin);
+  into.scoreMax = Math.max(into.scoreMax, g.scoreMax);
+  into.positive += g.positive;
+  into.lowCount += g.lowCount;
+  into.lowSum += g.lowSum;
+  into.highSum += g.highSum;
+  g.deciles.forEach((c, i) => (into.deciles[i]! += c));
+  into.ood += g.ood;
+  g.features.forEach((f, i) => addCounts(into.features[i]!, f));
+  if (into.scoreRanges && g.scoreRanges) addCounts(into.scoreRanges, g.scoreRanges);
+  addLabeled(into.labeled, g.labeled);
+}
+
+/**
+ * The raw buckets of the union of non-overlapping ranges. Every field is a
+ * count or a sum, so this is exact for the counts; the float sums only change
+ * by the order of additions (far below the 1e-9 the results are held to).
+ */
+export function mergeRaw(parts: RawWindow[], range: { start: number; end: number }): RawWindow {
+  const groups = new Map<string, RawGroup>();
+  const byFeature = new Map<string, { missing: number; invalid: number }>();
+  let total = 0;
+  for (const p of parts) {
+    for (const g of p.groups) {
+      const k = groupKey(g.model);
+      const known = groups.get(k);
+      if (known) accumulate(known, g);
+      else groups.set(k, cloneGroup(g));
+    }
+    total += p.rejected.total;
+    for (const [f, e] of p.rejected.byFeature) {
+      const into = byFeature.get(f) ?? { missing: 0, invalid: 0 };
+      byFeature.set(f, { missing: into.missing + e.missing, invalid: into.invalid + e.invalid });
+    }
+  }
+  return { ...range, groups: [...groups.values()], rejected: { total, byFeature } };
+}
+
+/** JSON for the persisted copy: typed arrays as base64 of their bytes, maps as entry lists. */
+export function serializeRaw(w: RawWindow): unknown {
+  const b64 = (a: Uint32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+  return {
+    ...w,
+    groups: w.groups.map((g) => ({
+      ...g,
+      scoreMin: g.scoreMin === Infinity ? null : g.scoreMin,
+      scoreMax: g.scoreMax === -Infinity ? null : g.scoreMax,
+      features: g.features.map(b64),
+      ...(g.scoreRanges ? { scoreRanges: b64(g.scoreRanges) } : {}),
+      labeled: { ...g.labeled, logitPos: [...g.labeled.logitPos], logitNeg: [...g.labeled.logitNeg] },
+    })),
+    rejected: { total: w.rejected.total, byFeature: [...w.rejected.byFeature] },
+  };
+}
+
+type Serialized = ReturnType<typeof JSON.parse>;
+
+export function deserializeRaw(o: Serialized): RawWindow {
+  const u32 = (s: string) => {
+    const buf = Buffer.from(s, 'base64');
+    // Copied into a fresh, aligned buffer: Buffer.from may hand out a slice of a shared pool.
+    return new Uint32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  };
+  return {
+    start: o.start,
+    end: o.end,
+    groups: (o.groups as Serialized[]).map((g) => ({
+      ...g,
+      scoreMin: g.scoreMin ?? Infinity,
+      scoreMax: g.scoreMax ?? -Infinity,
+      features: (g.features as string[]).map(u32),
+      ...(g.scoreRanges ? { scoreRanges: u32(g.scoreRanges) } : {}),
+      labeled: { ...g.labeled, logitPos: new Map(g.labeled.logitPos), logitNeg: new Map(g.labeled.logitNeg) },
+    })),
+    rejected: { total: o.rejected.total, byFeature: new Map(o.rejected.byFeature) },
+  };
+}
