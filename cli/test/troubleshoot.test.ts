@@ -113,7 +113,7 @@ describe('mlmon trace, on shipped lines in the real cluster', () => {
     expect(t.lines.map((h) => h.event.event.dataset).sort()).toEqual(['mlmon.feedback', 'mlmon.prediction', 'mlmon.prediction', 'nginx.access']);
     expect(t.around.map((h) => h.event.event.dataset)).toEqual(['mlmon.alert', 'mlmon.remediation']);
     const text = formatTrace(t).join('\n');
-    expect(text).toContain('POST /v1/predict 200 in 6.00 ms from 10.1.2.3');
+    expect(text).toContain('POST /v1/predict 200 in 6.00 ms from 10.1.2.0');
     expect(text).toContain('attempt 1: 127.0.0.1:9002 -> 502 in 0.001 s');
     expect(text).toContain('attempt 2: 127.0.0.1:9001 -> 200 in 0.004 s');
     expect(text).toContain(`feedback for ${batch.rows[0]}: true label malignant`);
