@@ -29,6 +29,8 @@ const CLI = path.join(REPO_ROOT, 'cli/dist/main.js');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
 const WINDOW_S = 30;
+const FRESHNESS_S = 20;
+const REST_S = WINDOW_S + FRESHNESS_S + 10;
 const prefix = `bench-loop-${Math.random().toString(36).slice(2, 8)}`;
 const runDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-loop-')), 'run');
 const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-loop-rules-'));
@@ -103,7 +105,7 @@ function tunedRules(): void {
   cpSync(path.join(REPO_ROOT, 'watcher-rules/watches'), rulesDir, { recursive: true });
   const file = path.join(rulesDir, 'canary-worse.json');
   const watch = JSON.parse(readFileSync(file, 'utf8')) as { metadata: Record<string, unknown>; actions: Record<string, { throttle_period?: string }> };
-  Object.assign(watch.metadata, { window: `${WINDOW_S}s`, freshness: '20s' });
+  Object.assign(watch.metadata, { window: `${WINDOW_S}s`, freshness: `${FRESHNESS_S}s` });
   for (const action of Object.values(watch.actions)) action.throttle_period = '1s';
   writeFileSync(file, JSON.stringify(watch));
 }
@@ -119,9 +121,10 @@ const results: Array<{ data: number; alert: number; action: number }> = [];
 try {
   for (let i = 1; i <= RUNS; i++) {
     results.push(await oneRun(i));
-    // Until the bad canary's traffic has left the analyzer's window, the next run would start "already crossed".
-    log(`resting ${WINDOW_S + 10} s so that run ${i}'s traffic leaves the ${WINDOW_S} s window`);
-    await sleep((WINDOW_S + 10) * 1000);
+    // Until the bad canary's traffic has left the analyzer's window, and the metrics that still
+    // held it have left the rule's freshness, the next run would start "already crossed".
+    log(`resting ${REST_S} s so that run ${i}'s traffic leaves the ${WINDOW_S} s window and the rule's ${FRESHNESS_S} s freshness`);
+    await sleep(REST_S * 1000);
   }
 } finally {
   await finished(mlmon(['down']));

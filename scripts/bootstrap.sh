@@ -31,3 +31,10 @@ fi
 # Services run compiled (node <package>/dist/main.js); tsc -b rebuilds only what changed.
 npm run --silent build
 npm run --silent es:fetch
+
+# The tests retrain a model: the Python environment the retrain job would make on its first use
+# (model/.venv from the pinned model/requirements.txt), made here once, by the same code.
+if [ "${1:-}" = "--test" ] && [ ! -x model/.venv/bin/python ]; then
+  echo "bootstrap: creating model/.venv (PyPI; first run only)"
+  node --input-type=module -e "const { trainingPython } = await import('@mlmon/remediator'); await trainingPython({ configured: undefined, modelDir: 'model', progress: (m) => console.log('bootstrap: ' + m) });"
+fi

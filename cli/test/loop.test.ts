@@ -19,6 +19,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventOf } from '@mlmon/contract';
 import { testCluster } from '@mlmon/es-local/testing';
 import { freePortBlock } from '@mlmon/runtime';
+import { chromium } from 'playwright-core';
+import { DASHBOARDS } from '@mlmon/kibana';
+import { startDashboard } from '../src/dashboard/server.js';
 import { stackStatus } from '../src/stack/client.js';
 import { REPO_ROOT, runPaths, serviceEntry } from '../src/stack/paths.js';
 import { readStackFile, runningStack, type StackFile } from '../src/stack/stack-file.js';
@@ -211,4 +214,30 @@ describe('alert rules and remediation close the loop on the real stack', () => {
     const dir = readdirSync(path.join(paths.runDir, 'models')).find((d) => d === version);
     expect(dir && existsSync(path.join(paths.runDir, 'models', version, 'model_card.json'))).toBeTruthy();
   }, 420_000);
+  it('after these scenarios the live dashboard, in headless Chromium, has data in every panel and shows the shifted features in the PSI panel', async () => {
+    // Rejected input too, so that the rejected-input panels have something to count.
+    for (const body of [{ features: { mean_radius: 'x' } }, { instances: [] }, {}]) {
+      const res = await fetch(`${stack.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status).toBe(400);
+    }
+    const { server, url } = await startDashboard({ client: cluster.client, prefix: cluster.prefix }, 0);
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(url);
+      const points = () => page.$$eval('.panel', (els) => els.map((e) => [e.getAttribute('data-panel'), Number(e.getAttribute('data-points') ?? 0)] as const));
+      const empty = async () => (await points()).filter(([, n]) => n === 0).map(([id]) => id);
+      await expect.poll(empty, { timeout: 60_000, interval: 2000 }).toEqual([]);
+      expect((await points()).length).toBe(DASHBOARDS.flatMap((d) => d.panels).length);
+      const psi = (await page.textContent('.panel[data-panel="psi-heatmap"]')) ?? '';
+      expect(['mean_radius', 'mean_perimeter', 'mean_area', 'worst_radius'].filter((f) => psi.includes(f))).not.toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      server.close();
+    }
+  }, 120_000);
 });

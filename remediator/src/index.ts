@@ -83,3 +83,4 @@ export async function startRemediator(config: RemediatorConfig, overrides: { sca
     },
   };
 }
+export { trainingPython } from './retrain/python.js';
