@@ -9,6 +9,7 @@ import { createRunnerLog, writeAlert } from './alerts.js';
 import { deploymentOf, type RunnerConfig } from './config.js';
 import { loadWatches, type LoadedWatch } from './load.js';
 import { StateStore } from './state.js';
+import type { WatchStatus } from './watcher/status.js';
 
 export interface RunnerOptions {
   client?: Client;
@@ -85,6 +86,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
   const inFlight = new Set<Promise<void>>();
   let stopped = false;
 
+  const unsaved = new Map<string, WatchStatus>();
   async function tick(w: LoadedWatch, scheduled: number, triggered: number): Promise<void> {
     if (running.has(w.id)) {
       say('warn', `${w.id}: the execution for the previous tick is still running; tick ${new Date(scheduled).toISOString()} skipped`);
@@ -102,7 +104,9 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
         stats.skipped += 1;
         return;
       }
-      const status = claim.status;
+      // A status whose save failed (Elasticsearch went away right after the actions ran) is the
+      // truth, not the older one the cluster still holds: without it, a throttled action repeats.
+      const status = unsaved.get(w.id) ?? claim.status;
       const now = clock();
       const e = await executeWatch({
         watchId: w.id,
@@ -120,17 +124,25 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
           log: (level, text) => say(level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info', `[${w.id}] ${text}`),
         },
       });
-      // The status first: once actions ran, their throttle state must outlive this process.
-      await claim.save(status);
+      // The alert goes to the local log whatever Elasticsearch does: its actions have run.
+      if (e.fired) {
+        stats.fired += 1;
+        await writeAlert(log, e);
+      }
+      // Then the status: once actions ran, their throttle state must outlive this process and an
+      // outage, so a failed save is kept and saved with the next tick's claim.
+      try {
+        await claim.save(status);
+        unsaved.delete(w.id);
+      } catch (err) {
+        unsaved.set(w.id, status);
+        throw err;
+      }
       await store.record(e.record, scheduled);
       stats.executions += 1;
       if (e.record.state === 'failed') {
         stats.failed += 1;
         say('error', `${w.id}: ${e.record.messages.join('; ')}`);
-      }
-      if (e.fired) {
-        stats.fired += 1;
-        await writeAlert(log, e);
       }
       o.onExecution?.(e);
     } catch (err) {
