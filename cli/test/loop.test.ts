@@ -230,8 +230,9 @@ describe('alert rules and remediation close the loop on the real stack', () => {
       await page.goto(url);
       const points = () => page.$$eval('.panel', (els) => els.map((e) => [e.getAttribute('data-panel'), Number(e.getAttribute('data-points') ?? 0)] as const));
       const empty = async () => (await points()).filter(([, n]) => n === 0).map(([id]) => id);
+      // Every panel drawn first (an empty page has no empty panel either), then each with data.
+      await expect.poll(async () => (await points()).length, { timeout: 30_000 }).toBe(DASHBOARDS.flatMap((d) => d.panels).length);
       await expect.poll(empty, { timeout: 60_000, interval: 2000 }).toEqual([]);
-      expect((await points()).length).toBe(DASHBOARDS.flatMap((d) => d.panels).length);
       const psi = (await page.textContent('.panel[data-panel="psi-heatmap"]')) ?? '';
       expect(['mean_radius', 'mean_perimeter', 'mean_area', 'worst_radius'].filter((f) => psi.includes(f))).not.toEqual([]);
       expect(errors).toEqual([]);
