@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { analyzerConfigShape } from '@mlmon/analyzer/config';
@@ -79,76 +79,67 @@ export class Stack {
     return Array.from({ length: this.o.maxReplicas }, (_, i) => `127.0.0.1:${this.o.firstReplicaPort + i}`);
   }
 
+  /**
+   * One service of the stack as a supervised process: its compiled entry run with plain node,
+   * its environment built from its own config shape, its stderr in the log folder, and, for an
+   * HTTP service, ready once `readyPath` answers.
+   */
+  private service(o: { name: string; pkg: Parameters<typeof serviceEntry>[0]; env: Record<string, string>; stderr: string; port?: number; readyPath?: string }): Managed {
+    const out = openSync(path.join(this.o.paths.logs, o.stderr), 'a');
+    let child: ChildProcess | undefined;
+    const ready = o.readyPath ? () => waitHttp(`http://127.0.0.1:${o.port}${o.readyPath}`, () => child?.exitCode === null) : undefined;
+    return new Managed(
+      o.name,
+      o.port,
+      () => (child = spawn(process.execPath, [serviceEntry(o.pkg)], { cwd: REPO_ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', out, out] })),
+      this.report,
+      ready,
+    );
+  }
+
   private replica(index: number): Managed {
     const port = this.o.firstReplicaPort + index - 1;
     const name = `replica-${index}`;
-    const out = openSync(path.join(this.o.paths.logs, `${name}.stderr.log`), 'a');
-    let child: ReturnType<typeof spawn> | undefined;
-    return new Managed(
+    return this.service({
       name,
+      pkg: 'api',
       port,
-      () =>
-        (child = spawn(process.execPath, [serviceEntry('api')], {
-          cwd: REPO_ROOT,
-          env: {
-            ...process.env,
-            ...serviceEnv(apiConfigShape, {
-              PORT: port,
-              REPLICA_ID: name,
-              LOG_DIR: this.o.paths.logs,
-              MODEL_STATE_FILE: this.o.paths.modelState,
-              RETRAINED_MODEL_DIR: this.o.paths.retrainedModels,
-              ADMIN_TOKEN: this.o.adminToken,
-              BODY_LIMIT_BYTES: this.o.bodyLimitBytes,
-            }),
-          },
-          stdio: ['ignore', out, out],
-        })),
-      this.report,
-      () => waitHttp(`http://127.0.0.1:${port}/readyz`, () => child?.exitCode === null),
-    );
+      readyPath: '/readyz',
+      stderr: `${name}.stderr.log`,
+      env: serviceEnv(apiConfigShape, {
+        PORT: port,
+        REPLICA_ID: name,
+        LOG_DIR: this.o.paths.logs,
+        MODEL_STATE_FILE: this.o.paths.modelState,
+        RETRAINED_MODEL_DIR: this.o.paths.retrainedModels,
+        ADMIN_TOKEN: this.o.adminToken,
+        BODY_LIMIT_BYTES: this.o.bodyLimitBytes,
+      }),
+    });
   }
 
   /** The log shipper tails every service's NDJSON in the run folder into Elasticsearch. */
   private shipperProcess(): Managed {
-    const out = openSync(path.join(this.o.paths.logs, 'shipper.stderr.log'), 'a');
-    return new Managed(
-      'log-shipper',
-      undefined,
-      () =>
-        spawn(process.execPath, [serviceEntry('log-shipper')], {
-          cwd: REPO_ROOT,
-          env: {
-            ...process.env,
-            ...serviceEnv(shipperConfigShape, {
-              SHIPPER_GLOBS: logGlob(this.o.paths.logs),
-              SHIPPER_STATE_DIR: path.join(this.o.paths.runDir, 'shipper'),
-              SHIPPER_LOG_DIR: this.o.paths.logs,
-            }),
-          },
-          stdio: ['ignore', out, out],
-        }),
-      this.report,
-    );
+    return this.service({
+      name: 'log-shipper',
+      pkg: 'log-shipper',
+      stderr: 'shipper.stderr.log',
+      env: serviceEnv(shipperConfigShape, {
+        SHIPPER_GLOBS: logGlob(this.o.paths.logs),
+        SHIPPER_STATE_DIR: path.join(this.o.paths.runDir, 'shipper'),
+        SHIPPER_LOG_DIR: this.o.paths.logs,
+      }),
+    });
   }
 
   /** The analyzer writes its metric events into the same log folder, so the shipper indexes them like the rest. */
   private analyzerProcess(): Managed {
-    const out = openSync(path.join(this.o.paths.logs, 'analyzer.stderr.log'), 'a');
-    return new Managed(
-      'analyzer',
-      undefined,
-      () =>
-        spawn(process.execPath, [serviceEntry('analyzer')], {
-          cwd: REPO_ROOT,
-          env: {
-            ...process.env,
-            ...serviceEnv(analyzerConfigShape, { LOG_DIR: this.o.paths.logs, ANALYZER_STATE_DIR: path.join(this.o.paths.runDir, 'analyzer') }),
-          },
-          stdio: ['ignore', out, out],
-        }),
-      this.report,
-    );
+    return this.service({
+      name: 'analyzer',
+      pkg: 'analyzer',
+      stderr: 'analyzer.stderr.log',
+      env: serviceEnv(analyzerConfigShape, { LOG_DIR: this.o.paths.logs, ANALYZER_STATE_DIR: path.join(this.o.paths.runDir, 'analyzer') }),
+    });
   }
 
   /**
@@ -157,26 +148,17 @@ export class Stack {
    * remediator with the stack's admin token.
    */
   private ruleRunnerProcess(): Managed {
-    const out = openSync(path.join(this.o.paths.logs, 'rule-runner.stderr.log'), 'a');
-    return new Managed(
-      'rule-runner',
-      undefined,
-      () =>
-        spawn(process.execPath, [serviceEntry('watcher-rules')], {
-          cwd: REPO_ROOT,
-          env: {
-            ...process.env,
-            ...serviceEnv(runnerConfigShape, {
-              LOG_DIR: this.o.paths.logs,
-              RULES_NODE: 'rule-runner',
-              REMEDIATOR_URL: `http://127.0.0.1:${this.o.remediatorPort}`,
-              REMEDIATOR_TOKEN: process.env.REMEDIATOR_TOKEN || this.o.adminToken,
-            }),
-          },
-          stdio: ['ignore', out, out],
-        }),
-      this.report,
-    );
+    return this.service({
+      name: 'rule-runner',
+      pkg: 'watcher-rules',
+      stderr: 'rule-runner.stderr.log',
+      env: serviceEnv(runnerConfigShape, {
+        LOG_DIR: this.o.paths.logs,
+        RULES_NODE: 'rule-runner',
+        REMEDIATOR_URL: `http://127.0.0.1:${this.o.remediatorPort}`,
+        REMEDIATOR_TOKEN: process.env.REMEDIATOR_TOKEN || this.o.adminToken,
+      }),
+    });
   }
 
   /**
@@ -186,37 +168,28 @@ export class Stack {
    * (REMEDIATOR_DRY_RUN, limits) come from the environment `mlmon up` runs in.
    */
   private remediatorProcess(): Managed {
-    const out = openSync(path.join(this.o.paths.logs, 'remediator.stderr.log'), 'a');
     const port = this.o.remediatorPort;
-    let child: ReturnType<typeof spawn> | undefined;
-    return new Managed(
-      'remediator',
+    return this.service({
+      name: 'remediator',
+      pkg: 'remediator',
       port,
-      () =>
-        (child = spawn(process.execPath, [serviceEntry('remediator')], {
-          cwd: REPO_ROOT,
-          env: {
-            ...process.env,
-            ...serviceEnv(remediatorConfigShape, {
-              REMEDIATOR_PORT: port,
-              REMEDIATOR_TOKEN: process.env.REMEDIATOR_TOKEN || this.o.adminToken,
-              REMEDIATOR_STATE_FILE: this.o.paths.remediatorState,
-              REMEDIATOR_BACKEND: 'supervisor',
-              REMEDIATOR_MAX_REPLICAS: Math.min(this.o.maxReplicas, Number(process.env.REMEDIATOR_MAX_REPLICAS) || this.o.maxReplicas),
-              SUPERVISOR_URL: this.o.controlUrl,
-              SUPERVISOR_TOKEN: this.o.adminToken,
-              MODEL_ADMIN_URL: `http://127.0.0.1:${this.o.listenPort}`,
-              MODEL_ADMIN_TOKEN: this.o.adminToken,
-              RETRAIN_OUTPUT_DIR: this.o.paths.retrainedModels,
-              RETRAIN_WORK_DIR: this.o.paths.retrainWork,
-              LOG_DIR: this.o.paths.logs,
-            }),
-          },
-          stdio: ['ignore', out, out],
-        })),
-      this.report,
-      () => waitHttp(`http://127.0.0.1:${port}/healthz`, () => child?.exitCode === null),
-    );
+      readyPath: '/healthz',
+      stderr: 'remediator.stderr.log',
+      env: serviceEnv(remediatorConfigShape, {
+        REMEDIATOR_PORT: port,
+        REMEDIATOR_TOKEN: process.env.REMEDIATOR_TOKEN || this.o.adminToken,
+        REMEDIATOR_STATE_FILE: this.o.paths.remediatorState,
+        REMEDIATOR_BACKEND: 'supervisor',
+        REMEDIATOR_MAX_REPLICAS: Math.min(this.o.maxReplicas, Number(process.env.REMEDIATOR_MAX_REPLICAS) || this.o.maxReplicas),
+        SUPERVISOR_URL: this.o.controlUrl,
+        SUPERVISOR_TOKEN: this.o.adminToken,
+        MODEL_ADMIN_URL: `http://127.0.0.1:${this.o.listenPort}`,
+        MODEL_ADMIN_TOKEN: this.o.adminToken,
+        RETRAIN_OUTPUT_DIR: this.o.paths.retrainedModels,
+        RETRAIN_WORK_DIR: this.o.paths.retrainWork,
+        LOG_DIR: this.o.paths.logs,
+      }),
+    });
   }
 
   async start(): Promise<void> {
