@@ -71,6 +71,9 @@ export function predictRoutes({ config, registry, log }: Deps) {
     const duration = Math.round(batchDuration / results.length);
     const requestId = c.get('requestId');
     const modelRef = { name: model.card.name, version: model.card.version };
+    // Shared by every row's line: the lines are validated and serialized, never mutated.
+    const loggedModel = { ...modelRef, role };
+    const batch = { size: results.length, duration_ns: batchDuration };
     const logged: Array<Promise<void>> = [];
     const predictions = results.map((r, i) => {
       const id = uuidv7();
@@ -80,13 +83,13 @@ export function predictRoutes({ config, registry, log }: Deps) {
             event: { duration },
             http: { request: { id: requestId } },
             mlmon: {
-              model: { ...modelRef, role },
+              model: loggedModel,
               prediction: {
                 id,
                 label: r.label,
                 score: r.score,
                 features: privacy.features(rows[i]!),
-                batch: { size: results.length, duration_ns: batchDuration },
+                batch,
                 ...(context ? { context } : {}),
               },
             },
