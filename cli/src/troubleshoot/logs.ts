@@ -1,6 +1,6 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { LOG_LEVELS, isDataset, DATASETS } from '@mlmon/contract';
-import { allFamilies, search, sinceToDate, toHits, type Hit, type LogStore } from './search.js';
+import { allFamilies, newestFirst, search, sinceToDate, timeSort, toHits, type Hit, type LogStore } from './search.js';
 
 export interface LogsQuery {
   dataset?: string;
@@ -32,7 +32,7 @@ export function logsFilter(q: LogsQuery, now = Date.now()): estypes.QueryDslQuer
 
 /** The newest `size` matching lines, oldest first like a log file. */
 export async function searchLogs(store: LogStore, q: LogsQuery): Promise<Hit[]> {
-  const res = await search(store, allFamilies(store.prefix), { query: logsFilter(q), sort: [{ '@timestamp': { order: 'desc' } }], size: q.size });
+  const res = await search(store, allFamilies(store.prefix), { query: logsFilter(q), sort: newestFirst, size: q.size });
   return toHits(res).reverse();
 }
 
@@ -73,7 +73,7 @@ export async function followLogs(store: LogStore, q: LogsQuery, onLine: (h: Hit)
     const filter = logsFilter(q);
     const res = await search(store, allFamilies(store.prefix), {
       query: { bool: { filter: [filter, { range: { '@timestamp': { gte: new Date(from).toISOString() } } }] } },
-      sort: [{ '@timestamp': { order: 'asc' } }],
+      sort: timeSort,
       size: 1000,
     });
     toHits(res).forEach(emit);

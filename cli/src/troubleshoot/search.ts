@@ -54,4 +54,6 @@ export async function search(store: LogStore, index: string, body: Omit<estypes.
   }
 }
 
-export const timeSort: estypes.Sort = [{ '@timestamp': { order: 'asc' } }];
+// event.sequence breaks ties between one process's lines written in the same millisecond.
+export const timeSort: estypes.Sort = [{ '@timestamp': { order: 'asc' } }, { 'event.sequence': { order: 'asc', unmapped_type: 'long' } }];
+export const newestFirst: estypes.Sort = [{ '@timestamp': { order: 'desc' } }, { 'event.sequence': { order: 'desc', unmapped_type: 'long' } }];

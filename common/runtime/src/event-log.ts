@@ -92,6 +92,7 @@ export function createEventLog(opts: EventLogOptions): EventLog {
     process: { pid: process.pid },
   };
   let closed = false;
+  let sequence = 0;
   return {
     file,
     write(dataset, level, message, fields) {
@@ -104,7 +105,7 @@ export function createEventLog(opts: EventLogOptions): EventLog {
         ...defaults,
         ...fields,
         message,
-        event: { dataset, kind: DATASETS[dataset].kind, ...fields.event },
+        event: { dataset, kind: DATASETS[dataset].kind, sequence: ++sequence, ...fields.event },
         level,
       };
       const result = payloadSchema(dataset).safeParse(info);

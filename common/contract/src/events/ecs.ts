@@ -18,6 +18,8 @@ export const EVENT_KINDS = ['event', 'metric', 'alert', 'state'] as const;
 
 const baseEvent = {
   kind: z.enum(EVENT_KINDS),
+  // Orders one process's lines that share a millisecond (the rows of a batch); ECS's own field for it.
+  sequence: z.number().int().nonnegative().optional(),
 };
 
 export const ecsBaseShape = {
