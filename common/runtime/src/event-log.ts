@@ -1,10 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { DATASETS, EventValidationError, logFile, type Dataset } from '@mlmon/contract';
-import { LineWriter, type LineFileOptions } from './line-writer.js';
-import type { WriterBatch, WriterReply } from './writer-thread.js';
+import { ecsLineFormatter } from './ecs-line.js';
+import { RotatingFile } from './rotating-file.js';
 
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -43,11 +42,11 @@ export interface EventLogOptions {
   maxFiles: number;
   stdout?: boolean;
   /**
-   * Format and append on a writer thread of its own, for a process whose
-   * request path logs: see createEventLog. Otherwise each line is formatted
-   * and appended inside write().
+   * Append the lines of one turn of the event loop with one write at its end,
+   * for a process whose request path logs: see createEventLog. Otherwise each
+   * line is appended inside write().
    */
-  thread?: boolean;
+  batched?: boolean;
 }
 
 export interface EventLog {
@@ -65,27 +64,31 @@ export interface EventLog {
 
 /**
  * One NDJSON file of ECS lines per process, formatted by
- * @elastic/ecs-winston-format and appended by a winston transport, rotated by
- * size (line-writer.ts).
+ * @elastic/ecs-winston-format (ecs-line.ts) and appended with synchronous
+ * writes, rotated by size (rotating-file.ts).
  *
- * The format and the transport are called directly rather than through a
- * winston Logger: the Logger's stream pipeline buffers, so when write()
- * returned nobody knew whether the line was on disk, and close() had to guess.
- * Here write() says when: without a thread the line is appended before it
- * returns; with one, its promise resolves once the thread has appended it.
- * A replica awaits that before it answers, so an answered prediction is in the
- * file even if the process is killed a moment later.
+ * The format is called directly rather than through a winston Logger: the
+ * Logger's stream pipeline buffers, so when write() returned nobody knew
+ * whether the line was on disk, and close() had to guess. Here write() says
+ * when: inline, the line is appended before it returns; batched, its promise
+ * resolves once the turn's write has appended it. A replica awaits that
+ * before it answers, so an answered prediction is in the file even if the
+ * process is killed a moment later.
  *
- * The writer thread exists for the replicas: validation stays in the caller,
- * so a bad event still throws where it is made, but formatting and the append
- * move off the event loop that serves requests, onto the core it leaves idle
- * (bench/api.ts measures what logging costs with it).
+ * Batched is for the replicas. A write costs more than formatting a line, and
+ * under load one inference run answers several requests, so their lines share
+ * one write. An earlier design formatted and appended on a writer
+ * thread; handing it each event cost the event loop more (a structured clone
+ * and a message each way) than formatting here does, and since an answer
+ * waits for its line anyway, the thread bought no responsiveness
+ * (bench/api.ts measures what logging costs).
  */
 export function createEventLog(opts: EventLogOptions): EventLog {
   mkdirSync(opts.dir, { recursive: true });
   const file = logFile(opts.dir, opts.basename);
-  const fileOpts: LineFileOptions = { file, maxBytes: opts.maxBytes, maxFiles: opts.maxFiles, stdout: opts.stdout ?? false };
-  const append = opts.thread ? writerThread(fileOpts) : inline(fileOpts);
+  const rotating = new RotatingFile({ file, maxBytes: opts.maxBytes, maxFiles: opts.maxFiles });
+  const append = opts.batched ? batched(rotating) : inline(rotating);
+  const format = ecsLineFormatter();
   const defaults = {
     service: { name: opts.service, node: { name: opts.node } },
     host: { hostname: os.hostname() },
@@ -113,7 +116,9 @@ export function createEventLog(opts: EventLogOptions): EventLog {
         const issue = result.error.issues[0]!;
         throw new EventValidationError(`${dataset}: ${issue.path.join('.')}: ${issue.message}`, issue.path.join('.'), result.error.issues);
       }
-      return append.write(info, Date.now());
+      const line = format(info);
+      if (opts.stdout) process.stdout.write(`${line}\n`);
+      return append.write(line);
     },
     async close() {
       if (closed) return;
@@ -123,88 +128,53 @@ export function createEventLog(opts: EventLogOptions): EventLog {
   };
 }
 
-// A worker thread starts outside the loader that runs TypeScript sources in tests, so from
-// source it runs the compiled thread (the test command builds first), and it takes none of
-// the parent's node flags (a test runner's resolve conditions would point it at sources).
-const WRITER_THREAD = new URL(import.meta.url.endsWith('.ts') ? '../dist/writer-thread.js' : './writer-thread.js', import.meta.url);
-
 interface Appender {
-  write(info: Record<string, unknown>, at: number): Promise<void>;
+  write(line: string): Promise<void>;
   close(): Promise<void>;
 }
 
-function inline(opts: LineFileOptions): Appender {
-  const writer = new LineWriter(opts);
-  const written = Promise.resolve();
+const written = Promise.resolve();
+
+function inline(file: RotatingFile): Appender {
   return {
-    write(info, at) {
-      writer.append(info, at);
+    write(line) {
+      const { error } = file.append([line]);
+      if (error) throw error;
       return written;
     },
     async close() {
-      writer.close();
+      file.close();
     },
   };
 }
 
-/**
- * Events go to the thread in one message per turn of the event loop, and it
- * answers once per message, so a busy replica pays for a message per batch of
- * lines, not per line.
- */
-function writerThread(opts: LineFileOptions): Appender {
-  const worker = new Worker(WRITER_THREAD, { workerData: opts, execArgv: [] });
-  let numbered = 0;
-  let batch: WriterBatch['events'] = [];
-  const waiting: Array<{ n: number; resolve: () => void; reject: (err: Error) => void }> = [];
-  let broken: Error | undefined;
-  const settle = (last: number, err?: Error) => {
-    while (waiting.length > 0 && waiting[0]!.n <= last) {
-      const w = waiting.shift()!;
-      if (err) w.reject(err);
-      else w.resolve();
-    }
-  };
-  let closing = false;
-  worker.on('message', (reply: WriterReply) => settle(reply.last, reply.failed === undefined ? undefined : new Error(`${opts.file}: ${reply.failed}`)));
-  worker.on('error', (err) => {
-    broken = new Error(`${opts.file}: writer thread failed: ${err.message}`);
-    settle(Infinity, broken);
-  });
-  const exited = new Promise<void>((resolve) =>
-    worker.once('exit', (code) => {
-      if (!closing) {
-        broken ??= new Error(`${opts.file}: writer thread exited (code ${code})`);
-        settle(Infinity, broken);
-      }
-      resolve();
-    }),
-  );
-  const send = () => {
-    if (batch.length === 0) return;
-    worker.postMessage({ last: numbered, events: batch } satisfies WriterBatch);
-    batch = [];
+function batched(file: RotatingFile): Appender {
+  let lines: string[] = [];
+  let waiting: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+  const flush = () => {
+    if (lines.length === 0) return;
+    const result = file.append(lines);
+    // The lines before a failure (the disk filled up, a rotation could not reopen) are in the file.
+    const failed = result.error && new Error(`${file.name}: ${result.error.message}`);
+    waiting.forEach((w, i) => (i < result.written ? w.resolve() : w.reject(failed!)));
+    lines = [];
+    waiting = [];
   };
   return {
-    write(info, at) {
-      let line: Promise<void>;
-      if (broken) line = Promise.reject(broken);
-      else {
-        if (batch.length === 0) setImmediate(send);
-        batch.push([at, info]);
-        const n = ++numbered;
-        line = new Promise<void>((resolve, reject) => waiting.push({ n, resolve, reject }));
-      }
+    write(line) {
+      // A microtask, not setImmediate: the requests one inference run answers continue in one
+      // microtask checkpoint, so their lines still share the write, and no turn of the loop is
+      // spent waiting for it (a setImmediate hop cost a replica about a tenth of its throughput).
+      if (lines.length === 0) queueMicrotask(flush);
+      lines.push(line);
+      const done = new Promise<void>((resolve, reject) => waiting.push({ resolve, reject }));
       // A caller that does not wait for its line must not turn a failed write into an unhandled rejection.
-      line.catch(() => {});
-      return line;
+      done.catch(() => {});
+      return done;
     },
     async close() {
-      closing = true;
-      send();
-      worker.postMessage('close');
-      await exited;
-      settle(Infinity, broken ?? new Error(`${opts.file}: writer thread stopped before writing this line`));
+      flush();
+      file.close();
     },
   };
 }

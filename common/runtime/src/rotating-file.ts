@@ -1,12 +1,15 @@
 import { closeSync, existsSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import Transport from 'winston-transport';
 import { rotatedLogFile } from '@mlmon/contract';
 
-const MESSAGE = Symbol.for('message');
+/** How far a call to RotatingFile.append got: the first `written` lines are in the file; `error` stopped the rest. */
+export interface AppendResult {
+  written: number;
+  error?: Error;
+}
 
 /**
- * A winston transport that appends each formatted line to a file with one
- * synchronous write and rotates by size, by rename.
+ * Appends lines to a file with synchronous writes and rotates it by size, by
+ * rename.
  *
  * Hand-written because winston's own File transport, with size rotation, hung
  * on end() and wrote after end when a rotation overlapped shutdown (seen in
@@ -14,44 +17,78 @@ const MESSAGE = Symbol.for('message');
  * the monitoring depends on: a prediction's line is in the kernel before its
  * response is sent, so not even kill -9 loses an answered prediction.
  *
+ * The lines of one call go out in one write (one per file when a rotation
+ * falls among them): a write costs a replica more than formatting a line does.
+ *
  * `x.ndjson` is the current file; rotation renames it to `x.1.ndjson`, shifting
  * older ones up to `x.<maxFiles-1>.ndjson`. A line is never split across files.
  */
-export class RotatingFileTransport extends Transport {
-  /** -1 after a rotation that could not open the new file: the next line tries again. */
-  private fd: number;
-  private size: number;
+export class RotatingFile {
+  /** -1 after a rotation that could not open the new file: the next append tries again. */
+  private fd = -1;
+  private size = 0;
   private ended = false;
 
   constructor(private readonly opts: { file: string; maxBytes: number; maxFiles: number }) {
-    super();
-    this.fd = -1;
-    this.size = 0;
     this.open();
   }
 
-  override log(info: Record<string | symbol, unknown>, callback: () => void): void {
-    const line = `${String(info[MESSAGE])}\n`;
-    const bytes = Buffer.byteLength(line);
-    if (this.ended) throw new Error(`${this.opts.file} is closed`);
-    if (this.fd < 0) this.open();
-    if (this.size > 0 && this.size + bytes > this.opts.maxBytes) this.rotate();
-    // A string write skips a Buffer per line; a short write (a full disk) finishes from a Buffer.
-    const written = writeSync(this.fd, line);
-    if (written < bytes) {
-      const rest = Buffer.from(line);
-      for (let at = written; at < bytes; ) at += writeSync(this.fd, rest, at);
-    }
-    this.size += bytes;
-    callback();
+  get name(): string {
+    return this.opts.file;
   }
 
-  /** Idempotent, as winston expects of a transport. */
-  override close(): void {
+  /** Each line without its newline. */
+  append(lines: readonly string[]): AppendResult {
+    if (this.ended) return { written: 0, error: new Error(`${this.opts.file} is closed`) };
+    let written = 0;
+    try {
+      // The usual case, one write and no rotation, without measuring each line.
+      const all = `${lines.join('\n')}\n`;
+      const allBytes = Buffer.byteLength(all);
+      if (this.fd >= 0 && this.size + allBytes <= this.opts.maxBytes) {
+        this.writeAll(all, allBytes);
+        this.size += allBytes;
+        return { written: lines.length };
+      }
+      while (written < lines.length) {
+        if (this.fd < 0) this.open();
+        // The lines that fit before the next rotation; a file holds at least one line.
+        let end = written;
+        let bytes = 0;
+        while (end < lines.length) {
+          const next = Buffer.byteLength(lines[end]!) + 1;
+          if (this.size + bytes + next > this.opts.maxBytes && (this.size > 0 || end > written)) break;
+          bytes += next;
+          end++;
+        }
+        if (end === written) {
+          this.rotate();
+          continue;
+        }
+        this.writeAll(`${lines.slice(written, end).join('\n')}\n`, bytes);
+        this.size += bytes;
+        written = end;
+      }
+      return { written };
+    } catch (err) {
+      return { written, error: err as Error };
+    }
+  }
+
+  /** Idempotent. */
+  close(): void {
     if (this.ended) return;
     this.ended = true;
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+  }
+
+  // A string write skips a Buffer per call; a short write (a full disk) finishes from a Buffer.
+  private writeAll(text: string, bytes: number): void {
+    const first = writeSync(this.fd, text);
+    if (first === bytes) return;
+    const rest = Buffer.from(text);
+    for (let at = first; at < bytes; ) at += writeSync(this.fd, rest, at);
   }
 
   private open(): void {

@@ -9,8 +9,8 @@ const root = mkdtempSync(path.join(os.tmpdir(), 'mlmon-event-log-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 let dirs = 0;
-function open(thread: boolean, maxBytes = 1e9, maxFiles = 2): EventLog {
-  return createEventLog({ service: 'mlmon-test', node: 'n1', dir: path.join(root, `log-${++dirs}`), basename: 'events', maxBytes, maxFiles, thread });
+function open(batched: boolean, maxBytes = 1e9, maxFiles = 2): EventLog {
+  return createEventLog({ service: 'mlmon-test', node: 'n1', dir: path.join(root, `log-${++dirs}`), basename: 'events', maxBytes, maxFiles, batched });
 }
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
@@ -18,10 +18,10 @@ const app = (log: EventLog, message: string) => log.write('mlmon.app', 'info', m
 
 describe.each([
   ['inline', false],
-  ['on a writer thread', true],
-])('an event log writing %s', (_mode, thread) => {
+  ["batched per turn", true],
+])("an event log writing %s", (_mode, batched) => {
   it('has the line in the file when write() settles', async () => {
-    const log = open(thread);
+    const log = open(batched);
     try {
       for (let i = 0; i < 20; i++) {
         await app(log, `line ${i}`);
@@ -33,7 +33,7 @@ describe.each([
   });
 
   it('keeps every line, in order, through close() when nobody waits for them', async () => {
-    const log = open(thread);
+    const log = open(batched);
     const before = Date.now();
     const written = Array.from({ length: 2000 }, (_, i) => app(log, `line ${i}`));
     await log.close();
@@ -46,8 +46,16 @@ describe.each([
     expect(stamps.every((t, i) => t >= before && (i === 0 || t >= stamps[i - 1]!))).toBe(true);
   });
 
+  it('numbers its lines with event.sequence in the order they were written, so lines of one millisecond sort', async () => {
+    const log = open(batched);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => app(log, `numbered ${i}`)));
+    await log.close();
+    const events = lines(log.file).map((l) => parseEcsLine(l));
+    expect(events.map((e) => e.event.sequence)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
   it('rotates by size without splitting a line', async () => {
-    const log = open(thread, 4096, 50);
+    const log = open(batched, 4096, 50);
     await Promise.all(Array.from({ length: 300 }, (_, i) => app(log, `rotating ${i}`)));
     await log.close();
     const files = readdirSync(path.dirname(log.file));
@@ -57,7 +65,7 @@ describe.each([
   });
 
   it('refuses a bad event where it is written, and writes nothing for it', async () => {
-    const log = open(thread);
+    const log = open(batched);
     expect(() => log.write('mlmon.feedback', 'info', 'feedback', { mlmon: { prediction: { id: '' }, feedback: { true_label: 'benign', delay_ms: 1 } } })).toThrow(
       EventValidationError,
     );
@@ -68,7 +76,7 @@ describe.each([
   });
 });
 
-describe('an event log on a writer thread whose file cannot be written', () => {
+describe("a batched event log whose file cannot be written", () => {
   it('rejects the lines it could not write, and a caller that does not wait is not crashed by them', async () => {
     const log = open(true, 2048, 3);
     await app(log, 'first');
