@@ -1,72 +1,188 @@
 /**
- * What per-prediction logging costs one replica: autocannon against a replica
- * with LOG_PREDICTIONS=false, then =true, alternating for several rounds in one
- * run so both see the same machine state; medians and the on/off ratio.
+ * One replica against its floor, side by side in one run:
  *
- * Besides req/s it reports the replica's CPU (all its threads, from /proc) per
- * 1,000 predictions: the replica formats and appends its lines on a writer
- * thread, so logging costs CPU on the core its event loop leaves idle even
- * where it costs no throughput.
+ *   bare Hono     bench/bare-hono.ts: the same server adapter, parsing the same
+ *                 JSON body and answering a JSON object of the same size;
+ *   logging off   a replica with LOG_PREDICTIONS=false;
+ *   logging on    a replica as it runs in production.
  *
- *   npm run bench:api                      # 3 rounds of 10 s per mode
+ * autocannon loads each in turn for several rounds (the same connections and
+ * body), so all three see the same machine; the tables show medians. CPU is
+ * read from /proc: the whole process and its main thread (the event loop, a
+ * replica's bottleneck). Then batch requests (`instances` of 1, 8 and 64 rows)
+ * in rows/s, and a CPU profile of a replica under the same load split by stage
+ * (bench/cpu-profile.ts), in µs of main-thread CPU per prediction.
+ *
+ *   npm run bench:api                      # 3 rounds of 10 s each
  *   BENCH_ROUNDS=5 BENCH_SECONDS=20 npm run bench:api
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import autocannon from 'autocannon';
 import { median } from 'simple-statistics';
-import { holdout, startReplicaProcess } from '@mlmon/api/testing';
-import { cpuSeconds } from './proc-cpu.js';
+import { holdout, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
+import { STAGES, stageSplit } from './cpu-profile.js';
+import { cpuSeconds, mainThreadCpuSeconds } from './proc-cpu.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const body = JSON.stringify({ features: holdout.rows[0]!.features });
+const BATCH_SIZES = [1, 8, 64];
+
+const bodyOf = (rows: number) =>
+  rows === 0
+    ? JSON.stringify({ features: holdout.rows[0]!.features })
+    : JSON.stringify({ instances: Array.from({ length: rows }, (_, i) => holdout.rows[i % holdout.rows.length]!.features) });
+const single = bodyOf(0);
+
+interface Target {
+  url: string;
+  pid: number;
+  stop(): Promise<unknown>;
+}
 
 interface Sample {
   rps: number;
   p50: number;
   p99: number;
-  /** Replica CPU seconds per 1,000 answered predictions. */
-  cpuPer1k: number;
-  non2xx: number;
+  /** CPU µs per request: the whole process, and its main thread. */
+  cpu: number;
+  mainCpu: number;
+  failed: number;
 }
 
-async function measure(logging: boolean): Promise<Sample> {
-  const replica = await startReplicaProcess({ REPLICA_ID: `bench-${logging ? 'on' : 'off'}`, LOG_PREDICTIONS: String(logging) });
-  try {
-    const opts = { url: `${replica.url}/v1/predict`, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body, connections };
-    await autocannon({ ...opts, duration: 2 }); // warm-up: JIT, ONNX session, sockets
-    const cpu0 = cpuSeconds(replica.child.pid!);
-    const r = await autocannon({ ...opts, duration: seconds });
-    const cpuPer1k = ((cpuSeconds(replica.child.pid!) - cpu0) / r.requests.total) * 1000;
-    return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpuPer1k, non2xx: r.non2xx + r.errors };
-  } finally {
-    replica.child.kill('SIGTERM');
-    await replica.exited;
+async function load(target: Target, body: string, duration: number): Promise<Sample> {
+  const cpu0 = cpuSeconds(target.pid);
+  const main0 = mainThreadCpuSeconds(target.pid);
+  const r = await autocannon({ url: `${target.url}/v1/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration });
+  const per = (s: number) => (s / r.requests.total) * 1e6;
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    cpu: per(cpuSeconds(target.pid) - cpu0),
+    mainCpu: per(mainThreadCpuSeconds(target.pid) - main0),
+    failed: r.non2xx + r.errors + r.timeouts,
+  };
+}
+
+function replicaTarget(r: ReplicaProcess): Target {
+  return {
+    url: r.url,
+    pid: r.child.pid!,
+    stop: () => {
+      r.child.kill('SIGTERM');
+      return r.exited;
+    },
+  };
+}
+
+async function startBare(answer: string): Promise<Target> {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./bare-hono.ts', import.meta.url).pathname], {
+    env: { ...process.env, BARE_ANSWER: answer },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      const m = /listening on (http:\/\/\S+)/.exec(String(d));
+      if (m) resolve(m[1]!);
+    });
+    void exited.then(() => reject(new Error('bare Hono exited before listening')));
+  });
+  return {
+    url,
+    pid: child.pid!,
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+const fmt = (n: number, digits = 0) => n.toFixed(digits);
+const status = (msg: string) => console.log(msg);
+
+// --- side by side: the floor, logging off, logging on ---------------------------------------
+
+const off = replicaTarget(await startReplicaProcess({ REPLICA_ID: 'bench-off', LOG_PREDICTIONS: 'false' }));
+const on = replicaTarget(await startReplicaProcess({ REPLICA_ID: 'bench-on', LOG_PREDICTIONS: 'true' }));
+// The floor answers exactly what a replica answers to this body, so both send the same bytes back.
+const answer = await (await fetch(`${on.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: single })).text();
+const bare = await startBare(answer);
+const targets = { 'bare Hono': bare, 'logging off': off, 'logging on': on } as const;
+type Mode = keyof typeof targets;
+const samples: Record<Mode, Sample[]> = { 'bare Hono': [], 'logging off': [], 'logging on': [] };
+const batches = new Map<number, Sample[]>(BATCH_SIZES.map((n) => [n, []]));
+
+try {
+  status(`warming up (2 s each): JIT, ONNX sessions, sockets`);
+  for (const t of Object.values(targets)) await load(t, single, 2);
+  for (let i = 1; i <= rounds; i++) {
+    for (const [mode, target] of Object.entries(targets) as Array<[Mode, Target]>) {
+      const s = await load(target, single, seconds);
+      samples[mode].push(s);
+      status(
+        `round ${i}/${rounds} ${mode.padEnd(11)} ${fmt(s.rps).padStart(6)} req/s  p50 ${s.p50} ms  p99 ${s.p99} ms  CPU ${fmt(s.cpu)} µs/req (main thread ${fmt(s.mainCpu)})  failed ${s.failed}`,
+      );
+    }
+    for (const n of BATCH_SIZES) {
+      const s = await load(on, bodyOf(n), seconds / 2);
+      batches.get(n)!.push(s);
+      status(`round ${i}/${rounds} batch of ${String(n).padEnd(2)}  ${fmt(s.rps * n).padStart(6)} rows/s  p99 ${s.p99} ms  failed ${s.failed}`);
+    }
   }
+} finally {
+  await Promise.all(Object.values(targets).map((t) => t.stop()));
 }
 
-const samples: Record<'off' | 'on', Sample[]> = { off: [], on: [] };
-for (let i = 1; i <= rounds; i++) {
-  for (const mode of ['off', 'on'] as const) {
-    const s = await measure(mode === 'on');
-    samples[mode].push(s);
-    console.log(
-      `round ${i}/${rounds} logging ${mode.padEnd(3)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${s.p50} ms  p99 ${s.p99} ms  CPU ${s.cpuPer1k.toFixed(2)} s/1k  errors ${s.non2xx}`,
-    );
-  }
+// --- where a prediction's CPU goes -----------------------------------------------------------
+
+status(`profiling a replica under the same load (${seconds} s, node --cpu-prof)`);
+const profileDir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-profile-'));
+const profiled = replicaTarget(await startReplicaProcess({ REPLICA_ID: 'bench-profile' }, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]));
+await load(profiled, single, 2);
+await load(profiled, single, seconds);
+await profiled.stop();
+const split = stageSplit(path.join(profileDir, readdirSync(profileDir)[0]!));
+rmSync(profileDir, { recursive: true, force: true });
+
+// --- report -----------------------------------------------------------------------------------
+
+const med = (mode: Mode, k: keyof Sample) => median(samples[mode].map((s) => s[k]));
+console.log(`\nmedians over ${rounds} rounds of ${seconds} s, ${connections} connections, one process each, ${os.cpus().length} cores shared with autocannon:`);
+console.log('| server | req/s | p50 ms | p99 ms | CPU µs per request | of which main thread |');
+console.log('|---|---|---|---|---|---|');
+for (const mode of Object.keys(targets) as Mode[]) {
+  console.log(`| ${mode} | ${fmt(med(mode, 'rps'))} | ${med(mode, 'p50')} | ${med(mode, 'p99')} | ${fmt(med(mode, 'cpu'))} | ${fmt(med(mode, 'mainCpu'))} |`);
 }
 
-const med = (mode: 'off' | 'on', k: keyof Sample) => median(samples[mode].map((s) => s[k]));
-console.log(`\nmedians over ${rounds} rounds of ${seconds} s, ${connections} connections, one replica:`);
-console.log('| logging | req/s | p50 ms | p99 ms | replica CPU s per 1k predictions |');
+console.log(`\nbatch requests, logging on (medians):`);
+console.log('| rows per request | requests/s | rows/s | p99 ms | main-thread CPU µs per row |');
 console.log('|---|---|---|---|---|');
-for (const mode of ['off', 'on'] as const) {
-  console.log(`| ${mode} | ${med(mode, 'rps').toFixed(0)} | ${med(mode, 'p50')} | ${med(mode, 'p99')} | ${med(mode, 'cpuPer1k').toFixed(2)} |`);
+for (const [n, s] of batches) {
+  const m = (k: keyof Sample) => median(s.map((x) => x[k]));
+  console.log(`| ${n} | ${fmt(m('rps'))} | ${fmt(m('rps') * n)} | ${m('p99')} | ${fmt(m('mainCpu') / n, 1)} |`);
 }
-const ratio = med('on', 'rps') / med('off', 'rps');
-console.log(`\nratio logging on / off (req/s): ${ratio.toFixed(3)}  (target >= 0.9)`);
-console.log(`ratio logging on / off (replica CPU per prediction): ${(med('on', 'cpuPer1k') / med('off', 'cpuPer1k')).toFixed(3)}`);
-if ([...samples.on, ...samples.off].some((s) => s.non2xx > 0)) {
+
+// The profiler slows what it watches, so shares come from the profile and µs from the unprofiled runs.
+const perPrediction = med('logging on', 'mainCpu');
+console.log(`\nmain-thread CPU per prediction by stage, logging on (${fmt(perPrediction)} µs in all; shares from the profile):`);
+console.log('| stage | share | µs per prediction |');
+console.log('|---|---|---|');
+for (const stage of STAGES) {
+  const share = split.micros[stage] / split.busy;
+  console.log(`| ${stage} | ${fmt(share * 100, 1)}% | ${fmt(share * perPrediction, 1)} |`);
+}
+
+const ratio = (a: Mode, b: Mode) => med(a, 'rps') / med(b, 'rps');
+console.log(`\nratio predict / bare Hono (req/s): ${fmt(ratio('logging on', 'bare Hono'), 3)}  (target >= 0.6)`);
+console.log(`ratio logging off / bare Hono (req/s): ${fmt(ratio('logging off', 'bare Hono'), 3)}`);
+console.log(`ratio logging on / off (req/s): ${fmt(ratio('logging on', 'logging off'), 3)}  (target >= 0.9)`);
+console.log(`ratio logging on / off (CPU per prediction): ${fmt(med('logging on', 'cpu') / med('logging off', 'cpu'), 3)}`);
+if ([...Object.values(samples).flat(), ...[...batches.values()].flat()].some((s) => s.failed > 0)) {
   console.error('some requests failed: the figures above are not clean');
   process.exitCode = 1;
 }

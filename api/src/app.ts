@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { REQUEST_ID_MAX_LENGTH } from '@mlmon/contract';
 import { ApiError, asApiError } from './errors.js';
+import { declaredBodyLimit } from './middleware/body-limit.js';
 import type { Deps } from './deps.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { healthRoutes } from './routes/health.js';
@@ -33,7 +33,7 @@ export function createApp(deps: Deps) {
     }
   });
   app.use(
-    bodyLimit({
+    declaredBodyLimit({
       maxSize: config.BODY_LIMIT_BYTES,
       onError: () => {
         throw new ApiError(413, 'payload_too_large', `body exceeds ${config.BODY_LIMIT_BYTES} bytes`);

@@ -34,10 +34,13 @@ export interface ReplicaProcess {
   exited: Promise<number | null>;
 }
 
-/** A real replica process, as `npm start -w api` runs it, on a free port. */
-export async function startReplicaProcess(env: Record<string, string> = {}): Promise<ReplicaProcess> {
+/**
+ * A real replica process, as `npm start -w api` runs it, on a free port.
+ * `nodeArgs` go before the entry point (bench/api.ts profiles with `--cpu-prof`).
+ */
+export async function startReplicaProcess(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ReplicaProcess> {
   const logDir = env.LOG_DIR ?? tempDir('replica-logs');
-  const child = spawn(process.execPath, [fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../dist/main.js' : './main.js', import.meta.url))], {
+  const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../dist/main.js' : './main.js', import.meta.url))], {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: '0', LOG_DIR: logDir, RESOURCE_INTERVAL_S: '3600', ADMIN_TOKEN, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

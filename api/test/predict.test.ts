@@ -135,10 +135,16 @@ describe('bad input gets a clear 4xx and an mlmon.app warning, never a crash', (
       .toMatchObject({ log: { level: 'warn' }, error: { code, message: error.message, type: code === 'unknown_model_version' ? 'UnknownModelVersionError' : 'ApiError' } });
   });
 
-  it('refuses a body over the limit with 413', async () => {
-    const res = await post('/v1/predict', { features, padding: 'x'.repeat(200 * 1024) });
-    expect(res.status).toBe(413);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+  it('refuses a body over the limit with 413, whether it declares its length or not', async () => {
+    const big = JSON.stringify({ features, padding: 'x'.repeat(200 * 1024) });
+    // Without Content-Length the body is counted as it is read; with it, the header alone decides.
+    for (const headers of [{}, { 'content-length': String(Buffer.byteLength(big)) }]) {
+      const res = await post('/v1/predict', big, headers);
+      expect(res.status).toBe(413);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+    }
+    const small = JSON.stringify({ features });
+    expect((await post('/v1/predict', small, { 'content-length': String(Buffer.byteLength(small)) })).status).toBe(200);
   });
 });
 

@@ -3,12 +3,14 @@ import { writeFileAtomic } from '@mlmon/runtime';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
+import { BatchedSession, type Prediction } from './batched-session.js';
 import { modelCard, type ModelCard } from './card.js';
+
+export type { Prediction };
 
 export interface LoadedModel {
   card: ModelCard;
-  session: ort.InferenceSession;
-  positiveIndex: number;
+  session: BatchedSession;
   /** Built once per model: requests are checked against the features of the model that serves them. */
   inputSchema: z.ZodObject<Record<string, z.ZodNumber>, z.core.$strict>;
 }
@@ -38,12 +40,6 @@ const servingState = z.object({
 
 export type Role = 'active' | 'canary' | 'pinned';
 
-export interface Prediction {
-  label: string;
-  score: number;
-  probabilities: Record<string, number>;
-}
-
 async function loadVersion(dir: string): Promise<LoadedModel> {
   const card = modelCard.parse(JSON.parse(readFileSync(path.join(dir, 'model_card.json'), 'utf8')));
   // One thread per session: replicas share a few cores, and per-request parallelism would only contend.
@@ -53,7 +49,7 @@ async function loadVersion(dir: string): Promise<LoadedModel> {
   });
   // Compiled: it runs on every row of every request.
   const inputSchema = z.compile(z.strictObject(Object.fromEntries(card.feature_names.map((f) => [f, z.number()]))));
-  return { card, session, positiveIndex: card.class_labels.indexOf(card.positive_label), inputSchema };
+  return { card, session: new BatchedSession(session, card, card.class_labels.indexOf(card.positive_label)), inputSchema };
 }
 
 /**
@@ -208,24 +204,8 @@ export class ModelRegistry {
     return this.update({ ...this.state, canary: weight > 0 ? { version, weight } : null });
   }
 
-  async predict(model: LoadedModel, rows: Array<Record<string, number>>): Promise<Prediction[]> {
-    const names = model.card.feature_names;
-    const width = names.length;
-    const data = model.card.input.dtype === 'float64' ? new Float64Array(rows.length * width) : new Float32Array(rows.length * width);
-    rows.forEach((row, i) => names.forEach((name, j) => (data[i * width + j] = row[name]!)));
-    const input = new ort.Tensor(model.card.input.dtype, data, [rows.length, width]);
-    const out = await model.session.run({ [model.card.input.name]: input });
-    const probs = out.probabilities!.data as Float32Array;
-    const labels = out.label!.data as BigInt64Array;
-    const classes = model.card.class_labels;
-    return rows.map((_, i) => {
-      const p = Array.from(probs.subarray(i * classes.length, (i + 1) * classes.length));
-      return {
-        label: classes[Number(labels[i])]!,
-        score: p[model.positiveIndex]!,
-        probabilities: Object.fromEntries(classes.map((c, k) => [c, p[k]!])),
-      };
-    });
+  predict(model: LoadedModel, rows: Array<Record<string, number>>): Promise<Prediction[]> {
+    return model.session.predict(rows);
   }
 
   // Its own listener, removed alone on close: several registries in one process (tests) may watch one file.

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
-import { v7 as uuidv7 } from 'uuid';
 import { ApiError } from '../errors.js';
 import type { Deps } from '../deps.js';
 import type { LoadedModel } from '../models/registry.js';
 import { createPrivacy } from '../privacy.js';
+import { predictionId } from './prediction-id.js';
 import { readJson } from './read-json.js';
 
 interface PredictRequest {
@@ -76,7 +76,7 @@ export function predictRoutes({ config, registry, log }: Deps) {
     const batch = { size: results.length, duration_ns: batchDuration };
     const logged: Array<Promise<void>> = [];
     const predictions = results.map((r, i) => {
-      const id = uuidv7();
+      const id = predictionId();
       if (config.LOG_PREDICTIONS) {
         logged.push(
           log.write('mlmon.prediction', 'info', 'prediction', {
