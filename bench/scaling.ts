@@ -67,7 +67,7 @@ async function measure(count: number, duration: number): Promise<Sample> {
 async function serve(count: number): Promise<void> {
   await nginx.stop();
   nginx.start(replicas.slice(0, count).map((r) => new URL(r.url).host));
-  await waitUntil(() => fetch(`${url}/ready`).then((res) => res.ok, () => false), { timeoutMs: 10_000, what: 'nginx answering' });
+  await waitUntil(() => fetch(`${url}/readyz`).then((res) => res.ok, () => false), { timeoutMs: 10_000, what: 'nginx answering' });
 }
 
 const samples = new Map<number, Sample[]>(COUNTS.map((n) => [n, []]));
