@@ -138,7 +138,7 @@ describe('bad input gets a clear 4xx and an mlmon.app warning, never a crash', (
   it('refuses a body over the limit with 413, whether it declares its length or not', async () => {
     const big = JSON.stringify({ features, padding: 'x'.repeat(200 * 1024) });
     // Without Content-Length the body is counted as it is read; with it, the header alone decides.
-    for (const headers of [{}, { 'content-length': String(Buffer.byteLength(big)) }]) {
+    for (const headers of [{}, { 'content-length': String(Buffer.byteLength(big)) }] as Array<Record<string, string>>) {
       const res = await post('/v1/predict', big, headers);
       expect(res.status).toBe(413);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');

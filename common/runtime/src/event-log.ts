@@ -42,9 +42,9 @@ export interface EventLogOptions {
   maxFiles: number;
   stdout?: boolean;
   /**
-   * Append the lines of one turn of the event loop with one write at its end,
-   * for a process whose request path logs: see createEventLog. Otherwise each
-   * line is appended inside write().
+   * Append the lines written in one microtask checkpoint with one write at its
+   * end, for a process whose request path logs: see createEventLog. Otherwise
+   * each line is appended inside write().
    */
   batched?: boolean;
 }
@@ -53,8 +53,8 @@ export interface EventLog {
   /**
    * Validates the event against its dataset's schema, throwing
    * EventValidationError at once on a bad one, then writes one ECS line. The
-   * promise settles when the line is in the file (at once without a writer
-   * thread); it rejects only when the file cannot be written.
+   * promise settles when the line is in the file (at once when not batched);
+   * it rejects only when the file cannot be written.
    */
   write<D extends Dataset>(dataset: D, level: Level, message: string, fields: EventFields<D>): Promise<void>;
   /** Writes every line still on its way, then closes the file. */
@@ -71,17 +71,17 @@ export interface EventLog {
  * Logger's stream pipeline buffers, so when write() returned nobody knew
  * whether the line was on disk, and close() had to guess. Here write() says
  * when: inline, the line is appended before it returns; batched, its promise
- * resolves once the turn's write has appended it. A replica awaits that
+ * resolves once the batch's write has appended it. A replica awaits that
  * before it answers, so an answered prediction is in the file even if the
  * process is killed a moment later.
  *
  * Batched is for the replicas. A write costs more than formatting a line, and
  * under load one inference run answers several requests, so their lines share
- * one write. An earlier design formatted and appended on a writer
- * thread; handing it each event cost the event loop more (a structured clone
- * and a message each way) than formatting here does, and since an answer
- * waits for its line anyway, the thread bought no responsiveness
- * (bench/api.ts measures what logging costs).
+ * one write. An earlier design formatted and appended on a writer thread;
+ * handing it each event cost the event loop more (a structured clone and a
+ * message each way) than formatting here does, and since an answer waits for
+ * its line anyway, the thread bought no responsiveness (bench/api.ts measures
+ * what logging costs).
  */
 export function createEventLog(opts: EventLogOptions): EventLog {
   mkdirSync(opts.dir, { recursive: true });
