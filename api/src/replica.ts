@@ -24,7 +24,7 @@ export async function createReplica(config: ApiConfig): Promise<Replica> {
     maxBytes: config.LOG_MAX_BYTES,
     maxFiles: config.LOG_MAX_FILES,
     stdout: config.LOG_STDOUT,
-    // Under load one write per turn of the event loop instead of one per line (bench/api.ts).
+    // Under load the lines of one inference run share one write instead of one each (bench/api.ts).
     batched: true,
   });
   const registry = await ModelRegistry.load({
