@@ -77,4 +77,12 @@ describe('BatchedSession on the real ONNX model', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expectMatches(await new BatchedSession(session, card, positive).predict([holdout.rows[0]!.features]), holdout.rows.slice(0, 1));
   });
+
+  it('fails the requests of a run whose model answers something that is not a probability', async () => {
+    const session = await ort.InferenceSession.create(path.join(dir, 'model.onnx'));
+    const batched = new BatchedSession(session, card, positive);
+    // NaN in makes NaN out of the real model; the route never lets NaN in, this is the guard behind it.
+    const nan = { ...holdout.rows[0]!.features, [card.feature_names[0]!]: Number.NaN };
+    await expect(batched.predict([nan])).rejects.toThrow(/outside \[0, 1\]/);
+  });
 });

@@ -95,6 +95,11 @@ export class BatchedSession {
       const out = await this.session.run({ [input.name]: new ort.Tensor(input.dtype, data, [rowCount, this.width]) });
       const probs = out.probabilities!.data as Float32Array;
       const labels = out.label!.data as BigInt64Array;
+      // The prediction's log line is not checked again (EventLog.writePrevalidated): a model that
+      // answers NaN or a class it does not have fails the requests here, as the check would have.
+      if (!probs.every((p) => p >= 0 && p <= 1) || !labels.every((l) => l >= 0n && l < BigInt(classes.length))) {
+        throw new Error(`model ${this.card.name} ${this.card.version} returned a probability outside [0, 1] or an unknown class`);
+      }
       let row = 0;
       for (const w of batch) {
         w.resolve(

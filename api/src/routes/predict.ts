@@ -79,7 +79,8 @@ export function predictRoutes({ config, registry, log }: Deps) {
       const id = predictionId();
       if (config.LOG_PREDICTIONS) {
         logged.push(
-          log.write('mlmon.prediction', 'info', 'prediction', {
+          // Every part was validated above (features, context) or made here (ids, the model's checked output).
+          log.writePrevalidated('mlmon.prediction', 'info', 'prediction', {
             event: { duration },
             http: { request: { id: requestId } },
             mlmon: {

@@ -54,6 +54,18 @@ describe.each([
     expect(events.map((e) => e.event.sequence)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
   });
 
+  it('writes through writePrevalidated the same line write() writes', async () => {
+    const log = open(batched);
+    const fields = { mlmon: { prediction: { id: 'p-1' }, feedback: { true_label: 'benign', delay_ms: 5 } } };
+    await log.write('mlmon.feedback', 'info', 'feedback', fields);
+    await log.writePrevalidated('mlmon.feedback', 'info', 'feedback', fields);
+    await log.close();
+    const [a, b] = lines(log.file).map((l) => parseEcsLine(l));
+    const strip = (e: typeof a) => ({ ...e, '@timestamp': undefined, event: { ...e!.event, sequence: undefined } });
+    expect(strip(b)).toEqual(strip(a));
+    expect(b!.event.sequence).toBe(a!.event.sequence! + 1);
+  });
+
   it('rotates by size without splitting a line', async () => {
     const log = open(batched, 4096, 50);
     await Promise.all(Array.from({ length: 300 }, (_, i) => app(log, `rotating ${i}`)));
