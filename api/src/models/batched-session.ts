@@ -35,6 +35,7 @@ export class BatchedSession {
   private turns = 0;
   private heldLastTurn = 0;
   private readonly width: number;
+  private readonly classCount: bigint;
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -45,6 +46,7 @@ export class BatchedSession {
     private readonly maxTurns = 3,
   ) {
     this.width = card.feature_names.length;
+    this.classCount = BigInt(card.class_labels.length);
   }
 
   predict(rows: Array<Record<string, number>>): Promise<Prediction[]> {
@@ -97,7 +99,7 @@ export class BatchedSession {
       const labels = out.label!.data as BigInt64Array;
       // The prediction's log line is not checked again (EventLog.writePrevalidated): a model that
       // answers NaN or a class it does not have fails the requests here, as the check would have.
-      if (!probs.every((p) => p >= 0 && p <= 1) || !labels.every((l) => l >= 0n && l < BigInt(classes.length))) {
+      if (!probs.every((p) => p >= 0 && p <= 1) || !labels.every((l) => l >= 0n && l < this.classCount)) {
         throw new Error(`model ${this.card.name} ${this.card.version} returned a probability outside [0, 1] or an unknown class`);
       }
       let row = 0;
