@@ -3,6 +3,9 @@
  *
  *   bare Hono     bench/bare-hono.ts: the same server adapter, parsing the same
  *                 JSON body and answering a JSON object of the same size;
+ *   bare + line   the same, also writing the contract's prediction line (with
+ *                 its 30 features) through the replica's event log: what
+ *                 logging every prediction costs before any model runs;
  *   logging off   a replica with LOG_PREDICTIONS=false;
  *   logging on    a replica as it runs in production.
  *
@@ -79,9 +82,9 @@ function replicaTarget(r: ReplicaProcess): Target {
   };
 }
 
-async function startBare(answer: string): Promise<Target> {
+async function startBare(answer: string, logDir?: string): Promise<Target> {
   const child = spawn(process.execPath, ['--import', 'tsx', new URL('./bare-hono.ts', import.meta.url).pathname], {
-    env: { ...process.env, BARE_ANSWER: answer },
+    env: { ...process.env, BARE_ANSWER: answer, ...(logDir ? { BARE_LOG_DIR: logDir } : {}) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -111,17 +114,24 @@ const off = replicaTarget(await startReplicaProcess({ REPLICA_ID: 'bench-off', L
 const on = replicaTarget(await startReplicaProcess({ REPLICA_ID: 'bench-on', LOG_PREDICTIONS: 'true' }));
 // The floor answers exactly what a replica answers to this body, so both send the same bytes back.
 const answer = await (await fetch(`${on.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: single })).text();
-const bare = await startBare(answer);
-const targets = { 'bare Hono': bare, 'logging off': off, 'logging on': on } as const;
+const bareLogDir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-bare-'));
+const targets = {
+  'bare Hono': await startBare(answer),
+  'bare + line': await startBare(answer, bareLogDir),
+  'logging off': off,
+  'logging on': on,
+} as const;
 type Mode = keyof typeof targets;
-const samples: Record<Mode, Sample[]> = { 'bare Hono': [], 'logging off': [], 'logging on': [] };
+const samples: Record<Mode, Sample[]> = { 'bare Hono': [], 'bare + line': [], 'logging off': [], 'logging on': [] };
 const batches = new Map<number, Sample[]>(BATCH_SIZES.map((n) => [n, []]));
 
 try {
   status(`warming up (2 s each): JIT, ONNX sessions, sockets`);
   for (const t of Object.values(targets)) await load(t, single, 2);
   for (let i = 1; i <= rounds; i++) {
-    for (const [mode, target] of Object.entries(targets) as Array<[Mode, Target]>) {
+    // Alternating the order cancels a slow drift of the machine's speed across a round.
+    const order = Object.entries(targets) as Array<[Mode, Target]>;
+    for (const [mode, target] of i % 2 ? order : order.reverse()) {
       const s = await load(target, single, seconds);
       samples[mode].push(s);
       status(
@@ -136,6 +146,7 @@ try {
   }
 } finally {
   await Promise.all(Object.values(targets).map((t) => t.stop()));
+  rmSync(bareLogDir, { recursive: true, force: true });
 }
 
 // --- where a prediction's CPU goes -----------------------------------------------------------
@@ -177,11 +188,16 @@ for (const stage of STAGES) {
   console.log(`| ${stage} | ${fmt(share * 100, 1)}% | ${fmt(share * perPrediction, 1)} |`);
 }
 
-const ratio = (a: Mode, b: Mode) => med(a, 'rps') / med(b, 'rps');
-console.log(`\nratio predict / bare Hono (req/s): ${fmt(ratio('logging on', 'bare Hono'), 3)}  (target >= 0.6)`);
+// Each round loads the targets back to back, so a ratio is taken within a round and the median over
+// rounds reported: this VM's speed drifts by a fifth between rounds, which a ratio of medians would mix in.
+const ratio = (a: Mode, b: Mode) => median(samples[a].map((s, i) => s.rps / samples[b][i]!.rps));
+console.log(`\nratios within each round, median over ${rounds} rounds:`);
+console.log(`ratio predict / bare Hono (req/s): ${fmt(ratio('logging on', 'bare Hono'), 3)}  (target >= 0.6)`);
 console.log(`ratio logging off / bare Hono (req/s): ${fmt(ratio('logging off', 'bare Hono'), 3)}`);
+console.log(`ratio bare + line / bare Hono (req/s): ${fmt(ratio('bare + line', 'bare Hono'), 3)}  (the most a server that logs each prediction's line gets)`);
+console.log(`ratio predict / bare + line (req/s): ${fmt(ratio('logging on', 'bare + line'), 3)}`);
 console.log(`ratio logging on / off (req/s): ${fmt(ratio('logging on', 'logging off'), 3)}  (target >= 0.9)`);
-console.log(`ratio logging on / off (CPU per prediction): ${fmt(med('logging on', 'cpu') / med('logging off', 'cpu'), 3)}`);
+console.log(`ratio logging on / off (CPU per prediction): ${fmt(median(samples['logging on'].map((s, i) => s.cpu / samples['logging off'][i]!.cpu)), 3)}`);
 if ([...Object.values(samples).flat(), ...[...batches.values()].flat()].some((s) => s.failed > 0)) {
   console.error('some requests failed: the figures above are not clean');
   process.exitCode = 1;
