@@ -6,8 +6,10 @@
  *
  * With BARE_LOG_DIR set it also writes the prediction line of the event
  * contract for each request, through the replica's own event log (batched,
- * answered once the line is in the file): the floor for a server that logs
- * every prediction with its features, before any model or validation runs.
+ * answered once the line is appended): the floor for a server that logs every
+ * prediction with its features, before any model or validation runs.
+ * bench/api.ts points the log file at /dev/null, so the floor holds the
+ * formatting and a write call but no disk.
  *
  *   BARE_ANSWER='<a replica answer>' [BARE_LOG_DIR=/tmp/x] node --import tsx bench/bare-hono.ts
  */
