@@ -5,13 +5,14 @@
  *                 JSON body and answering a JSON object of the same size;
  *   bare + line   the same, also formatting the contract's prediction line
  *                 (with its 30 features) through the replica's event log,
- *                 whose file is /dev/null: a lower bound of what logging every
- *                 prediction costs, before any model runs or any disk write;
+ *                 whose file is /dev/null: what formatting and writing each
+ *                 prediction's line costs, before any model runs or any disk;
  *   logging off   a replica with LOG_PREDICTIONS=false;
  *   logging on    a replica as it runs in production.
  *
  * autocannon loads each in turn for several rounds (the same connections and
- * body), so all three see the same machine; the tables show medians. CPU is
+ * body), so all four see the same machine; the tables show medians, the ratios
+ * the median over rounds of each round's ratio. CPU is
  * read from /proc: the whole process and its main thread (the event loop, a
  * replica's bottleneck). Then batch requests (`instances` of 1, 8 and 64 rows)
  * in rows/s, and a CPU profile of a replica under the same load split by stage
@@ -116,8 +117,8 @@ const on = replicaTarget(await startReplicaProcess({ REPLICA_ID: 'bench-on', LOG
 // The floor answers exactly what a replica answers to this body, so both send the same bytes back.
 const answer = await (await fetch(`${on.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: single })).text();
 const bareLogDir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-bare-'));
-// A replica's lines share writes (one per inference run); one request per write to a disk file would
-// make this floor costlier than the replica it bounds.
+// The floor makes a write call per request where a replica's lines share one per inference run; into
+// a disk file that cost the floor more than the replica (1.17x in a 5-round run).
 symlinkSync('/dev/null', path.join(bareLogDir, 'bare.ndjson'));
 const targets = {
   'bare Hono': await startBare(answer),
@@ -198,7 +199,7 @@ const ratio = (a: Mode, b: Mode) => median(samples[a].map((s, i) => s.rps / samp
 console.log(`\nratios within each round, median over ${rounds} rounds:`);
 console.log(`ratio predict / bare Hono (req/s): ${fmt(ratio('logging on', 'bare Hono'), 3)}  (target >= 0.6)`);
 console.log(`ratio logging off / bare Hono (req/s): ${fmt(ratio('logging off', 'bare Hono'), 3)}`);
-console.log(`ratio bare + line / bare Hono (req/s): ${fmt(ratio('bare + line', 'bare Hono'), 3)}  (the most a server that formats each prediction's line reaches)`);
+console.log(`ratio bare + line / bare Hono (req/s): ${fmt(ratio('bare + line', 'bare Hono'), 3)}  (a server that only formats and writes each prediction's line)`);
 console.log(`ratio predict / bare + line (req/s): ${fmt(ratio('logging on', 'bare + line'), 3)}`);
 console.log(`ratio logging on / off (req/s): ${fmt(ratio('logging on', 'logging off'), 3)}  (target >= 0.9)`);
 console.log(`ratio logging on / off (CPU per prediction): ${fmt(median(samples['logging on'].map((s, i) => s.cpu / samples['logging off'][i]!.cpu)), 3)}`);
