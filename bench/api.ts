@@ -28,6 +28,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { median } from 'simple-statistics';
 import { holdout, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
+import { logFile } from '@mlmon/contract';
 import { STAGES, stageSplit } from './cpu-profile.js';
 import { cpuSeconds, mainThreadCpuSeconds } from './proc-cpu.js';
 
@@ -119,7 +120,7 @@ const answer = await (await fetch(`${on.url}/v1/predict`, { method: 'POST', head
 const bareLogDir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-bare-'));
 // The floor makes a write call per request where a replica's lines share one per inference run; into
 // a disk file that cost the floor more than the replica (1.17x in a 5-round run).
-symlinkSync('/dev/null', path.join(bareLogDir, 'bare.ndjson'));
+symlinkSync('/dev/null', logFile(bareLogDir, 'bare'));
 const targets = {
   'bare Hono': await startBare(answer),
   'bare + line': await startBare(answer, bareLogDir),
@@ -195,14 +196,14 @@ for (const stage of STAGES) {
 
 // Each round loads the targets back to back, so a ratio is taken within a round and the median over
 // rounds reported: this VM's speed drifts by a fifth between rounds, which a ratio of medians would mix in.
-const ratio = (a: Mode, b: Mode) => median(samples[a].map((s, i) => s.rps / samples[b][i]!.rps));
+const ratio = (a: Mode, b: Mode, k: 'rps' | 'cpu' = 'rps') => median(samples[a].map((s, i) => s[k] / samples[b][i]![k]));
 console.log(`\nratios within each round, median over ${rounds} rounds:`);
 console.log(`ratio predict / bare Hono (req/s): ${fmt(ratio('logging on', 'bare Hono'), 3)}  (target >= 0.6)`);
 console.log(`ratio logging off / bare Hono (req/s): ${fmt(ratio('logging off', 'bare Hono'), 3)}`);
 console.log(`ratio bare + line / bare Hono (req/s): ${fmt(ratio('bare + line', 'bare Hono'), 3)}  (a server that only formats and writes each prediction's line)`);
 console.log(`ratio predict / bare + line (req/s): ${fmt(ratio('logging on', 'bare + line'), 3)}`);
 console.log(`ratio logging on / off (req/s): ${fmt(ratio('logging on', 'logging off'), 3)}  (target >= 0.9)`);
-console.log(`ratio logging on / off (CPU per prediction): ${fmt(median(samples['logging on'].map((s, i) => s.cpu / samples['logging off'][i]!.cpu)), 3)}`);
+console.log(`ratio logging on / off (CPU per prediction): ${fmt(ratio('logging on', 'logging off', 'cpu'), 3)}`);
 if ([...Object.values(samples).flat(), ...[...batches.values()].flat()].some((s) => s.failed > 0)) {
   console.error('some requests failed: the figures above are not clean');
   process.exitCode = 1;

@@ -43,4 +43,9 @@ const app = new Hono().post('/v1/predict', async (c) => {
   return c.json(answer);
 });
 const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => console.log(`bare hono listening on http://127.0.0.1:${info.port}`));
-process.on('SIGTERM', () => server.close(() => void (log?.close() ?? Promise.resolve()).then(() => process.exit(0))));
+process.on('SIGTERM', () =>
+  server.close(async () => {
+    await log?.close();
+    process.exit(0);
+  }),
+);
