@@ -29,7 +29,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { median, quantile } from 'simple-statistics';
-import { createEsClient, createEventLog, freePort, loadEsConfig, type EventLog } from '@mlmon/runtime';
+import { createEsClient, createEventLog, freePort, loadEsConfig, waitUntil, type EventLog } from '@mlmon/runtime';
 import { familyIndex } from '@mlmon/contract';
 import { ES_DIST_DIR, startInstance, stopInstance } from '@mlmon/es-local';
 import { setupTemplates } from '@mlmon/contract';
@@ -132,17 +132,20 @@ type Variant = 'ceiling' | 'shipper' | 'rsyslog';
 /** Waits until Elasticsearch has indexed every line, printing progress; returns when it saw the last one. */
 async function untilIndexed(prefix: string, what: string, started: number): Promise<number> {
   let reported = started;
-  for (;;) {
-    const n = await indexed(prefix);
+  let n = 0;
+  const done = async () => {
+    n = await indexed(prefix);
     const now = performance.now();
     if (n >= events) return now;
     if (now - reported > 5000) {
       reported = now;
       log(`  ${what}: ${n}/${events} indexed after ${((now - started) / 1000).toFixed(0)} s`);
     }
-    if (now - started > 600_000) throw new Error(`${what}: only ${n}/${events} indexed after 10 minutes`);
-    await sleep(100);
-  }
+    return false;
+  };
+  return waitUntil(done, { timeoutMs: 600_000, intervalMs: 100 }).catch((err: Error) => {
+    throw new Error(`${what}: only ${n}/${events} indexed after 10 minutes (${err.message})`);
+  });
 }
 
 async function ceiling(prefix: string): Promise<Sample> {
@@ -181,11 +184,10 @@ async function started(what: string, child: ChildProcess, ready: () => boolean):
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
-  const deadline = Date.now() + 30_000;
-  while (!ready()) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${what} did not start:\n${output}`);
-    await sleep(50);
-  }
+  await waitUntil(ready, { timeoutMs: 30_000, intervalMs: 50, what: `${what} ready`, abortIf: () => (child.exitCode === null ? undefined : `exited with code ${child.exitCode}`) }).catch((err: Error) => {
+    // What the process printed says why it did not start.
+    throw new Error(`${what} did not start (${err.message}):\n${output}`);
+  });
 }
 
 async function stopped(child: ChildProcess): Promise<void> {

@@ -35,7 +35,7 @@ export interface ReplicaProcess {
 }
 
 /**
- * A real replica process, as `npm start -w api` runs it, on a free port.
+ * A real replica process, started the way production starts it (`node api/dist/main.js`), on a free port.
  * `nodeArgs` go before the entry point (bench/api.ts profiles with `--cpu-prof`).
  */
 export async function startReplicaProcess(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ReplicaProcess> {

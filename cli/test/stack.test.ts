@@ -1,17 +1,17 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseEcsLine, type EventOf, type MlmonEvent } from '@mlmon/contract';
+import { LOG_BASENAMES, logFile, parseEcsLine, type EventOf, type MlmonEvent } from '@mlmon/contract';
 import { testCluster } from '@mlmon/es-local/testing';
-import { freePortBlock } from '@mlmon/runtime';
 import { scaleReplicas, stackStatus } from '../src/stack/client.js';
-import { REPO_ROOT, runPaths, serviceEntry } from '../src/stack/paths.js';
+import { runPaths } from '../src/stack/paths.js';
 import { isAlive, readStackFile, runningStack, type StackFile } from '../src/stack/stack-file.js';
 import { loadHoldout } from '../src/simulate/holdout.js';
 import { newTally, runTraffic, type TrafficTally } from '../src/simulate/traffic.js';
+import { mlmon as runMlmon, upOnFreePorts } from './mlmon-process.js';
 
 /** A real stack (real nginx, real replicas, a supervisor) on ports of its own, in a run folder of its own. */
 const cluster = testCluster();
@@ -26,38 +26,19 @@ let stack: StackFile;
 let replicaPort: number;
 const rows = loadHoldout();
 
-function mlmon(args: string[], runEnv: NodeJS.ProcessEnv = env): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [serviceEntry('cli'), ...args], { cwd: REPO_ROOT, env: runEnv });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => resolve({ code, out }));
-  });
-}
+const mlmon = (args: string[], runEnv: NodeJS.ProcessEnv = env) => runMlmon(args, runEnv);
 
 const errorsOf = (t: TrafficTally) => t.sent - t.ok;
 
-function events<D extends MlmonEvent['event']['dataset']>(file: string, dataset: D): Array<EventOf<D>> {
-  return readFileSync(path.join(paths.logs, file), 'utf8')
+function events<D extends MlmonEvent['event']['dataset']>(basename: string, dataset: D): Array<EventOf<D>> {
+  return readFileSync(logFile(paths.logs, basename), 'utf8')
     .trim()
     .split('\n')
     .map((l) => parseEcsLine(l))
     .filter((e): e is EventOf<D> => e.event.dataset === dataset);
 }
 
-/** `mlmon up` on free ports: nginx at the base, its status page at +1 and the control API at +10. */
-async function up(replicas: number, runEnv: NodeJS.ProcessEnv): Promise<{ port: number; replicaPort: number; out: string }> {
-  // One block for every port the stack binds, so no two are picked free apart and then collide:
-  // nginx at the base (+1 status, +2 remediator, +10 control API), replicas from base+11.
-  const port = await freePortBlock(19);
-  const replicaPort = port + 11;
-  // The block's port+2 is free and unused by nginx: the remediator takes it instead of its default 8070.
-  const run = await mlmon(['up', '--replicas', String(replicas), '--port', String(port), '--replica-port', String(replicaPort), '--remediator-port', String(port + 2)], runEnv);
-  expect(run.code, run.out).toBe(0);
-  expect(run.out).toContain(`http://127.0.0.1:${port}`);
-  return { port, replicaPort, out: run.out };
-}
+const up = (replicas: number, runEnv: NodeJS.ProcessEnv) => upOnFreePorts({ replicas, maxReplicas: 8 }, runEnv);
 
 beforeAll(async () => {
   ({ replicaPort } = await up(3, env));
@@ -80,7 +61,7 @@ describe('the local stack: nginx in front of supervised replicas', () => {
 
   it('carries one request id from the response to the nginx access line and the api prediction line', async () => {
     const t = await runTraffic({ url: stack.url, rows, rate: 50, seconds: 1 });
-    const access = events('nginx-access.ndjson', 'nginx.access');
+    const access = events(LOG_BASENAMES.nginxAccess, 'nginx.access');
     expect(t.requests.length).toBe(50);
     for (const r of t.requests) {
       expect(r.requestId).toMatch(/^[0-9a-f]{32}$/);
@@ -88,7 +69,7 @@ describe('the local stack: nginx in front of supervised replicas', () => {
       expect(line?.http.response.status_code).toBe(200);
       // The last upstream attempt is the replica that answered (earlier ones may be empty slots).
       expect(line?.mlmon.nginx.upstream.address.split(', ').at(-1)).toBe(`127.0.0.1:${stackPort(r.replica)}`);
-      const prediction = events(`api-${r.replica}.ndjson`, 'mlmon.prediction').find((e) => e.http.request.id === r.requestId);
+      const prediction = events(LOG_BASENAMES.replica(r.replica), 'mlmon.prediction').find((e) => e.http.request.id === r.requestId);
       expect(prediction?.mlmon.prediction.id).toBe(r.predictionId);
     }
   });

@@ -3,7 +3,7 @@ import { existsSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { chown, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitUntil } from '@mlmon/runtime';
 import { ensureDistribution } from './distribution.js';
 import { RUNTIME_DIR, isRoot } from './paths.js';
 
@@ -256,37 +256,39 @@ export async function startInstance(opts: InstanceOptions): Promise<InstanceStat
   child.once('exit', (code) => (exited = code));
 
   const url = `http://127.0.0.1:${opts.port}`;
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
   const started = Date.now();
   let lastReport = started;
   log(`starting Elasticsearch "${opts.name}" on ${url} (logs: ${f.logs})`);
-  for (;;) {
+  const healthy = async () => {
+    if (Date.now() - lastReport >= 5000) {
+      lastReport = Date.now();
+      log(`  still waiting for Elasticsearch (${Math.round((lastReport - started) / 1000)}s)`);
+    }
+    const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=1s`, {
+      signal: AbortSignal.timeout(3000),
+      ...(opts.security ? { headers: { authorization: `Basic ${Buffer.from(`${LAUNCHER_USER.username}:${LAUNCHER_USER.password}`).toString('base64')}` } } : {}),
+    });
+    return res.ok;
+  };
+  try {
+    await waitUntil(healthy, {
+      timeoutMs: opts.readyTimeoutMs ?? 120_000,
+      intervalMs: 500,
+      what: `Elasticsearch "${opts.name}" ready`,
+      abortIf: () => (exited === undefined ? undefined : `exited with code ${exited}`),
+    });
+  } catch {
+    // The wait's own message lacks what explains it: the node's output.
     if (exited !== undefined) {
       throw new Error(
         `Elasticsearch exited with code ${exited} before it was ready.\n--- ${f.console}\n${await tail(f.console, 30)}\n--- ${path.join(f.logs, 'mlmon.log')}\n${await tail(path.join(f.logs, 'mlmon.log'), 30)}`,
       );
     }
-    try {
-      const res = await fetch(`${url}/_cluster/health?wait_for_status=yellow&timeout=1s`, {
-        signal: AbortSignal.timeout(3000),
-        ...(opts.security ? { headers: { authorization: `Basic ${Buffer.from(`${LAUNCHER_USER.username}:${LAUNCHER_USER.password}`).toString('base64')}` } } : {}),
-      });
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      // The launcher and the node share the process group we created, so this ends both.
-      process.kill(-child.pid!, 'SIGKILL');
-      throw new Error(
-        `Elasticsearch was not ready after ${Math.round((Date.now() - started) / 1000)}s.\n--- ${path.join(f.logs, 'mlmon.log')}\n${await tail(path.join(f.logs, 'mlmon.log'), 30)}`,
-      );
-    }
-    if (Date.now() - lastReport >= 5000) {
-      lastReport = Date.now();
-      log(`  still waiting for Elasticsearch (${Math.round((lastReport - started) / 1000)}s)`);
-    }
-    await sleep(500);
+    // The launcher and the node share the process group we created, so this ends both.
+    process.kill(-child.pid!, 'SIGKILL');
+    throw new Error(
+      `Elasticsearch was not ready after ${Math.round((Date.now() - started) / 1000)}s.\n--- ${path.join(f.logs, 'mlmon.log')}\n${await tail(path.join(f.logs, 'mlmon.log'), 30)}`,
+    );
   }
   log(`Elasticsearch "${opts.name}" ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   return { ...(await instanceStatus(opts.name)), started: true };
@@ -308,12 +310,11 @@ export async function stopInstance(
   process.kill(pid, 'SIGTERM');
   // Done when the launcher has exited too: it reaps the node, so nothing is left behind, not even a zombie.
   const running = () => isElasticsearch(pid) || isElasticsearch(launcher);
-  const deadline = Date.now() + (opts.graceMs ?? 60_000);
-  while (running() && Date.now() < deadline) await sleep(200);
-  if (running()) {
+  const gone = (timeoutMs: number, intervalMs: number) => waitUntil(() => !running(), { timeoutMs, intervalMs, what: `Elasticsearch "${name}" (pid ${pid}) exiting` });
+  if (!(await gone(opts.graceMs ?? 60_000, 200).catch(() => false))) {
     log(`Elasticsearch "${name}" (pid ${pid}) ignored SIGTERM; killing it`);
     for (const p of [pid, launcher]) if (isElasticsearch(p)) process.kill(p, 'SIGKILL');
-    while (running()) await sleep(100);
+    await gone(10_000, 100);
   }
   await rm(f.pid, { force: true });
   await rm(f.launcherPid, { force: true });

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEsClient, freePort, loadEsConfig } from '@mlmon/runtime';
+import { createEsClient, freePort, loadEsConfig, waitUntil } from '@mlmon/runtime';
 import { ES_VERSION, instanceStatus, startInstance, stopInstance } from '../src/index.js';
 
 /**
@@ -33,8 +33,7 @@ describe('local Elasticsearch launcher', () => {
     const pid = started.pid!;
     expect(await stopInstance(NAME, { log: () => {} })).toBe(true);
     // Gone entirely, not a zombie: a zombie still answers signal 0.
-    const deadline = Date.now() + 5_000;
-    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await waitUntil(() => !existsSync(`/proc/${pid}`), { timeoutMs: 5_000, intervalMs: 50, what: `pid ${pid} gone` });
     expect(() => process.kill(pid, 0)).toThrow();
     expect((await instanceStatus(NAME)).running).toBe(false);
     const leftovers = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })

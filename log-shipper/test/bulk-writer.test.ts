@@ -71,6 +71,30 @@ describe('the bulk writer, against the real cluster', () => {
     expect(availability.at(-1)).toBeUndefined();
   });
 
+  it('keeps items the cluster answers 503 (primary shard not active) and lands each once when the shard is assigned', async () => {
+    const { client, prefix } = cluster;
+    const index = `${prefix}-unassigned`;
+    // A primary that may be allocated nowhere: every item for it fails with 503 unavailable_shards_exception.
+    await client.indices.create({ index, wait_for_active_shards: 0, settings: { number_of_replicas: 0, 'index.routing.allocation.require._name': 'no-such-node' } });
+    // The cluster waits the bulk's timeout (a minute by default) for the primary before it answers 503; 1 s keeps the test short.
+    const impatient = client.child({});
+    const bulk = impatient.bulk.bind(impatient);
+    impatient.bulk = ((params: Parameters<typeof bulk>[0], options?: Parameters<typeof bulk>[1]) => bulk({ ...params, timeout: '1s' }, options)) as typeof impatient.bulk;
+    const { writer, cursor, add, availability } = writerFor(impatient);
+    add(index, 0, 20);
+    await expect.poll(() => writer.retried, { timeout: 15_000 }).toBeGreaterThanOrEqual(40);
+    expect(availability[0]).toMatch(/^503 unavailable_shards_exception: .*primary shard is not active/);
+    expect(cursor.ackedOffset).toBe(0);
+    expect(writer.indexed).toBe(0);
+
+    await client.indices.putSettings({ index, settings: { 'index.routing.allocation.require._name': null } });
+    expect(await writer.close(30_000)).toBe(true);
+    expect(cursor.ackedOffset).toBe(200);
+    expect(writer.indexed).toBe(20);
+    expect(await count(index)).toBe(20);
+    expect(availability.at(-1)).toBeUndefined();
+  });
+
   it('dead-letters the items the cluster refuses as malformed (400) and still acknowledges past them', async () => {
     const { client, prefix } = cluster;
     const index = `${prefix}-typed`;

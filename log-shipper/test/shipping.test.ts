@@ -2,7 +2,7 @@ import { appendFileSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { familyIndex } from '@mlmon/contract';
+import { familyIndex, LOG_BASENAMES, logFile } from '@mlmon/contract';
 import { sampleEvents } from '@mlmon/contract/testing';
 import { testCluster } from '@mlmon/es-local/testing';
 import { MAX_LINE_BYTES } from '../src/shipper.js';
@@ -72,7 +72,7 @@ describe('the log shipper', () => {
     appendFileSync(api.log.file, `{"message":"${'x'.repeat(MAX_LINE_BYTES + 1000)}"}\n`);
     for (let i = 0; i < 100; i++) api.predict();
     api.app('still here');
-    writeFileSync(path.join(dirs.logs, 'nginx-access.ndjson'), Array.from({ length: 50 }, (_, i) => nginxLine(i)).join(''));
+    writeFileSync(logFile(dirs.logs, LOG_BASENAMES.nginxAccess), Array.from({ length: 50 }, (_, i) => nginxLine(i)).join(''));
 
     const shipper = await startShipper(env);
     const predictions = await waitFor('predictions', () => predictionTally(client, prefix, api.predictionIds), (t) => t.indexed >= 200);
@@ -110,7 +110,7 @@ describe('the log shipper', () => {
     expect(shipper.output()).toMatch(/stopped: everything read is indexed and checkpointed/);
     const offsets = checkpointOffsets(dirs);
     expect(offsets['api-r1.ndjson']).toBe(statSync(api.log.file).size);
-    expect(offsets['nginx-access.ndjson']).toBe(statSync(path.join(dirs.logs, 'nginx-access.ndjson')).size);
+    expect(offsets[path.basename(logFile(dirs.logs, LOG_BASENAMES.nginxAccess))]).toBe(statSync(logFile(dirs.logs, LOG_BASENAMES.nginxAccess)).size);
 
     const dead = readNdjson<{ file: string; offset: number; reason: string; line: string }>(path.join(dirs.state, 'dead-letter.ndjson'));
     dead.sort((a, b) => a.offset - b.offset);
@@ -128,7 +128,7 @@ describe('the log shipper', () => {
 
   it('never ships a half-written last line, ships it once completed, and strips a CRLF ending', async () => {
     const { prefix, dirs, env } = setup('partial');
-    const file = path.join(dirs.logs, 'nginx-access.ndjson');
+    const file = logFile(dirs.logs, LOG_BASENAMES.nginxAccess);
     const line = nginxLine(1);
     writeFileSync(file, nginxLine(0) + line.slice(0, 100));
     const shipper = await startShipper(env);

@@ -61,7 +61,7 @@ export interface ShipperProcess {
   output: () => string;
 }
 
-/** A real shipper process, as `npm start -w log-shipper` runs it, so that kill -9 is a real kill -9. */
+/** A real shipper process (`node log-shipper/dist/main.js`, as production starts it), so that kill -9 is a real kill -9. */
 export async function startShipper(env: Record<string, string>): Promise<ShipperProcess> {
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'log-shipper/dist/main.js')], {
     cwd: REPO_ROOT,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import Mustache from 'mustache';
-import { REQUEST_ID_PATTERN } from '@mlmon/contract';
+import { LOG_BASENAMES, logFile, REQUEST_ID_PATTERN } from '@mlmon/contract';
 
 const TEMPLATE = readFileSync(new URL('../nginx.conf.mustache', import.meta.url), 'utf8');
 
@@ -32,5 +32,7 @@ export interface NginxConfOptions {
 export function renderNginxConf(o: NginxConfOptions): string {
   if (o.upstreams.length === 0) throw new Error('nginx needs at least one upstream replica');
   // Mustache's HTML escaping would mangle nothing here, but the config is not HTML: render values raw.
-  return Mustache.render(TEMPLATE, { ...o, workerProcesses: o.workerProcesses ?? 1, failTimeoutS: o.failTimeoutS ?? 3, requestIdPattern: REQUEST_ID_PATTERN }, {}, { escape: (v: string) => v });
+  // The access log is named by the hand-off contract, so the shipper and the tools look where nginx writes.
+  const accessLogFile = logFile(o.logDir, LOG_BASENAMES.nginxAccess);
+  return Mustache.render(TEMPLATE, { ...o, workerProcesses: o.workerProcesses ?? 1, failTimeoutS: o.failTimeoutS ?? 3, requestIdPattern: REQUEST_ID_PATTERN, accessLogFile }, {}, { escape: (v: string) => v });
 }

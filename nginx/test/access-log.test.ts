@@ -3,7 +3,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAcceptedRequestId, parseEcsLine, type EventOf } from '@mlmon/contract';
+import { isAcceptedRequestId, LOG_BASENAMES, logFile, parseEcsLine, type EventOf } from '@mlmon/contract';
 import { freePort, waitUntil } from '@mlmon/runtime';
 import { ensureNginx, LocalNginx, renderNginxConf } from '../src/index.js';
 
@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 function accessLines(): Array<EventOf<'nginx.access'>> {
-  return readFileSync(path.join(dir, 'nginx-access.ndjson'), 'utf8')
+  return readFileSync(logFile(dir, LOG_BASENAMES.nginxAccess), 'utf8')
     .trim()
     .split('\n')
     .map((l) => parseEcsLine(l) as EventOf<'nginx.access'>);

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LOG_BASENAMES, logFile } from '@mlmon/contract';
 import { ensureNginx, renderNginxConf } from '../src/index.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-nginx-render-'));
@@ -13,6 +14,8 @@ describe('nginx.conf template', () => {
     const conf = renderNginxConf({ ...base, listen: '127.0.0.1:18180', upstreams: ['127.0.0.1:9001', '127.0.0.1:9002'] });
     expect(conf).toContain('server 127.0.0.1:9002 max_fails=1 fail_timeout=3s;');
     expect(conf).toContain('client_max_body_size 131072;');
+    // The file the hand-off contract names, not one the template spells out.
+    expect(conf).toContain(`access_log ${logFile(dir, LOG_BASENAMES.nginxAccess)} mlmon_ecs;`);
     expect(conf).not.toContain('{{');
     const file = path.join(dir, 'local.conf');
     writeFileSync(file, conf);

@@ -1,9 +1,10 @@
+import { LOG_BASENAMES } from '@mlmon/contract';
 import { createEventLog, type EventLog } from '@mlmon/runtime';
 import { javaString } from './watcher/compare.js';
 import { numeric, observedValue, renderTarget, type Execution } from './watcher/execute.js';
 
 export function createRunnerLog(o: { dir: string; node: string; stdout?: boolean }): EventLog {
-  return createEventLog({ service: 'mlmon-rule-runner', node: o.node, dir: o.dir, basename: 'rule-runner', maxBytes: 10 * 1024 * 1024, maxFiles: 3, stdout: o.stdout ?? false });
+  return createEventLog({ service: 'mlmon-rule-runner', node: o.node, dir: o.dir, basename: LOG_BASENAMES.ruleRunner, maxBytes: 10 * 1024 * 1024, maxFiles: 3, stdout: o.stdout ?? false });
 }
 
 /** The numbers an alert reports for an execution: the observed value and the threshold it was held to. */

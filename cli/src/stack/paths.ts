@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { DEFAULT_RUN_DIR, runLogDir } from '@mlmon/contract';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -9,10 +10,10 @@ export function serviceEntry(pkg: 'api' | 'log-shipper' | 'analyzer' | 'watcher-
 }
 
 /** Everything `mlmon up` starts keeps its state here (git-ignored); MLMON_RUN_DIR moves it, e.g. for tests. */
-export function runPaths(runDir = process.env.MLMON_RUN_DIR || path.join(REPO_ROOT, 'run')) {
+export function runPaths(runDir = process.env.MLMON_RUN_DIR || DEFAULT_RUN_DIR) {
   return {
     runDir,
-    logs: path.join(runDir, 'logs'),
+    logs: runLogDir(runDir),
     nginx: path.join(runDir, 'nginx'),
     stackFile: path.join(runDir, 'stack.json'),
     modelState: path.join(runDir, 'model-state.json'),

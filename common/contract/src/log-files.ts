@@ -10,8 +10,15 @@ import { fileURLToPath } from 'node:url';
 /** The variable every producer reads its log directory from. */
 export const LOG_DIR_VAR = 'LOG_DIR';
 
-/** `run/logs` in the checkout, the same from src/ and dist/. */
-export const DEFAULT_LOG_DIR = fileURLToPath(new URL('../../../run/logs', import.meta.url));
+/** `run/` in the checkout, the same from src/ and dist/: where the local stack keeps its state. */
+export const DEFAULT_RUN_DIR = fileURLToPath(new URL('../../../run', import.meta.url));
+
+/** The log directory of a run directory, so the CLI's moved run folder (MLMON_RUN_DIR) and the default agree. */
+export function runLogDir(runDir: string): string {
+  return path.join(runDir, 'logs');
+}
+
+export const DEFAULT_LOG_DIR = runLogDir(DEFAULT_RUN_DIR);
 
 export const LOG_EXTENSION = '.ndjson';
 
@@ -23,6 +30,7 @@ export const LOG_BASENAMES = {
   remediator: 'remediator',
   nginxAccess: 'nginx-access',
   analyzer: 'analyzer',
+  ruleRunner: 'rule-runner',
 } as const;
 
 export function logFile(dir: string, basename: string): string {

@@ -4,9 +4,10 @@ import { testCluster } from '@mlmon/es-local/testing';
 import { DATASETS, datasetsOf, familyIndex, featureValues, INDEX_FAMILIES, setupTemplates, type IndexFamily } from '../src/index.js';
 
 /**
- * The zod schemas in common/ and the templates in elasticsearch/ describe the
- * same documents twice, on purpose: one is the producer's contract, the other
- * what Elasticsearch indexes. This walks both and fails on any field that one
+ * The zod schemas in common/contract/src/events/ and the component templates
+ * in common/contract/templates/components/ describe the same documents twice,
+ * on purpose: one is the producer's contract, the other what Elasticsearch
+ * indexes. This walks both and fails on any field that one
  * side has and the other lacks, or types differently.
  */
 

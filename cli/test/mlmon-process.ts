@@ -1,0 +1,29 @@
+import { spawn } from 'node:child_process';
+import { expect } from 'vitest';
+import { freePortBlock } from '@mlmon/runtime';
+import { REPO_ROOT, serviceEntry } from '../src/stack/paths.js';
+
+/** The compiled `mlmon` run as a user runs it, in this environment: its exit code and everything it printed. */
+export function mlmon(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [serviceEntry('cli'), ...args], { cwd: REPO_ROOT, env });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+/**
+ * `mlmon up` on one block of free ports, so no two are picked free apart and then collide:
+ * nginx at the base (+1 status, +2 remediator, +10 control API), a slot per possible replica from base+11.
+ */
+export async function upOnFreePorts(o: { replicas: number; maxReplicas: number }, env: NodeJS.ProcessEnv): Promise<{ port: number; replicaPort: number; out: string }> {
+  const port = await freePortBlock(11 + o.maxReplicas);
+  const replicaPort = port + 11;
+  const args = ['--replicas', o.replicas, '--max-replicas', o.maxReplicas, '--port', port, '--replica-port', replicaPort, '--remediator-port', port + 2];
+  const run = await mlmon(['up', ...args.map(String)], env);
+  expect(run.code, run.out).toBe(0);
+  expect(run.out).toContain(`http://127.0.0.1:${port}`);
+  return { port, replicaPort, out: run.out };
+}
