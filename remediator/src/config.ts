@@ -10,6 +10,7 @@ const seconds = z.coerce.number().nonnegative();
 const secret = z.string().min(16, 'must be at least 16 characters');
 
 export const BACKENDS = ['supervisor', 'kubernetes', 'docker'] as const;
+export const SCALE_OWNERS = ['remediator', 'external'] as const;
 
 export const remediatorConfigShape = {
   ...esConfigShape,
@@ -21,6 +22,9 @@ export const remediatorConfigShape = {
   /** Basic credentials, for callers that only do basic auth (a Watcher webhook's `auth.basic`). */
   REMEDIATOR_BASIC_USER: z.string().min(1).optional(),
   REMEDIATOR_BASIC_PASSWORD: secret.optional(),
+  /** PEM files: with both set the webhooks are served over HTTPS, so a token or password never crosses the network in clear. */
+  REMEDIATOR_TLS_CERT: z.string().min(1).optional(),
+  REMEDIATOR_TLS_KEY: z.string().min(1).optional(),
   /** Decide and record everything, change nothing: run like this first. */
   REMEDIATOR_DRY_RUN: booleanFlag.default(false),
   /** Seen execution ids and recent actions, so a restart keeps idempotency, cooldowns and limits. */
@@ -40,6 +44,8 @@ export const remediatorConfigShape = {
   /** How long an execution id is remembered for deduplication. */
   REMEDIATOR_DEDUP_DAYS: positiveInt.default(7),
   REMEDIATOR_BACKEND: z.enum(BACKENDS).default('supervisor'),
+  /** Who sets the replica count. `external`: an HPA or another autoscaler does, and scale hooks are refused so the two never fight. */
+  REMEDIATOR_SCALE_OWNER: z.enum(SCALE_OWNERS).default('remediator'),
   /** The local supervisor's control API (`mlmon up` passes both). */
   SUPERVISOR_URL: z.url().optional(),
   SUPERVISOR_TOKEN: z.string().min(1).optional(),
@@ -76,6 +82,10 @@ export function loadRemediatorConfig(env?: Record<string, string | undefined>): 
   const config = loadConfig(remediatorConfigShape, env);
   if (!config.REMEDIATOR_TOKEN && !(config.REMEDIATOR_BASIC_USER && config.REMEDIATOR_BASIC_PASSWORD)) {
     throw new ConfigError('REMEDIATOR_TOKEN', 'is required (or REMEDIATOR_BASIC_USER and REMEDIATOR_BASIC_PASSWORD): the webhooks never run unauthenticated');
+  }
+  if ((config.REMEDIATOR_TLS_CERT === undefined) !== (config.REMEDIATOR_TLS_KEY === undefined)) {
+    const [set, missing] = config.REMEDIATOR_TLS_CERT ? ['REMEDIATOR_TLS_CERT', 'REMEDIATOR_TLS_KEY'] : ['REMEDIATOR_TLS_KEY', 'REMEDIATOR_TLS_CERT'];
+    throw new ConfigError(missing, `is required when ${set} is set: HTTPS needs both the certificate and its private key`);
   }
   if (config.REMEDIATOR_MIN_REPLICAS > config.REMEDIATOR_MAX_REPLICAS) {
     throw new ConfigError('REMEDIATOR_MIN_REPLICAS', `(${config.REMEDIATOR_MIN_REPLICAS}) is above REMEDIATOR_MAX_REPLICAS (${config.REMEDIATOR_MAX_REPLICAS})`);

@@ -1,7 +1,10 @@
 import { serve, type ServerType } from '@hono/node-server';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { LOG_BASENAMES } from '@mlmon/contract';
-import { createEsClient, createEventLog } from '@mlmon/runtime';
+import { ConfigError, createEsClient, createEventLog } from '@mlmon/runtime';
 import { createApp } from './app.js';
 import { DockerScaler, dockerOptions } from './backends/docker.js';
 import { KubernetesScaler } from './backends/kubernetes.js';
@@ -37,8 +40,29 @@ export function scalerFor(config: RemediatorConfig): Scaler | undefined {
   }
 }
 
+/** The certificate and key to serve HTTPS with, read and checked before anything listens; undefined: plain HTTP. */
+export function tlsOptions(config: RemediatorConfig): { cert: Buffer; key: Buffer } | undefined {
+  if (!config.REMEDIATOR_TLS_CERT || !config.REMEDIATOR_TLS_KEY) return undefined;
+  const read = (variable: 'REMEDIATOR_TLS_CERT' | 'REMEDIATOR_TLS_KEY') => {
+    try {
+      return readFileSync(config[variable]!);
+    } catch (err) {
+      throw new ConfigError(variable, `cannot be read: ${(err as Error).message}`);
+    }
+  };
+  const pair = { cert: read('REMEDIATOR_TLS_CERT'), key: read('REMEDIATOR_TLS_KEY') };
+  try {
+    // Not PEM, or a key that does not belong to the certificate: say so at start, not at the first handshake.
+    createSecureContext(pair);
+  } catch (err) {
+    throw new ConfigError('REMEDIATOR_TLS_CERT', `and REMEDIATOR_TLS_KEY are not a usable certificate and key: ${(err as Error).message}`);
+  }
+  return pair;
+}
+
 /** Starts the webhook server; `main.ts` runs it as a process, tests call it in-process. */
 export async function startRemediator(config: RemediatorConfig, overrides: { scaler?: Scaler; retrain?: RetrainStarter } = {}): Promise<RunningRemediator> {
+  const tls = tlsOptions(config);
   const log = createEventLog({
     service: 'mlmon-remediator',
     node: 'remediator',
@@ -65,10 +89,11 @@ export async function startRemediator(config: RemediatorConfig, overrides: { sca
   });
   const app = createApp({ config, remediator, log });
   const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.REMEDIATOR_PORT, hostname: config.REMEDIATOR_HOST }, () => resolve(s));
+    const listen = { fetch: app.fetch, port: config.REMEDIATOR_PORT, hostname: config.REMEDIATOR_HOST };
+    const s = serve(tls ? { ...listen, createServer: createHttpsServer, serverOptions: tls } : listen, () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${config.REMEDIATOR_HOST}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${config.REMEDIATOR_HOST}:${port}`;
   await log.write('mlmon.app', 'info', `remediator listening on ${url}${config.REMEDIATOR_DRY_RUN ? ' (dry run: nothing is changed)' : ''}, backend ${config.REMEDIATOR_BACKEND}`, {});
   return {
     url,

@@ -8,7 +8,11 @@ const config = (() => {
     process.exit(1);
   }
 })();
-const running = await startRemediator(config);
+// Starting reads the TLS files and the state file: a bad one is one line, not a stack trace.
+const running = await startRemediator(config).catch((err: unknown) => {
+  console.error(`remediator: ${(err as Error).message}`);
+  process.exit(1);
+});
 console.log(`remediator listening on ${running.url}${config.REMEDIATOR_DRY_RUN ? ' (dry run)' : ''}`);
 
 let stopping = false;

@@ -177,6 +177,11 @@ export class Remediator {
 
   private async planScale(action: 'scale_out' | 'scale_in', alert: AlertPayload): Promise<Plan | Refusal> {
     const { config } = this.d;
+    if (config.REMEDIATOR_SCALE_OWNER === 'external') {
+      // Two controllers setting one replica count undo each other's work; the autoscaler's own metrics already answer load.
+      const target = this.d.scaler?.target ?? 'replicas';
+      return { refused: 'scale_owner_external', target, detail: `REMEDIATOR_SCALE_OWNER is external: an autoscaler owns the replica count of ${target}, so ${action} is left to it` };
+    }
     const scaler = this.need('scaler', alert);
     const before = await scaler.replicas();
     const step = alert.step ?? config.REMEDIATOR_SCALE_STEP;

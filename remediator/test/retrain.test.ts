@@ -7,7 +7,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { setupTemplates, type EventOf } from '@mlmon/contract';
 import { sampleEvents } from '@mlmon/contract/testing';
 import { testCluster } from '@mlmon/es-local/testing';
-import { ADMIN_TOKEN, REPO_ROOT, holdout, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
+import { ADMIN_TOKEN, MODEL_DIR, REPO_ROOT, holdout, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
 import { writeEvents } from '@mlmon/runtime';
 import { trainingPython } from '../src/retrain/python.js';
 import { alert, events, hook, remediatorFor, tempDir } from './support.js';
@@ -63,6 +63,8 @@ const [good, bad] = clusters as [ReturnType<typeof testCluster>, ReturnType<type
 const outDir = path.join(tempDir('retrained'), 'models');
 let replica: ReplicaProcess;
 let rows: ReturnType<typeof trainingRows>;
+/** When the good traffic's newest prediction was made; feedback for row i came at `trafficAt - i * 1000 + 500`. */
+let trafficAt: number;
 
 beforeAll(async () => {
   // The environment the job itself makes on first use (pip from PyPI: minutes on a fresh machine).
@@ -71,7 +73,8 @@ beforeAll(async () => {
   const now = Date.now();
   for (const c of clusters) await setupTemplates(c.client, { prefix: c.prefix });
   // Good data: 455 predictions, 400 labeled in the last hours; noise the join must drop.
-  const g = traffic(rows, { labeled: 400, at: now - HOUR });
+  trafficAt = now - HOUR;
+  const g = traffic(rows, { labeled: 400, at: trafficAt });
   const noise = sampleEvents()['mlmon.feedback'];
   const orphan = { ...noise, '@timestamp': new Date(now - HOUR).toISOString(), mlmon: { prediction: { id: uuidv7() }, feedback: { true_label: 'benign', delay_ms: 1 } } };
   // An older, wrong label for the newest prediction: the newer feedback must win.
@@ -107,6 +110,8 @@ const retrainer = (cluster: typeof good, extra: Record<string, string> = {}) =>
   });
 
 interface Card {
+  algorithm: string;
+  hyperparameters: Record<string, unknown>;
   training_data_sha256: string;
   holdout_metrics: { accuracy: number };
   training_data: { rows: number; window: { start: string; end: string } };
@@ -118,6 +123,7 @@ describe('retrain', () => {
     const r = await retrainer(good);
     try {
       const call = alert({ watch_id: 'feature-drift' });
+      const calledAt = Date.now();
       const started = await hook(r.url, 'retrain', call);
       expect(started.status).toBe(202);
       expect(started.body).toMatchObject({ decision: 'started', action: 'retrain' });
@@ -125,6 +131,7 @@ describe('retrain', () => {
       expect((await hook(r.url, 'retrain', call)).body.decision).toBe('duplicate');
       expect((await hook(r.url, 'retrain', alert())).body).toMatchObject({ decision: 'refused', reason: 'retrain_running' });
       await r.retrain!.last;
+      const doneAt = Date.now();
 
       const stages = events(r.logDir, 'mlmon.remediation').filter((e) => e.mlmon.remediation.job_id === jobId);
       expect(stages.map((e) => e.mlmon.remediation.decision), JSON.stringify(stages.map((e) => e.message))).toEqual(['started', 'finished', 'registered']);
@@ -135,7 +142,7 @@ describe('retrain', () => {
       expect(card.training_data.rows).toBe(299);
       expect(card.lineage).toMatchObject({ parent_version: 'v1', job_id: jobId, alert: { execution_id: call.execution_id } });
       // The hash covers exactly the rows the job pulled: recomputed here from its data file, as the card's method says.
-      const data = JSON.parse(readFileSync(path.join(workDir, jobId, 'data.json'), 'utf8')) as { rows: typeof rows };
+      const data = JSON.parse(readFileSync(path.join(workDir, jobId, 'data.json'), 'utf8')) as { rows: typeof rows; lineage: { window: Card['training_data']['window'] } };
       const x = Buffer.alloc(data.rows.length * featureNames.length * 8);
       data.rows.forEach((row, i) => featureNames.forEach((f, j) => x.writeDoubleLE(row.features[f]!, (i * featureNames.length + j) * 8)));
       const y = Buffer.alloc(data.rows.length * 8);
@@ -146,6 +153,21 @@ describe('retrain', () => {
       const taken = data.rows.map((row) => byFeatures.get(JSON.stringify(row.features))!);
       expect(taken.sort((a, b) => a - b)).toEqual(Array.from({ length: 299 }, (_, i) => i));
       expect(data.rows.find((row) => JSON.stringify(row.features) === JSON.stringify(rows[0]!.features))!.label).toBe(rows[0]!.label);
+
+      // The window is the one the job searched: RETRAIN_WINDOW_H (24 h) up to when it started, holding every label it took.
+      const { window } = card.training_data;
+      expect(window).toEqual(data.lineage.window);
+      const [start, end] = [Date.parse(window.start), Date.parse(window.end)];
+      expect(end).toBeGreaterThanOrEqual(calledAt);
+      expect(end).toBeLessThanOrEqual(doneAt);
+      expect(end - start).toBe(24 * HOUR);
+      for (const i of taken) expect(trafficAt - i * 1000 + 500).toBeGreaterThanOrEqual(start);
+      expect(stages[1]!.message).toContain(`from ${window.start} to ${window.end}`);
+      // The parent's recipe (v1: scaler + logistic regression), retrained: its card names the same algorithm and hyperparameters.
+      const parent = JSON.parse(readFileSync(path.join(MODEL_DIR, 'v1', 'model_card.json'), 'utf8')) as Card;
+      expect(card.algorithm).toBe(parent.algorithm);
+      expect(card.hyperparameters).toEqual(parent.hyperparameters);
+      expect(card.hyperparameters).toMatchObject({ logistic_regression: { C: 1, solver: 'lbfgs' } });
 
       // Registered: the replica loaded the new version and serves it as a 10% canary.
       const models = (await (await fetch(`${replica.url}/v1/models`)).json()) as { canary: { version: string; weight: number } | null };

@@ -163,4 +163,29 @@ describe('safety limits, against the same supervisor', () => {
       await b.close();
     }
   });
+
+  it('with REMEDIATOR_SCALE_OWNER=external, leaves the replica count to the autoscaler and still restarts a replica', async () => {
+    const r = await onStack({ REMEDIATOR_SCALE_OWNER: 'external' });
+    try {
+      const before = await replicaCount();
+      for (const name of ['scale-out', 'scale-in']) {
+        const res = await hook(r.url, name, alert());
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ decision: 'refused', reason: 'scale_owner_external', target: 'local/replicas' });
+        expect(res.body.detail).toMatch(/REMEDIATOR_SCALE_OWNER is external/);
+      }
+      expect(await replicaCount()).toBe(before);
+      const restarts = (await processes()).find((p) => p.name === 'replica-1')!.restarts;
+      expect((await hook(r.url, 'restart-replica', alert({ target: 'replica-1' }))).body).toMatchObject({ decision: 'executed', target: 'replica-1' });
+      expect((await processes()).find((p) => p.name === 'replica-1')!.restarts).toBe(restarts + 1);
+      const logged = events(r.logDir, 'mlmon.remediation').map((e) => [e.mlmon.remediation.action, e.mlmon.remediation.decision, e.mlmon.remediation.reason, e.log.level]);
+      expect(logged).toEqual([
+        ['scale_out', 'refused', 'scale_owner_external', 'warn'],
+        ['scale_in', 'refused', 'scale_owner_external', 'warn'],
+        ['restart', 'executed', undefined, 'info'],
+      ]);
+    } finally {
+      await r.close();
+    }
+  }, 60_000);
 });

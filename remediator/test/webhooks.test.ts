@@ -30,6 +30,8 @@ describe('authentication', () => {
     expect(res.status).toBe(401);
     expect(res.body.error?.code).toBe('unauthorized');
     await expect.poll(() => events(r.logDir, 'mlmon.app').filter((e) => e.error?.code === 'unauthorized').length).toBeGreaterThan(0);
+    // error.type is the error's class, as the event contract says: here the remediator's own refusal.
+    expect(events(r.logDir, 'mlmon.app').find((e) => e.error?.code === 'unauthorized')!.error).toMatchObject({ type: 'RequestRefused', message: expect.stringMatching(/bearer token/) });
     // Nothing was decided: no remediation event names this execution.
     expect(events(r.logDir, 'mlmon.remediation').some((e) => e.mlmon.remediation.execution_id === body.execution_id)).toBe(false);
   });
@@ -60,6 +62,12 @@ describe('authentication', () => {
     expect(() => loadRemediatorConfig({})).toThrow(/REMEDIATOR_TOKEN/);
     expect(() => loadRemediatorConfig({ REMEDIATOR_TOKEN: 'short' })).toThrow(/REMEDIATOR_TOKEN.*16 characters/);
   });
+
+  it('owns the replica count unless told an autoscaler does', () => {
+    expect(loadRemediatorConfig({ REMEDIATOR_TOKEN: TOKEN }).REMEDIATOR_SCALE_OWNER).toBe('remediator');
+    expect(loadRemediatorConfig({ REMEDIATOR_TOKEN: TOKEN, REMEDIATOR_SCALE_OWNER: 'external' }).REMEDIATOR_SCALE_OWNER).toBe('external');
+    expect(() => loadRemediatorConfig({ REMEDIATOR_TOKEN: TOKEN, REMEDIATOR_SCALE_OWNER: 'hpa' })).toThrow(/REMEDIATOR_SCALE_OWNER.*"remediator"\|"external".*\(got "hpa"\)/);
+  });
 });
 
 describe('payload validation', () => {
@@ -78,10 +86,12 @@ describe('payload validation', () => {
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'invalid_payload', field });
     await expect.poll(() => events(r.logDir, 'mlmon.app').some((e) => e.mlmon?.app.field === field)).toBe(true);
+    expect(events(r.logDir, 'mlmon.app').find((e) => e.mlmon?.app.field === field)!.error).toMatchObject({ code: 'invalid_payload', type: 'ZodError' });
   });
 
   it('refuses a body that is not JSON, and an unknown action', async () => {
     expect((await hook(r.url, 'scale-out', '{"watch_id":')).body.error?.code).toBe('invalid_json');
+    await expect.poll(() => events(r.logDir, 'mlmon.app').find((e) => e.error?.code === 'invalid_json')?.error?.type).toBe('SyntaxError');
     const unknown = await hook(r.url, 'reboot', alert());
     expect(unknown.status).toBe(404);
     expect(unknown.body.error?.code).toBe('unknown_action');

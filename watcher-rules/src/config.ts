@@ -35,6 +35,8 @@ export const runnerConfigShape = {
   REMEDIATOR_URL: z.url().default('http://127.0.0.1:8070'),
   /** Bearer token the remediator expects. */
   REMEDIATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** A PEM file of CA certificates that webhook actions trust besides the system ones, as Watcher's xpack.http.ssl.certificate_authorities (the remediator over HTTPS with the stack's own CA). */
+  WEBHOOK_CA_CERT: z.string().min(1).optional(),
   /** A Slack-compatible incoming-webhook URL: when set, every rule of at least NOTIFY_MIN_SEVERITY also notifies there. */
   NOTIFY_WEBHOOK_URL: z.url().optional(),
   NOTIFY_MIN_SEVERITY: z.enum(ALERT_SEVERITIES).default('warning'),

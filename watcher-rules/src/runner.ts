@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
 import { createEsClient, type EventLog } from '@mlmon/runtime';
-import { fetchSend, type HttpSend } from './watcher/actions.js';
+import { httpSend, type HttpSend } from './watcher/actions.js';
 import { executionId } from './watcher/context.js';
 import { parseDuration } from './watcher/duration.js';
 import { executeWatch, isConnectionError, type Execution } from './watcher/execute.js';
@@ -51,6 +51,8 @@ export const nextTick = (now: number, intervalMs: number) => Math.floor(now / in
  * state, kept in Elasticsearch, hold across the outage and restarts.
  */
 export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): Promise<Runner> {
+  // First: a CA file that cannot be read stops the runner before it opens anything.
+  const send = o.send ?? httpSend(config.WEBHOOK_CA_CERT);
   const client = o.client ?? createEsClient(config, { name: 'mlmon-rule-runner' });
   const ownsClient = !o.client;
   const node = config.RULES_NODE;
@@ -119,7 +121,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
         mode: 'execute',
         client,
         actions: {
-          send: o.send ?? fetchSend,
+          send,
           delivery: { retries: config.RULES_WEBHOOK_RETRIES, backoffMs: config.RULES_WEBHOOK_BACKOFF_MS },
           log: (level, text) => say(level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info', `[${w.id}] ${text}`),
         },

@@ -7,6 +7,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testCluster } from '@mlmon/es-local/testing';
+import { throwawayTls } from '@mlmon/runtime/testing';
 import { ackWatch } from '../src/ack.js';
 import { parseWatch, type LoadedWatch } from '../src/load.js';
 import { startRunner, type Runner } from '../src/runner.js';
@@ -229,5 +230,49 @@ describe('webhook receivers that are slow or down', () => {
     expect(failed).toMatchObject({ id: 'hook', status: 'failure', webhook: { attempts: 3 } });
     expect(failed.reason).toMatch(/ECONNREFUSED/);
     expect(byWatch('slow')[0]!.record.result.actions[0]).toMatchObject({ status: 'success' });
+  });
+});
+
+describe('webhooks to an HTTPS receiver whose certificate a private CA signed', () => {
+  const firing = (id: string, url: string) =>
+    parseWatch(id, { trigger: { schedule: { interval: '1s' } }, input: { simple: {} }, condition: { always: {} }, actions: { hook: { throttle_period: '1h', webhook: { method: 'post', url, body: '{{ctx.id}}' } } }, metadata: meta }, {});
+
+  it('are delivered with WEBHOOK_CA_CERT naming that CA, and fail saying so without it', async () => {
+    const pki = throwawayTls();
+    const secure = await receiver(() => 200, pki);
+    const seen: Execution[] = [];
+    const byWatch = (id: string) => seen.filter((e) => e.record.watch_id === id);
+    const trusting = await startRunner(runnerConfig({ esUrl: url, prefix, env: { WEBHOOK_CA_CERT: pki.ca } }), { watches: [firing('tls-trusted', `${secure.url}/trusted`)], onExecution: (e) => seen.push(e) });
+    const plain = await startRunner(runnerConfig({ esUrl: url, prefix, env: { RULES_WEBHOOK_RETRIES: '0' } }), { watches: [firing('tls-untrusted', `${secure.url}/untrusted`)], onExecution: (e) => seen.push(e) });
+    try {
+      await expect.poll(() => byWatch('tls-trusted').length > 0 && byWatch('tls-untrusted').length > 0, { timeout: 15_000 }).toBe(true);
+    } finally {
+      await Promise.all([trusting.stop(), plain.stop()]);
+      await secure.close();
+    }
+    const trusted = byWatch('tls-trusted')[0]!;
+    expect(trusted.record.result.actions[0]).toMatchObject({ id: 'hook', status: 'success', webhook: { attempts: 1, response: { status: 200 } } });
+    expect(secure.received.filter((r) => r.path === '/trusted').map((r) => r.body)).toEqual([trusted.ctx.id]);
+    const untrusted = byWatch('tls-untrusted')[0]!.record.result.actions[0]!;
+    expect(untrusted).toMatchObject({ id: 'hook', status: 'failure', webhook: { attempts: 1 } });
+    expect(untrusted.reason).toBe("TLS: the receiver's certificate is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate); set WEBHOOK_CA_CERT to the CA that signed it");
+    expect(secure.received.filter((r) => r.path === '/untrusted')).toEqual([]);
+  });
+
+  it('trust only the CA named, and a CA file that is not one stops the runner at start', async () => {
+    const [signer, other] = [throwawayTls(), throwawayTls()];
+    const secure = await receiver(() => 200, signer);
+    const seen: Execution[] = [];
+    const runner = await startRunner(runnerConfig({ esUrl: url, prefix, env: { WEBHOOK_CA_CERT: other.ca, RULES_WEBHOOK_RETRIES: '0' } }), { watches: [firing('tls-other-ca', `${secure.url}/other`)], onExecution: (e) => seen.push(e) });
+    try {
+      await expect.poll(() => seen.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
+    } finally {
+      await runner.stop();
+      await secure.close();
+    }
+    expect(seen[0]!.record.result.actions[0]).toMatchObject({ status: 'failure', reason: expect.stringMatching(/not trusted/) });
+    expect(secure.received).toEqual([]);
+    await expect(startRunner(runnerConfig({ esUrl: url, prefix, env: { WEBHOOK_CA_CERT: '/nonexistent/ca.pem' } }))).rejects.toThrow(/WEBHOOK_CA_CERT cannot be read: ENOENT/);
+    await expect(startRunner(runnerConfig({ esUrl: url, prefix, env: { WEBHOOK_CA_CERT: other.key } }))).rejects.toThrow(/WEBHOOK_CA_CERT \(.*\) does not start with a PEM certificate/);
   });
 });

@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Client } from '@elastic/elasticsearch';
-import { familyIndex, parseEcsLine, setupTemplates, type AlertEvent } from '@mlmon/contract';
+import { familyIndex, LOG_BASENAMES, logFile, parseEcsLine, setupTemplates, type AlertEvent } from '@mlmon/contract';
 import { loadRunnerConfig, type RunnerConfig } from '../src/config.js';
 import type { Doc } from './fixtures/events.js';
 
@@ -30,8 +31,11 @@ export interface Received {
   at: number;
 }
 
-/** A local webhook receiver (Hono on a free port): what the remediator or Slack would get. */
-export async function receiver(behaviour: (path: string) => Promise<number> | number = () => 200): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
+/** A local webhook receiver (Hono on a free port): what the remediator or Slack would get; over HTTPS with `tls` (PEM file paths). */
+export async function receiver(
+  behaviour: (path: string) => Promise<number> | number = () => 200,
+  tls?: { cert: string; key: string },
+): Promise<{ url: string; received: Received[]; close: () => Promise<void> }> {
   const received: Received[] = [];
   const app = new Hono().all('*', async (c) => {
     const body = await c.req.text();
@@ -41,10 +45,12 @@ export async function receiver(behaviour: (path: string) => Promise<number> | nu
   });
   let server: ServerType | undefined;
   const port = await new Promise<number>((resolve) => {
-    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(info.port));
+    const listen = { fetch: app.fetch, port: 0, hostname: '127.0.0.1' };
+    const serverOptions = tls && { cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
+    server = serve(serverOptions ? { ...listen, createServer: createHttpsServer, serverOptions } : listen, (info) => resolve(info.port));
   });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     received,
     close: () => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())),
   };
@@ -65,7 +71,7 @@ export function runnerConfig(o: { esUrl: string; prefix: string; env?: Record<st
 }
 
 export function alertLines(dir: string): AlertEvent[] {
-  const file = path.join(dir, 'rule-runner.ndjson');
+  const file = logFile(dir, LOG_BASENAMES.ruleRunner);
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8')
     .split('\n')

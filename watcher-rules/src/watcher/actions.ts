@@ -1,4 +1,9 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import type { Client } from '@elastic/elasticsearch';
+import { Agent, fetch } from 'undici';
+import { ConfigError } from '@mlmon/runtime';
 import { parseDuration } from './duration.js';
 import { renderTemplate } from './mustache.js';
 import type { WatchAction, WebhookAction } from './schema.js';
@@ -16,15 +21,57 @@ export interface HttpResponse {
 }
 export type HttpSend = (req: HttpRequest) => Promise<HttpResponse>;
 
-export const fetchSend: HttpSend = async (req) => {
-  const res = await fetch(req.url, {
-    method: req.method.toUpperCase(),
-    headers: req.headers,
-    ...(req.body === undefined ? {} : { body: req.body }),
-    signal: AbortSignal.timeout(req.timeoutMs),
-  });
-  return { status: res.status, body: await res.text() };
-};
+/** The PEM certificates of WEBHOOK_CA_CERT, checked at start: a wrong path fails the runner, not every webhook later. */
+function readCaFile(file: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('WEBHOOK_CA_CERT', `cannot be read: ${(err as Error).message}`);
+  }
+  try {
+    void new X509Certificate(pem);
+  } catch (err) {
+    throw new ConfigError('WEBHOOK_CA_CERT', `(${file}) does not start with a PEM certificate: ${(err as Error).message}`);
+  }
+  return pem;
+}
+
+/**
+ * Webhook requests through undici, whose Agent takes the CAs to verify
+ * receivers with. `caFile` is trusted besides the CAs Node ships, as Watcher's
+ * xpack.http.ssl.certificate_authorities: `connect.ca` replaces the defaults,
+ * so they are passed along with it.
+ */
+export function httpSend(caFile?: string): HttpSend {
+  const dispatcher = caFile === undefined ? undefined : new Agent({ connect: { ca: [...rootCertificates, readCaFile(caFile)] } });
+  return async (req) => {
+    const res = await fetch(req.url, {
+      method: req.method.toUpperCase(),
+      headers: req.headers,
+      ...(req.body === undefined ? {} : { body: req.body }),
+      signal: AbortSignal.timeout(req.timeoutMs),
+      ...(dispatcher ? { dispatcher } : {}),
+    });
+    return { status: res.status, body: await res.text() };
+  };
+}
+
+/** Trusting the system CAs only. */
+export const fetchSend: HttpSend = httpSend();
+
+/** Node's codes for a receiver certificate that no trusted CA vouches for. */
+const UNTRUSTED_CERT = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+
+/** Why a request got no response, as the execution record keeps it. */
+function failureReason(err: Error, req: HttpRequest): string {
+  if (err.name === 'TimeoutError') return `timed out after ${req.timeoutMs} ms`;
+  const cause = err.cause as (Error & { code?: string }) | undefined;
+  if (cause?.code && UNTRUSTED_CERT.has(cause.code)) {
+    return `TLS: the receiver's certificate is not trusted (${cause.code}: ${cause.message}); set WEBHOOK_CA_CERT to the CA that signed it`;
+  }
+  return cause?.message ?? err.message;
+}
 
 /** Watcher's defaults for xpack.http.default_connection_timeout and default_read_timeout. */
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -67,8 +114,7 @@ export async function deliver(send: HttpSend, req: HttpRequest, policy: Delivery
       last = { response };
       if (!retryable(response.status)) return { ...last, attempts };
     } catch (err) {
-      const e = err as Error;
-      last = { error: e.name === 'TimeoutError' ? `timed out after ${req.timeoutMs} ms` : (e.cause as Error | undefined)?.message ?? e.message };
+      last = { error: failureReason(err as Error, req) };
     }
     if (attempts > policy.retries) return { ...last, attempts };
     await new Promise((r) => setTimeout(r, policy.backoffMs * 2 ** (attempts - 1)));

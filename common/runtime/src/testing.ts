@@ -1,0 +1,38 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** PEM file paths of a throwaway CA and of a server certificate and key it signed. */
+export interface ThrowawayTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/**
+ * A CA and a server certificate for 127.0.0.1 and localhost, valid for a day,
+ * made with the openssl CLI: Node has no API that issues certificates. Each
+ * call makes a new CA, so one test can hold a certificate another CA signed.
+ */
+export function throwawayTls(): ThrowawayTls {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-tls-'));
+  const file = (name: string) => path.join(dir, name);
+  const openssl = (args: string[]) => {
+    try {
+      execFileSync('openssl', args, { stdio: 'pipe' });
+    } catch (err) {
+      const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
+      throw new Error(`openssl ${args[0]} failed: ${stderr || (err as Error).message}`);
+    }
+  };
+  const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'];
+  openssl(['req', '-x509', ...newKey, '-keyout', file('ca.key'), '-out', file('ca.pem'), '-subj', '/CN=mlmon test CA']);
+  openssl([
+    'req', '-x509', ...newKey, '-keyout', file('server.key'), '-out', file('server.pem'), '-subj', '/CN=localhost',
+    '-CA', file('ca.pem'), '-CAkey', file('ca.key'),
+    // Without these the CA's own extensions (CA:TRUE) would be copied into the server certificate.
+    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'extendedKeyUsage=serverAuth',
+  ]);
+  return { ca: file('ca.pem'), cert: file('server.pem'), key: file('server.key') };
+}
