@@ -1,11 +1,33 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
+import { rulesHistoryIndex, rulesIndex } from '@mlmon/contract';
 import type { WatchRecord } from './watcher/execute.js';
 import { emptyStatus, type WatchStatus } from './watcher/status.js';
 
 /** Where the runner keeps each watch's status and lease (one document per watch) and its execution history (daily indices). */
-export const stateIndex = (prefix: string) => `${prefix}-rules-state`;
-export const historyPattern = (prefix: string) => `${prefix}-rules-history-*`;
-export const historyIndex = (prefix: string, at: number) => `${prefix}-rules-history-${new Date(at).toISOString().slice(0, 10).replaceAll('-', '.')}`;
+export const stateIndex = (prefix: string) => rulesIndex(prefix, 'state');
+export const historyPattern = (prefix: string) => rulesIndex(prefix, 'history-*');
+
+const ONE_SHARD = { number_of_shards: 1, auto_expand_replicas: '0-1' };
+// Shaped like .watcher-history; payloads stay in _source only, since every watch's payload has another shape.
+const HISTORY_MAPPINGS: estypes.MappingTypeMapping = {
+  dynamic: false,
+  properties: {
+    watch_id: { type: 'keyword' },
+    id: { type: 'keyword' },
+    node: { type: 'keyword' },
+    state: { type: 'keyword' },
+    trigger_event: { properties: { triggered_time: { type: 'date' }, schedule: { properties: { scheduled_time: { type: 'date' } } } } },
+    metadata: { properties: { severity: { type: 'keyword' }, remediation: { type: 'keyword' } } },
+    result: {
+      properties: {
+        execution_time: { type: 'date' },
+        execution_duration: { type: 'long' },
+        condition: { properties: { met: { type: 'boolean' }, type: { type: 'keyword' } } },
+        actions: { properties: { id: { type: 'keyword' }, type: { type: 'keyword' }, status: { type: 'keyword' } } },
+      },
+    },
+  },
+};
 
 export interface StateDoc {
   watch_id: string;
@@ -28,44 +50,32 @@ export class StateStore {
     readonly prefix: string,
   ) {}
 
-  /** The state index and the history template; the history keeps its payloads in _source only, since every watch's payload has another shape. */
+  /**
+   * The state index. History indices are created with their mappings as each day
+   * starts (record), not through a template: the runner's role may create its own
+   * indices but, least privilege, not change templates.
+   */
   async ensure(): Promise<void> {
     await this.client.indices.create(
       {
         index: stateIndex(this.prefix),
-        settings: { number_of_shards: 1, auto_expand_replicas: '0-1' },
+        settings: ONE_SHARD,
         mappings: { dynamic: false, properties: { watch_id: { type: 'keyword' }, lease: { properties: { scheduled_time: { type: 'date' }, owner: { type: 'keyword' } } } } },
       },
       { ignore: [400] },
     );
-    const body: Omit<estypes.IndicesPutIndexTemplateRequest, 'name'> = {
-      index_patterns: [historyPattern(this.prefix)],
-      priority: 200,
-      template: {
-        settings: { number_of_shards: 1, auto_expand_replicas: '0-1' },
-        mappings: {
-          dynamic: false,
-          properties: {
-            watch_id: { type: 'keyword' },
-            id: { type: 'keyword' },
-            node: { type: 'keyword' },
-            state: { type: 'keyword' },
-            trigger_event: { properties: { triggered_time: { type: 'date' }, schedule: { properties: { scheduled_time: { type: 'date' } } } } },
-            metadata: { properties: { severity: { type: 'keyword' }, remediation: { type: 'keyword' } } },
-            result: {
-              properties: {
-                execution_time: { type: 'date' },
-                execution_duration: { type: 'long' },
-                condition: { properties: { met: { type: 'boolean' }, type: { type: 'keyword' } } },
-                actions: { properties: { id: { type: 'keyword' }, type: { type: 'keyword' }, status: { type: 'keyword' } } },
-              },
-            },
-          },
-        },
-      },
-      _meta: { managed_by: 'mlmon', description: 'rule runner execution history, shaped like .watcher-history' },
-    };
-    await this.client.indices.putIndexTemplate({ name: `${this.prefix}-rules-history`, ...body });
+  }
+
+  private readonly historyReady = new Set<string>();
+
+  private async historyIndexFor(at: number): Promise<string> {
+    const index = rulesHistoryIndex(this.prefix, at);
+    if (!this.historyReady.has(index)) {
+      // 400: it exists (another runner, or this one before a restart).
+      await this.client.indices.create({ index, settings: ONE_SHARD, mappings: HISTORY_MAPPINGS }, { ignore: [400] });
+      this.historyReady.add(index);
+    }
+    return index;
   }
 
   private async read(watchId: string): Promise<Versioned> {
@@ -129,7 +139,7 @@ export class StateStore {
   }
 
   async record(rec: WatchRecord, at: number): Promise<void> {
-    await this.client.index({ index: historyIndex(this.prefix, at), id: rec.id, document: rec });
+    await this.client.index({ index: await this.historyIndexFor(at), id: rec.id, document: rec });
   }
 
   async lastRecords(): Promise<Map<string, WatchRecord>> {

@@ -23,3 +23,12 @@ export function indexForEvent(prefix: string, event: { '@timestamp': string; eve
   // The shipper routes every line through here, and the Date was a twentieth of its CPU.
   return dayIndex(prefix, DATASETS[event.event.dataset].family, at.endsWith('Z') ? at : new Date(at).toISOString());
 }
+
+/**
+ * The rule runner's own indices, outside the event families: each watch's
+ * status and lease (`rules-state`) and its execution history (daily
+ * `rules-history-YYYY.MM.DD`), under one pattern its role may write.
+ */
+export const rulesIndex = (prefix: string, name: 'state' | 'history-*' | `history-${string}`) => `${prefix}-rules-${name}`;
+export const rulesIndexPattern = (prefix: string) => `${prefix}-rules-*`;
+export const rulesHistoryIndex = (prefix: string, at: number) => rulesIndex(prefix, `history-${new Date(at).toISOString().slice(0, 10).replaceAll('-', '.')}`);

@@ -1,5 +1,5 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { familyPattern } from './indices.js';
+import { familyPattern, rulesIndexPattern } from './indices.js';
 
 type RoleDescriptor = Pick<estypes.SecurityRoleDescriptor, 'cluster' | 'indices'>;
 
@@ -30,7 +30,7 @@ export function serviceRoles(prefix: string): Record<string, RoleDescriptor> {
       cluster: ['monitor'],
       indices: [
         { names: [all], privileges: ['read', 'view_index_metadata'] },
-        { names: [`${prefix}-watch-*`], privileges: ['read', 'index', 'create_doc', 'auto_configure', 'create_index'] },
+        { names: [rulesIndexPattern(prefix)], privileges: ['read', 'index', 'create_doc', 'create_index'] },
       ],
     },
     // Troubleshooting from the CLI and dashboards: read only.

@@ -7,7 +7,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ES_DIST_DIR, LAUNCHER_USER, startInstance, stopInstance } from '@mlmon/es-local';
 import { createEsClient, freePort, loadEsConfig } from '@mlmon/runtime';
-import { familyIndex, serviceRoles, setupSecurity, setupTemplates } from '../src/index.js';
+import { familyIndex, familyPattern, rulesHistoryIndex, rulesIndex, serviceRoles, setupSecurity, setupTemplates } from '../src/index.js';
 
 /**
  * A cluster of its own with security on (file realm: the roles of
@@ -86,6 +86,35 @@ describe('least privilege on a cluster with security on (file realm)', () => {
     expect(await status(analyzer.index({ index: today, id: 'p-2', document: prediction('p-2') }))).toBe(403);
     expect(await status(analyzer.indices.delete({ index: metrics }))).toBe(403);
     expect(await status(analyzer.indices.putIndexTemplate({ name: `${prefix}-metrics`, index_patterns: ['x-*'] }))).toBe(403);
+  });
+
+  it('lets the rule runner read what its watches query and keep its state and history, and nothing more', async () => {
+    const rules = as('rules');
+    // The families watcher-rules/watches/*.json search.
+    for (const family of ['predictions', 'resources', 'nginx', 'metrics'] as const) {
+      expect(await status(rules.search({ index: familyPattern(prefix, family), size: 0 })), family).toBe(200);
+    }
+    expect((await rules.count({ index: familyPattern(prefix, 'predictions') })).count).toBe(1);
+    // What the runner keeps (watcher-rules/src/state.ts): a state index it creates, one document per
+    // watch written under optimistic concurrency, and daily history indices created on first write.
+    const state = rulesIndex(prefix, 'state');
+    const history = rulesHistoryIndex(prefix, Date.now());
+    expect(await status(rules.indices.create({ index: state }))).toBe(200);
+    const claimed = await rules.index({ index: state, id: 'latency-p99', op_type: 'create', document: { watch_id: 'latency-p99', lease: { scheduled_time: 1 } } });
+    const update = rules.index({ index: state, id: 'latency-p99', if_seq_no: claimed._seq_no, if_primary_term: claimed._primary_term, document: { watch_id: 'latency-p99', lease: { scheduled_time: 2 } } });
+    expect(await status(update)).toBe(200);
+    expect(await status(rules.index({ index: history, id: 'latency-p99_1', document: { watch_id: 'latency-p99', state: 'executed' } }))).toBe(200);
+    await as('setup').indices.refresh({ index: [state, history] });
+    expect((await rules.search({ index: rulesIndex(prefix, 'history-*') })).hits.hits.map((h) => h._id)).toEqual(['latency-p99_1']);
+    expect((await rules.get<{ lease: { scheduled_time: number } }>({ index: state, id: 'latency-p99' }))._source?.lease.scheduled_time).toBe(2);
+
+    // Refused: the data it watches, the events family (its alerts reach it as log lines through the
+    // shipper), deleting any index, its own included, and templates.
+    expect(await status(rules.index({ index: today, id: 'p-3', document: prediction('p-3') }))).toBe(403);
+    expect(await status(rules.index({ index: familyIndex(prefix, 'events', new Date()), document: { '@timestamp': new Date().toISOString() } }))).toBe(403);
+    expect(await status(rules.indices.delete({ index: today }))).toBe(403);
+    expect(await status(rules.indices.delete({ index: history }))).toBe(403);
+    expect(await status(rules.indices.putIndexTemplate({ name: `${prefix}-rules-history`, index_patterns: [rulesIndex(prefix, 'history-*')] }))).toBe(403);
   });
 
   it('gives the read-only user (CLI, dashboards) reads and no writes', async () => {
