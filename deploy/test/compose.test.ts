@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { analyzerConfigShape } from '@mlmon/analyzer/config';
 import { apiConfigShape } from '@mlmon/api/config';
 import { shipperConfigShape } from '@mlmon/log-shipper/config';
-import { remediatorConfigShape } from '@mlmon/remediator/config';
+import { loadRemediatorConfig, remediatorConfigShape } from '@mlmon/remediator/config';
 import { runnerConfigShape } from '@mlmon/watcher-rules/config';
 import { loadConfig } from '@mlmon/runtime';
 
@@ -49,10 +49,18 @@ type Service = {
   ports?: string[];
   depends_on?: Record<string, { condition: string }>;
   profiles?: string[];
+  group_add?: string[];
 };
-// Every variable of .env.example filled in, as a user must before `docker compose up`.
-const filled = Object.fromEntries(Object.keys(envExample).map((k) => [k, envExample[k] || `${k.toLowerCase()}-value-0123456789`]));
-const compose = parse(interpolate(read('docker-compose.yml'), filled), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+type Compose = { name: string; services: Record<string, Service>; volumes: Record<string, unknown> };
+// Before interpolation: where a value must come from .env rather than the file.
+const raw = parse(read('docker-compose.yml'), { merge: true }) as Compose;
+// Every variable of .env.example filled in, as a user must before `docker compose up`; compose
+// itself adds COMPOSE_PROJECT_NAME, the project's name.
+const filled: Record<string, string> = {
+  ...Object.fromEntries(Object.keys(envExample).map((k) => [k, envExample[k] || `${k.toLowerCase()}-value-0123456789abcdef0123456789`])),
+  COMPOSE_PROJECT_NAME: raw.name,
+};
+const compose = parse(interpolate(read('docker-compose.yml'), filled), { merge: true }) as Compose;
 const services = compose.services;
 
 /** The config shape of each mlmon service image: what it reads from its environment. */
@@ -78,7 +86,11 @@ describe('docker-compose.yml (checked structurally: Docker is not running here)'
     ajv.addFormat('ports', /^((\[?[0-9a-fA-F:.]+\]?:)?(\d+(-\d+)?:)?)?\d+(-\d+)?(\/(tcp|udp))?$/);
     ajv.addFormat('subnet_ip_address', true);
     const validate = ajv.compile(schema);
-    expect(validate(compose), JSON.stringify(validate.errors, null, 2)).toBe(true);
+    // The package (1.0.0, its only release) predates the specification's top-level `name`; the
+    // specification asks of it what a project name is: lowercase letters, digits, '-' and '_', from a letter or digit.
+    const { name, ...rest } = compose;
+    expect(name).toMatch(/^[a-z0-9][a-z0-9_-]*$/);
+    expect(validate(rest), JSON.stringify(validate.errors, null, 2)).toBe(true);
     // The same schema refuses a misspelt key, so the check above can fail.
     expect(validate({ services: { api: { enviroment: {} } } })).toBe(false);
   });
@@ -144,10 +156,71 @@ describe('docker-compose.yml (checked structurally: Docker is not running here)'
     expect(mounted(services.api!, '/var/lib/mlmon/model')).toBe(true);
   });
 
+  it('serves the remediator over HTTPS with the certificate the certs job makes, and Watcher and the runner trust its CA', () => {
+    const job = services.certs!;
+    expect(job.image).toBe(services.elasticsearch!.image);
+    const script = [job.command].flat().join(' ');
+    const dir = job.volumes!.find((v) => v.startsWith('certs:'))!.split(':')[1]!;
+    const host = /--dns (\S+)/.exec(script)![1]!;
+    const name = /--name (\S+)/.exec(script)![1]!;
+    // certutil's PEM zips unpack to ca/ca.crt + ca/ca.key and <name>/<name>.crt + <name>/<name>.key.
+    for (const zip of [...script.matchAll(/--out (\S+\.zip)/g)].map((m) => m[1]!)) expect(script).toContain(`unzip -o ${zip} -d ${dir}`);
+    expect(script).toContain(`--ca-cert ${dir}/ca/ca.crt --ca-key ${dir}/ca/ca.key`);
+    // Made once: each step only when its file is absent, so a restart keeps what clients trust.
+    expect(script).toContain(`if [ ! -f ${dir}/ca/ca.crt ]`);
+    expect(script).toContain(`if [ ! -f ${dir}/${name}/${name}.crt ]`);
+
+    /** Where a file a service is pointed at lies in the certs volume, which it mounts read-only. */
+    const inCerts = (service: string, file: string) => {
+      const mount = services[service]!.volumes!.find((v) => v.startsWith('certs:') && file.startsWith(`${v.split(':')[1]}/`));
+      expect(mount, `${service} mounts the certs volume over ${file}`).toBeDefined();
+      expect(mount!.endsWith(':ro'), `${service} mounts the certs volume read-only`).toBe(true);
+      return file.slice(mount!.split(':')[1]!.length + 1);
+    };
+    const remediator = loadRemediatorConfig(services.remediator!.environment!);
+    expect(inCerts('remediator', remediator.REMEDIATOR_TLS_CERT!)).toBe(`${name}/${name}.crt`);
+    expect(inCerts('remediator', remediator.REMEDIATOR_TLS_KEY!)).toBe(`${name}/${name}.key`);
+    const runner = loadConfig(runnerConfigShape, services['rule-runner']!.environment!);
+    expect(inCerts('rule-runner', runner.WEBHOOK_CA_CERT!)).toBe('ca/ca.crt');
+    // Elasticsearch resolves the path against its config directory.
+    const esCa = services.elasticsearch!.environment!['xpack.http.ssl.certificate_authorities']!;
+    expect(inCerts('elasticsearch', `/usr/share/elasticsearch/config/${esCa}`)).toBe('ca/ca.crt');
+
+    // Both callers reach the name the certificate carries, on the port the remediator listens on.
+    for (const url of [runner.REMEDIATOR_URL, services.setup!.environment!.REMEDIATOR_URL!].map((u) => new URL(u))) {
+      expect(url.protocol).toBe('https:');
+      expect(url.hostname).toBe(host);
+      expect(Number(url.port)).toBe(remediator.REMEDIATOR_PORT);
+    }
+    expect(services[host]).toBe(services.remediator);
+    for (const s of ['elasticsearch', 'remediator', 'rule-runner']) expect(services[s]!.depends_on?.certs, s).toEqual({ condition: 'service_completed_successfully' });
+  });
+
+  it('names the project, and the remediator scales its api service through the socket, in the socket\'s group', () => {
+    expect(compose.name).toMatch(/^[a-z0-9][a-z0-9_-]*$/);
+    const remediator = loadRemediatorConfig(services.remediator!.environment!);
+    expect(remediator.REMEDIATOR_BACKEND).toBe('docker');
+    expect(remediator.COMPOSE_PROJECT_NAME).toBe(compose.name);
+    expect(services[remediator.COMPOSE_SERVICE]).toBe(services.api);
+    // Unset DOCKER_HOST: the backend talks to the default socket, which must be the host's.
+    expect(remediator.DOCKER_HOST).toBeUndefined();
+    expect(services.remediator!.volumes).toContain('/var/run/docker.sock:/var/run/docker.sock');
+    // The host's group id, which no file can know: required from .env.
+    expect(raw.services.remediator!.group_add).toEqual([expect.stringMatching(/^\$\{DOCKER_GID:\?/)]);
+  });
+
+  it('pseudonymizes sensitive context fields in the replicas, with a key that must come from .env', () => {
+    const api = loadConfig(apiConfigShape, services.api!.environment!);
+    expect(api.PSEUDONYMIZE_FIELDS).toContain('patient_id');
+    expect(api.PSEUDONYM_KEY).toBe(filled.PSEUDONYM_KEY);
+    expect(raw.services.api!.environment!.PSEUDONYM_KEY).toMatch(/^\$\{PSEUDONYM_KEY:\?/);
+  });
+
   it('keeps secrets out of the repository: every one comes from .env, whose example holds none', () => {
     const used = new Set([...read('docker-compose.yml').matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]!));
-    for (const name of used) expect(Object.keys(envExample), `.env.example names ${name}`).toContain(name);
-    for (const [name, value] of Object.entries(envExample)) if (/PASSWORD|TOKEN/.test(name)) expect(value, name).toBe('');
+    // Compose sets COMPOSE_PROJECT_NAME itself; .env may override it.
+    for (const name of used) if (name !== 'COMPOSE_PROJECT_NAME') expect(Object.keys(envExample), `.env.example names ${name}`).toContain(name);
+    for (const [name, value] of Object.entries(envExample)) if (/PASSWORD|TOKEN|KEY/.test(name)) expect(value, name).toBe('');
     expect(read('.gitignore')).toMatch(/^\.env$/m);
   });
 });

@@ -43,7 +43,13 @@ const ECK: Record<string, z.ZodType> = {
   'kibana.k8s.elastic.co/v1/Kibana': z.object({ spec: z.object({ version: z.string(), count: z.number().int().positive(), elasticsearchRef: z.object({ name: z.string() }) }) }),
 };
 
-type Container = { name: string; image: string; env?: Array<{ name: string; value?: string; valueFrom?: unknown }>; envFrom?: Array<{ configMapRef: { name: string } }>; ports?: Array<{ name: string }> };
+type Container = {
+  name: string;
+  image: string;
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+  envFrom?: Array<{ configMapRef: { name: string } }>;
+  ports?: Array<{ name: string }>;
+};
 type PodDeployment = Obj & { spec: { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: { containers: Container[]; serviceAccountName?: string; volumes?: Array<{ name: string; secret?: { secretName: string } }> } } } };
 const SHAPES: Record<string, Record<string, z.ZodType>> = {
   'mlmon/api': apiConfigShape,
@@ -51,6 +57,15 @@ const SHAPES: Record<string, Record<string, z.ZodType>> = {
   'mlmon/analyzer': analyzerConfigShape,
   'mlmon/remediator': remediatorConfigShape,
 };
+
+/** What a container's environment holds: the ConfigMap's entries, and its own, secrets standing in as any valid value (the operator fills them). */
+function containerEnv(c: Container): { shared: Record<string, string>; own: Record<string, string> } {
+  const configMap = find('ConfigMap', 'mlmon-config') as unknown as Obj & { data: Record<string, string> };
+  return {
+    shared: c.envFrom ? configMap.data : {},
+    own: Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? 'a-secret-value-0123456789abcdef0123456789'])),
+  };
+}
 
 describe('k8s/ manifests (typed models of the Kubernetes API; no cluster runs here)', () => {
   it('are each valid for their API schema, in the mlmon namespace', () => {
@@ -97,17 +112,39 @@ describe('k8s/ manifests (typed models of the Kubernetes API; no cluster runs he
     expect(config.K8S_DEPLOYMENT).toBe('mlmon-api');
   });
 
+  it('leaves the replica count to the HPA: the remediator of a Deployment an HPA scales refuses scale alerts (scale owner external)', () => {
+    const remediators = ofKind<PodDeployment>('Deployment')
+      .flatMap((d) => d.spec.template.spec.containers.filter((c) => c.image.startsWith('mlmon/remediator')))
+      .map((c) => {
+        const { shared, own } = containerEnv(c);
+        return loadConfig(remediatorConfigShape, { ...shared, ...own });
+      })
+      .filter((r) => r.REMEDIATOR_BACKEND === 'kubernetes');
+    const hpas = ofKind<Obj & { spec: { scaleTargetRef: { kind: string; name: string } } }>('HorizontalPodAutoscaler');
+    const contested = hpas.flatMap((hpa) =>
+      remediators.filter((r) => hpa.spec.scaleTargetRef.kind === 'Deployment' && r.K8S_NAMESPACE === hpa.metadata.namespace && r.K8S_DEPLOYMENT === hpa.spec.scaleTargetRef.name),
+    );
+    // k8s/ has both: mlmon-api's HPA and a remediator pointed at mlmon-api.
+    expect(contested.length).toBeGreaterThan(0);
+    for (const r of contested) expect(r.REMEDIATOR_SCALE_OWNER, `the HPA and the remediator both scale ${r.K8S_DEPLOYMENT}`).toBe('external');
+  });
+
   it('gives every mlmon container only variables it reads and every one it needs, and resolves every reference', () => {
     const configMap = find('ConfigMap', 'mlmon-config') as unknown as Obj & { data: Record<string, string> };
+    // mlmon-secrets is not a manifest (no secret is committed): config.yaml's comment gives the command that makes it.
+    const secretKeys = new Map([['mlmon-secrets', [...readFileSync(new URL('config.yaml', dir), 'utf8').matchAll(/--from-literal=([A-Z0-9_]+)=/g)].map((m) => m[1]!)]]);
     for (const d of ofKind<PodDeployment>('Deployment')) {
       for (const c of d.spec.template.spec.containers) {
         const shape = SHAPES[c.image.split(':')[0]!]!;
         expect(shape, `${d.metadata.name}/${c.name}: an image this test knows`).toBeDefined();
         for (const ref of c.envFrom ?? []) expect(find('ConfigMap', ref.configMapRef.name), ref.configMapRef.name).toBeDefined();
-        const fromConfigMap = c.envFrom ? configMap.data : {};
-        // Secrets are filled by the operator; any valid value stands in for them here.
-        const own = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? 'a-secret-value-0123456789abcdef']));
+        const { shared: fromConfigMap, own } = containerEnv(c);
         const env = { ...fromConfigMap, ...own };
+        // The Secret is made by hand from the list in config.yaml: every key a container reads is on it.
+        for (const e of c.env ?? []) {
+          const ref = e.valueFrom?.secretKeyRef;
+          if (ref) expect(secretKeys.get(ref.name), `${d.metadata.name}/${c.name} reads ${ref.name}.${ref.key}`).toContain(ref.key);
+        }
         const unknown = Object.keys(own).filter((k) => !(k in shape) && k !== 'NODE_EXTRA_CA_CERTS');
         expect(unknown, `${d.metadata.name}/${c.name} is given variables it does not read`).toEqual([]);
         const sharedUnknown = Object.keys(fromConfigMap).filter((k) => !(k in shape));
