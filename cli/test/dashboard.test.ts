@@ -56,6 +56,16 @@ describe('mlmon dashboard in headless Chromium', () => {
     expect(foreignRequests).toEqual([]);
   });
 
+  it("draws a comparison over the whole range as a table of shares, as Kibana's percentage bars stack them", async () => {
+    // The fixture's nginx lines: one success and one 503, both from the same upstream.
+    const cells = await page.$$eval('.panel[data-panel="upstream-errors"] tbody tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+    expect(cells.sort()).toEqual([
+      ['failure', '127.0.0.1:9001', '50.0%'],
+      ['success', '127.0.0.1:9001', '50.0%'],
+    ]);
+    expect(await page.$$eval('.panel[data-panel="upstream-errors"] th', (th) => th.map((t) => t.textContent))).toEqual(['outcome', 'upstream', 'share of requests']);
+  });
+
   it('shows drift that arrives while it is open in the PSI panel', async () => {
     const drift = sampleEvents()['mlmon.drift'];
     await writeEvents(cluster.client, { prefix: cluster.prefix, events: [{ ...drift, mlmon: { ...drift.mlmon, drift: { ...drift.mlmon.drift, feature: 'worst_concave_points', psi: 0.9 } } }], refresh: true });

@@ -3,6 +3,13 @@ import type { Bucket, Dashboard, Metric, SavedSearch } from './model.js';
 const time = { op: 'date_histogram', field: '@timestamp' } as const satisfies Bucket;
 const byReplica = { op: 'terms', field: 'service.node.name', size: 20, label: 'replica' } as const satisfies Bucket;
 const byVersion = { op: 'terms', field: 'mlmon.model.version', size: 10, label: 'model version' } as const satisfies Bucket;
+// nginx's $upstream_addr as logged: one address, or the comma-joined list of every attempt after a retry.
+const byUpstream = { op: 'terms', field: 'mlmon.nginx.upstream.address', size: 20, label: 'upstream' } as const satisfies Bucket;
+const byOutcome = { op: 'terms', field: 'event.outcome', size: 3, label: 'outcome' } as const satisfies Bucket;
+const p50p99: Metric[] = [
+  { op: 'percentile', field: 'event.duration', percentile: 50, label: 'p50' },
+  { op: 'percentile', field: 'event.duration', percentile: 99, label: 'p99' },
+];
 const avg = (field: Extract<Metric, { field: unknown }>['field'], label: string): Metric => ({ op: 'average', field, label });
 const predictions = 'event.dataset:"mlmon.prediction"';
 const quality = 'event.dataset:"mlmon.quality"';
@@ -12,45 +19,50 @@ export const DASHBOARDS: Dashboard[] = [
   {
     id: 'mlmon-service-health',
     title: 'Service health',
-    description: 'Throughput, latency and errors of the prediction service, per replica and per upstream (nginx and replica lines).',
+    description:
+      "Throughput, latency and errors of the prediction service, per replica (the replicas' lines) and per upstream (nginx's lines, where a retried request counts under its list of addresses).",
     panels: [
       { id: 'throughput', title: 'Predictions per replica', family: 'predictions', kind: 'bar_stacked', x: time, split: byReplica, metrics: [{ op: 'count', label: 'predictions' }] },
       {
-        id: 'latency',
-        title: 'Request latency at nginx (p50, p99)',
+        id: 'upstreams',
+        title: "Requests per upstream (after a retry, nginx's list of the addresses tried)",
         family: 'nginx',
-        kind: 'line',
+        kind: 'bar_stacked',
         x: time,
-        metrics: [
-          { op: 'percentile', field: 'event.duration', percentile: 50, label: 'p50' },
-          { op: 'percentile', field: 'event.duration', percentile: 99, label: 'p99' },
-        ],
+        split: byUpstream,
+        metrics: [{ op: 'count', label: 'requests' }],
       },
-      {
-        id: 'replica-latency',
-        title: 'Prediction latency p99 per replica',
-        family: 'predictions',
-        kind: 'line',
-        x: time,
-        split: byReplica,
-        metrics: [{ op: 'percentile', field: 'event.duration', percentile: 99, label: 'p99' }],
-      },
+      { id: 'latency', title: 'Request latency at nginx (p50, p99)', family: 'nginx', kind: 'line', x: time, metrics: p50p99 },
       {
         id: 'error-rate',
         title: 'Share of failed requests (4xx/5xx)',
         family: 'nginx',
         kind: 'bar_percentage_stacked',
         x: time,
-        split: { op: 'terms', field: 'event.outcome', size: 3, label: 'outcome' },
+        split: byOutcome,
         metrics: [{ op: 'count', label: 'requests' }],
       },
+      { id: 'replica-latency', title: 'Prediction latency per replica (p50, p99)', family: 'predictions', kind: 'line', x: time, split: byReplica, metrics: p50p99 },
+      { id: 'upstream-latency', title: 'Request latency at nginx per upstream (p50, p99)', family: 'nginx', kind: 'line', x: time, split: byUpstream, metrics: p50p99 },
       {
-        id: 'upstreams',
-        title: 'Requests per upstream (every attempt nginx made)',
+        id: 'replica-errors',
+        // The replica's own lines, as nginx's name a replica only by its address. Answered requests count by
+        // their prediction lines (info), one per row, so a batch weighs as many requests as it has rows.
+        title: 'Share of rejected (warn) and failed (error) requests per replica',
+        family: 'all',
+        query: `${predictions} OR (event.dataset:"mlmon.app" AND _exists_:error.code)`,
+        kind: 'bar_percentage_stacked',
+        x: byReplica,
+        split: { op: 'terms', field: 'log.level', size: 3, label: 'level' },
+        metrics: [{ op: 'count', label: 'lines' }],
+      },
+      {
+        id: 'upstream-errors',
+        title: 'Share of failed requests per upstream (4xx/5xx)',
         family: 'nginx',
-        kind: 'bar_stacked',
-        x: time,
-        split: { op: 'terms', field: 'mlmon.nginx.upstream.address', size: 20, label: 'upstream' },
+        kind: 'bar_percentage_stacked',
+        x: byUpstream,
+        split: byOutcome,
         metrics: [{ op: 'count', label: 'requests' }],
       },
       {
@@ -120,7 +132,25 @@ export const DASHBOARDS: Dashboard[] = [
         split: { op: 'terms', field: 'mlmon.data_quality.feature', size: 10, label: 'feature' },
         metrics: [avg('mlmon.data_quality.out_of_range_rate', 'out of range')],
       },
-      { id: 'rejected', title: 'Rejected input rate', family: 'metrics', query: 'event.dataset:"mlmon.data_quality" AND mlmon.data_quality.feature:"_all"', kind: 'line', x: time, metrics: [avg('mlmon.data_quality.rejected_rate', 'rejected')] },
+      {
+        id: 'missing',
+        title: 'Missing rate per feature',
+        family: 'metrics',
+        query: 'event.dataset:"mlmon.data_quality" AND NOT mlmon.data_quality.feature:"_all"',
+        kind: 'line',
+        x: time,
+        split: { op: 'terms', field: 'mlmon.data_quality.feature', size: 10, label: 'feature' },
+        metrics: [avg('mlmon.data_quality.missing_rate', 'missing')],
+      },
+      {
+        id: 'rejected',
+        title: 'Rejected input rate and share of predictions out of range',
+        family: 'metrics',
+        query: 'event.dataset:"mlmon.data_quality" AND mlmon.data_quality.feature:"_all"',
+        kind: 'line',
+        x: time,
+        metrics: [avg('mlmon.data_quality.rejected_rate', 'rejected'), avg('mlmon.data_quality.ood_rate', 'any feature out of range')],
+      },
       {
         id: 'score-band',
         title: 'Average prediction and its band',

@@ -63,9 +63,14 @@ export const FIELDS = {
   'mlmon.data_quality.feature': { families: ['metrics'], type: 'keyword', analyzer: true },
   'mlmon.data_quality.out_of_range_rate': { families: ['metrics'], type: 'double', analyzer: true },
   'mlmon.data_quality.rejected_rate': { families: ['metrics'], type: 'double', analyzer: true },
+  'mlmon.data_quality.missing_rate': { families: ['metrics'], type: 'double', analyzer: true },
+  'mlmon.data_quality.ood_rate': { families: ['metrics'], type: 'double', analyzer: true },
 } as const satisfies Record<string, { families: readonly IndexFamily[]; type: string; unit?: 'ns' | 'bytes'; analyzer?: true }>;
 
 export type FieldName = keyof typeof FIELDS;
 
 /** Field types Elasticsearch can aggregate on (a chart's buckets and metrics); text cannot. */
 export const AGGREGATABLE_TYPES = new Set(['keyword', 'long', 'integer', 'short', 'float', 'double', 'date', 'boolean', 'ip']);
+
+/** The fields a Lucene query string names (`field:` terms and `_exists_:field`), in order, for checking them against the mappings. */
+export const queryFields = (query: string): string[] => [...query.matchAll(/_exists_:([\w.@]+)|(?<![\w.@])([a-z@][\w.@]*):/g)].map((m) => (m[1] ?? m[2])!);

@@ -18,13 +18,18 @@ export type Bucket = { op: 'date_histogram'; field: '@timestamp' } | { op: 'term
 interface PanelBase {
   id: string;
   title: string;
-  family: IndexFamily;
+  /** A family's data view, or `all` for a panel that sets lines of two families side by side. */
+  family: DataViewKey;
   query?: string;
 }
 
+/**
+ * An XY panel's x is time, or a terms bucket for a comparison over the whole
+ * range (a percentage-stacked bar per upstream: the share of failures of each).
+ */
 export type Panel = PanelBase &
   (
-    | { kind: 'line' | 'bar_stacked' | 'bar_percentage_stacked'; x: Bucket & { op: 'date_histogram' }; split?: Bucket & { op: 'terms' }; metrics: Metric[] }
+    | { kind: 'line' | 'bar_stacked' | 'bar_percentage_stacked'; x: Bucket; split?: Bucket & { op: 'terms' }; metrics: Metric[] }
     | { kind: 'heatmap'; x: Bucket & { op: 'date_histogram' }; y: Bucket & { op: 'terms' }; metric: Metric }
     | { kind: 'table'; rows: Array<Bucket & { op: 'terms' }>; metrics: Metric[] }
     | { kind: 'metric'; metric: Metric }

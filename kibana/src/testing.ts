@@ -27,7 +27,7 @@ export function panelFixtureEvents(): MlmonEvent[] {
   const d = s()['mlmon.drift'];
   events.push(d, { ...d, mlmon: { ...d.mlmon, drift: { ...d.mlmon.drift, feature: '_all', drifted_share: 0.1 } } });
   const dq = s()['mlmon.data_quality'];
-  events.push(dq, { ...dq, mlmon: { ...dq.mlmon, data_quality: { ...dq.mlmon.data_quality, feature: '_all', rejected_rate: 0.02 } } });
+  events.push({ ...dq, mlmon: { ...dq.mlmon, data_quality: { ...dq.mlmon.data_quality, missing_rate: 0.01 } } }, { ...dq, mlmon: { ...dq.mlmon, data_quality: { ...dq.mlmon.data_quality, feature: '_all', rejected_rate: 0.02 } } });
   const alert = s()['mlmon.alert'];
   const remediation = s()['mlmon.remediation'];
   events.push(alert, { ...remediation, mlmon: { remediation: { ...remediation.mlmon.remediation, alert_id: alert.mlmon.alert.id } } }, s()['mlmon.app']);

@@ -9,12 +9,13 @@ import {
   fieldsOf,
   leafRows,
   panelRequest,
+  queryFields,
   SAVED_SEARCHES,
   savedObjects,
   toNdjson,
   dataViewPattern,
+  type DataViewKey,
   type FieldName,
-  type SavedSearch,
 } from '../src/index.js';
 import { panelFixtureEvents } from '../src/testing.js';
 
@@ -36,9 +37,13 @@ function flatten(props: Record<string, Node>, out = new Map<string, string>(), p
 const sameType = (declared: string, mapped: string) =>
   declared === mapped || (declared === 'keyword' && mapped === 'wildcard') || (declared === 'text' && mapped === 'match_only_text');
 
-const familiesOf = (view: SavedSearch['dataView']): IndexFamily[] => (view === 'all' ? [...INDEX_FAMILIES] : [view]);
-// `field:` terms and `_exists_:field`, in the order they appear.
-const queryFields = (q: string) => [...q.matchAll(/_exists_:([\w.@]+)|(?<![\w.@])([a-z@][\w.@]*):/g)].map((m) => (m[1] ?? m[2])!);
+const familiesOf = (view: DataViewKey): IndexFamily[] => (view === 'all' ? [...INDEX_FAMILIES] : [view]);
+// A data view's fields as Kibana sees them: over several families, a field mapped with two types is a conflict, which no chart can use.
+function viewMapping(view: DataViewKey, of = mappings): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const family of familiesOf(view)) for (const [field, type] of of.get(family)!) out.set(field, out.has(field) && out.get(field) !== type ? 'conflict' : type);
+  return out;
+}
 
 beforeAll(async () => {
   await setupTemplates(client, { prefix });
@@ -65,7 +70,7 @@ describe('Kibana saved objects, checked without Kibana (Kibana is not running)',
     const problems: string[] = [];
     for (const d of DASHBOARDS) {
       for (const p of d.panels) {
-        const mapping = mappings.get(p.family)!;
+        const mapping = viewMapping(p.family);
         for (const field of fieldsOf(p).charted) {
           const type = mapping.get(field);
           if (!type || !AGGREGATABLE_TYPES.has(type)) problems.push(`${d.title} / ${p.title}: ${field} is ${type ?? 'not mapped'} in ${p.family}`);
@@ -88,6 +93,9 @@ describe('Kibana saved objects, checked without Kibana (Kibana is not running)',
     const mapping = mappings.get('nginx')!;
     expect(mapping.get('message')).toMatch(/text/);
     expect(AGGREGATABLE_TYPES.has(mapping.get('message')!)).toBe(false);
+    expect(viewMapping('all').get('mlmon.nginx.upstream.address')).toBe('keyword');
+    const clash = new Map<IndexFamily, Map<string, string>>([...mappings, ['feedback', new Map([...mappings.get('feedback')!, ['mlmon.nginx.upstream.address', 'long']])]]);
+    expect(viewMapping('all', clash).get('mlmon.nginx.upstream.address')).toBe('conflict');
     expect(queryFields('event.dataset:"x" AND _exists_:error.code AND NOT mlmon.drift.feature:"_all"')).toEqual(['event.dataset', 'error.code', 'mlmon.drift.feature']);
   });
 

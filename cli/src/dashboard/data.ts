@@ -19,8 +19,10 @@ export interface PanelData {
   title: string;
   kind: Panel['kind'];
   series: Series[];
-  /** Table panels: one row per bucket combination. */
+  /** Panels not over time (tables, bars per upstream or replica): one row per bucket combination. */
   rows?: Array<{ keys: string[]; values: Array<number | null> }>;
+  /** The rows' column names: the bucket labels, then the metric labels. */
+  columns?: string[];
 }
 
 export interface DashboardQuery {
@@ -32,6 +34,9 @@ export interface DashboardQuery {
 
 // Families whose lines name a model version; the version filter leaves the others alone.
 const VERSIONED = new Set(['predictions', 'metrics']);
+// Families whose lines a replica writes (service.node.name is the replica); nginx, the analyzer and
+// the rule runner name their own hosts there, so the replica filter leaves those panels alone.
+const PER_REPLICA = new Set(['predictions', 'feedback', 'resources', 'all']);
 
 /** About 60 points across the range, on a round number of seconds. */
 export function intervalFor(from: string, to: string): string {
@@ -47,17 +52,34 @@ function metricValue(node: Record<string, unknown>, i: number, op: string): numb
 
 type Agg = { buckets?: Array<Record<string, unknown> & { key: string | number; key_as_string?: string }> };
 
+type Rows = NonNullable<PanelData['rows']>;
+
+// Lens stacks a percentage bar to 100% at each x: every value becomes its share of all values at that x.
+function sharesOfSeries(series: Series[]): Series[] {
+  const totals = new Map<number, number>();
+  for (const s of series) for (const [t, v] of s.points) totals.set(t, (totals.get(t) ?? 0) + (v ?? 0));
+  return series.map((s) => ({ ...s, points: s.points.map(([t, v]) => [t, v === null || !totals.get(t) ? null : v / totals.get(t)!]) }));
+}
+function sharesOfRows(rows: Rows): Rows {
+  const totals = new Map<string, number>();
+  const x = (r: Rows[number]) => r.keys.at(-1)!;
+  for (const r of rows) totals.set(x(r), (totals.get(x(r)) ?? 0) + r.values.reduce<number>((sum, v) => sum + (v ?? 0), 0));
+  return rows.map((r) => ({ ...r, values: r.values.map((v) => (v === null || !totals.get(x(r)) ? null : v / totals.get(x(r))!)) }));
+}
+
 function toPanelData(dashboard: string, p: Panel, aggs: Record<string, unknown>): PanelData {
   const { buckets, metrics } = panelColumns(p);
   const base = { dashboard, id: p.id, title: p.title, kind: p.kind };
-  if (p.kind === 'table') {
-    const rows: NonNullable<PanelData['rows']> = [];
+  const percent = p.kind === 'bar_percentage_stacked';
+  if (buckets.at(-1)?.op !== 'date_histogram') {
+    const rows: Rows = [];
     const walk = (node: Record<string, unknown>, depth: number, keys: string[]) => {
       if (depth === buckets.length) return rows.push({ keys, values: metrics.map((m, i) => metricValue(node, i, m.op)) });
       for (const b of (node[`b${depth}`] as Agg | undefined)?.buckets ?? []) walk(b, depth + 1, [...keys, String(b.key)]);
     };
     walk(aggs, 0, []);
-    return { ...base, series: [], rows };
+    const columns = [...buckets.map((b) => (b.op === 'terms' ? b.label : b.field)), ...metrics.map((m) => (percent ? `share of ${m.label}` : m.label))];
+    return { ...base, series: [], rows: percent ? sharesOfRows(rows) : rows, columns };
   }
   // Time panels: an optional outer terms bucket (split, or the heatmap's rows), then the date histogram.
   const split = buckets.length === 2;
@@ -70,7 +92,7 @@ function toPanelData(dashboard: string, p: Panel, aggs: Record<string, unknown>)
       series.push({ name, points: times.map((t) => [Number(t.key), metricValue(t, i, m.op)]) });
     });
   }
-  return { ...base, series };
+  return { ...base, series: percent ? sharesOfSeries(series) : series };
 }
 
 /** Every panel in one _msearch: one round trip per refresh, whatever the number of panels. */
@@ -80,7 +102,7 @@ export async function dashboardData(store: LogStore, q: DashboardQuery): Promise
   const searches = panels.flatMap(({ p }) => {
     const { index, query, ...body } = panelRequest(p, { prefix: store.prefix, from: q.from, to: q.to, interval });
     const filter = (query!.bool!.filter as estypes.QueryDslQueryContainer[]).slice();
-    if (q.replica) filter.push({ term: { 'service.node.name': q.replica } });
+    if (q.replica && PER_REPLICA.has(p.family)) filter.push({ term: { 'service.node.name': q.replica } });
     if (q.version && VERSIONED.has(p.family)) filter.push({ term: { 'mlmon.model.version': q.version } });
     return [{ index: index as string, ignore_unavailable: true, allow_no_indices: true }, { ...body, query: { bool: { filter } } }];
   });
@@ -100,8 +122,13 @@ export async function filterValues(store: LogStore, q: Pick<DashboardQuery, 'fro
     ignore_unavailable: true,
     allow_no_indices: true,
     query: { range: { '@timestamp': { gte: q.from, lte: q.to } } },
-    aggs: { replicas: { terms: { field: 'service.node.name', size: 50 } }, versions: { terms: { field: 'mlmon.model.version', size: 50 } } },
+    aggs: {
+      // Only the replicas' own names: nginx and the other services put their hosts in the same field.
+      replicas: { filter: { term: { 'service.name': 'mlmon-api' } }, aggs: { names: { terms: { field: 'service.node.name', size: 50 } } } },
+      versions: { terms: { field: 'mlmon.model.version', size: 50 } },
+    },
   });
-  const keys = (name: string) => (((res.aggregations?.[name] as Agg | undefined)?.buckets ?? []).map((b) => String(b.key)).sort());
-  return { replicas: keys('replicas'), versions: keys('versions') };
+  const keys = (agg: unknown) => ((agg as Agg | undefined)?.buckets ?? []).map((b) => String(b.key)).sort();
+  const replicas = res.aggregations?.replicas as { names?: Agg } | undefined;
+  return { replicas: keys(replicas?.names), versions: keys(res.aggregations?.versions) };
 }

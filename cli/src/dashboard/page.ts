@@ -1,7 +1,7 @@
 /**
  * The live dashboard's one page: it fetches /api/panels every few seconds
- * and draws each time panel with uPlot (served locally), each table panel as
- * a table. Every panel element carries `data-points`, the number of values it
+ * and draws each panel over time with uPlot (served locally), each panel with
+ * rows (tables, bars per upstream or replica) as a table. Every panel element carries `data-points`, the number of values it
  * drew, so a test (and a curious operator) can tell an empty chart from a
  * full one.
  */
@@ -80,9 +80,14 @@ function drawTable(el, panel) {
   el.dataset.points = String(rows.length);
   if (!rows.length) { body.innerHTML = '<div class="empty">no data in this range</div>'; return; }
   const table = document.createElement('table');
+  const head = table.createTHead().insertRow();
+  for (const c of panel.columns || []) head.appendChild(document.createElement('th')).textContent = c;
+  const value = (v) => v === null ? '-' : panel.kind === 'bar_percentage_stacked' ? (100 * v).toFixed(1) + '%' : String(v);
+  const tbody = table.createTBody();
   for (const r of rows) {
-    const tr = table.insertRow();
-    for (const v of [...r.keys, ...r.values]) tr.insertCell().textContent = v === null ? '-' : String(v);
+    const tr = tbody.insertRow();
+    for (const k of r.keys) tr.insertCell().textContent = k;
+    for (const v of r.values) tr.insertCell().textContent = value(v);
   }
   body.replaceChildren(table);
 }
@@ -112,7 +117,7 @@ async function refresh() {
     if (!res.ok) throw new Error(panels.error || res.statusText);
     for (const panel of panels) {
       const el = panelElement(panel);
-      if (panel.kind === 'table') drawTable(el, panel); else drawChart(el, panel);
+      if (panel.rows) drawTable(el, panel); else drawChart(el, panel);
     }
     $('status').textContent = 'updated ' + new Date().toLocaleTimeString();
   } catch (err) {
