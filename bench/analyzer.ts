@@ -16,7 +16,8 @@
  * The three must agree to 1e-9.
  *
  * Data: N predictions spread over one hour (30 features, float32 values as the
- * index stores them) and 0.3·N feedback events, bulk-indexed with the client's
+ * index stores them), 0.3·N feedback events and 0.001·N rejected-input
+ * warnings (the api's, for data quality), bulk-indexed with the client's
  * helpers.bulk under a fresh prefix, then joined by the analyzer's Joiner
  * (timed apart: it runs once per feedback, not once per pass). Tick and full
  * pass are timed at 0.1·N and again at N (medians of 3), with the process's
@@ -39,6 +40,7 @@ import { createEsClient, loadEsConfig, waitUntil } from '@mlmon/runtime';
 import { setupTemplates } from '@mlmon/contract';
 import {
   DEFAULT_SETTINGS,
+  FEATURE_ERRORS,
   Joiner,
   SliceStore,
   StateFile,
@@ -61,6 +63,7 @@ const scale = scaleArg > 0 ? Number(process.argv[scaleArg + 1]) : 1;
 if (!(scale > 0)) throw new Error('--scale must be a positive number');
 const N = Math.round(1_000_000 * scale);
 const FEEDBACK_SHARE = 0.3;
+const REJECTED_SHARE = 0.001;
 const ROUNDS = 3;
 const AUC_BIN = 2 ** -6;
 /** The service's defaults: a 15 s tick, a 5 min late horizon. */
@@ -87,11 +90,12 @@ function uuidv7(ms: number): string {
   return `${v.slice(0, 8)}-${v.slice(8, 12)}-${v.slice(12, 16)}-${v.slice(16, 20)}-${v.slice(20, 32)}`;
 }
 
-/** Predictions from the reference sample with noise (and two features shifted), plus feedback for 30% of them. */
+/** Predictions from the reference sample with noise (and two features shifted), plus feedback for 30% of them and a few rejected requests. */
 async function generate(from: number, to: number): Promise<void> {
   const started = Date.now();
   let made = 0;
   const feedback: Array<{ id: string; at: number; y: string }> = [];
+  const rejected: Array<{ at: number; code: (typeof FEATURE_ERRORS)[number]; feature: string }> = [];
   async function* predictions() {
     for (let i = from; i < to; i++) {
       const at = window.start.getTime() + Math.floor(((i * 7919) % N) * (3_600_000 / N));
@@ -106,6 +110,9 @@ async function generate(from: number, to: number): Promise<void> {
       }
       const id = uuidv7(at);
       if (Math.random() < FEEDBACK_SHARE) feedback.push({ id, at: at + 1000 + Math.floor(Math.random() * 60_000), y: y ? 'malignant' : 'benign' });
+      if (Math.random() < REJECTED_SHARE) {
+        rejected.push({ at, code: FEATURE_ERRORS[Math.floor(Math.random() * 2)]!, feature: names[Math.floor(Math.random() * names.length)]! });
+      }
       made += 1;
       if (made % 100_000 === 0) log(`generated ${made} of ${to - from} predictions (${Math.round(made / ((Date.now() - started) / 1000))}/s)`);
       yield {
@@ -128,7 +135,20 @@ async function generate(from: number, to: number): Promise<void> {
     })),
     (d) => ({ create: { _index: `${prefix}-feedback-${day(Date.parse(d['@timestamp']))}` } }),
   );
-  log(`indexed ${to - from} predictions and ${feedback.length} feedback in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  await bulk(
+    client,
+    rejected.map((r, i) => ({
+      '@timestamp': new Date(r.at).toISOString(),
+      log: { level: 'warn' },
+      event: { dataset: 'mlmon.app', kind: 'event' },
+      service: { name: 'mlmon-api', node: { name: 'replica-1' } },
+      error: { code: r.code, message: 'rejected', type: 'client' },
+      http: { request: { id: `rejected-${from}-${i}` } },
+      mlmon: { app: { field: `instances[0].${r.feature}` } },
+    })),
+    (d) => ({ create: { _index: `${prefix}-events-${day(Date.parse(d['@timestamp']))}` } }),
+  );
+  log(`indexed ${to - from} predictions, ${feedback.length} feedback and ${rejected.length} rejected in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 async function bulk<T extends object>(c: Client, datasource: AsyncIterator<T> | T[], action: (d: T) => object): Promise<void> {
@@ -140,13 +160,35 @@ function gaussian(): number {
   return Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
 }
 
+interface NaiveResult {
+  accuracy: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  log_loss: number;
+  brier: number;
+  roc_auc: number;
+  avg_score: number;
+  estimated_accuracy: number;
+  psi: number[];
+  ks: number[];
+  p: number[];
+  out_of_range_rate: number[];
+  missing_rate: number[];
+  invalid_rate: number[];
+  ood_rate: number;
+  rejected_rate: number;
+}
+
 /** The naive pass: every document of the window out through scroll, the same figures computed here. */
-async function naive(): Promise<{ accuracy: number; log_loss: number; brier: number; roc_auc: number; avg_score: number; estimated_accuracy: number; psi: number[]; ks: number[]; p: number[] }> {
+async function naive(): Promise<NaiveResult> {
   const range = { range: { '@timestamp': { gte: window.start.toISOString(), lt: window.end.toISOString() } } };
   const buckets = names.map((f) => new Array<number>(reference.features.get(f)!.boundaries.length + 1).fill(0));
+  const outOfRange = names.map(() => 0);
   let count = 0;
   let scoreSum = 0;
   let confident = 0;
+  let ood = 0;
   for await (const hit of client.helpers.scrollDocuments<{ mlmon: { prediction: { score: number; features: Record<string, number> } } }>({
     index: `${prefix}-predictions-*`,
     size: 5000,
@@ -157,17 +199,28 @@ async function naive(): Promise<{ accuracy: number; log_loss: number; brier: num
     count += 1;
     scoreSum += p.score;
     confident += Math.max(p.score, 1 - p.score);
+    let out = false;
     names.forEach((f, i) => {
-      buckets[i]![bucketOf(reference.features.get(f)!, Math.fround(p.features[f]!))]! += 1;
+      const ref = reference.features.get(f)!;
+      const x = Math.fround(p.features[f]!);
+      buckets[i]![bucketOf(ref, x)]! += 1;
+      if (x < ref.min || x > ref.max) {
+        outOfRange[i]! += 1;
+        out = true;
+      }
     });
+    if (out) ood += 1;
   }
   let labeled = 0;
   let correct = 0;
+  const confusion = { tp: 0, fp: 0, tn: 0, fn: 0 };
   let ll = 0;
   let br = 0;
   const pos = new Map<number, number>();
   const neg = new Map<number, number>();
-  for await (const hit of client.helpers.scrollDocuments<{ mlmon: { labeled: { positive: number; correct: number; log_loss: number; brier: number; logit: number } } }>({
+  for await (const hit of client.helpers.scrollDocuments<{
+    mlmon: { labeled: { positive: number; predicted_positive: number; correct: number; log_loss: number; brier: number; logit: number } };
+  }>({
     index: `${prefix}-labeled-*`,
     size: 5000,
     query: { bool: { filter: [range, { term: { 'mlmon.labeled.status': 'joined' } }] } },
@@ -176,12 +229,28 @@ async function naive(): Promise<{ accuracy: number; log_loss: number; brier: num
     const l = hit.mlmon.labeled;
     labeled += 1;
     correct += l.correct;
+    confusion[l.positive ? (l.predicted_positive ? 'tp' : 'fn') : l.predicted_positive ? 'fp' : 'tn'] += 1;
     ll += l.log_loss;
     br += l.brier;
     const bin = Math.floor(l.logit / AUC_BIN) * AUC_BIN;
     const m = l.positive ? pos : neg;
     m.set(bin, (m.get(bin) ?? 0) + 1);
   }
+  const missing = names.map(() => 0);
+  const invalid = names.map(() => 0);
+  let rejected = 0;
+  for await (const hit of client.helpers.scrollDocuments<{ error: { code: string }; mlmon: { app: { field: string } } }>({
+    index: `${prefix}-events-*`,
+    size: 5000,
+    query: { bool: { filter: [range, { term: { 'event.dataset': 'mlmon.app' } }, { terms: { 'error.code': [...FEATURE_ERRORS] } }] } },
+    _source: ['error.code', 'mlmon.app.field'],
+  })) {
+    rejected += 1;
+    const i = names.indexOf(hit.mlmon.app.field.slice(hit.mlmon.app.field.lastIndexOf('.') + 1));
+    (hit.error.code === 'missing_feature' ? missing : invalid)[i]! += 1;
+  }
+  const received = count + rejected;
+  const { tp, fp, fn } = confusion;
   const drift = names.map((f, i) => {
     const ref = reference.features.get(f)!;
     const below = countsBelow(ref, buckets[i]!);
@@ -190,6 +259,9 @@ async function naive(): Promise<{ accuracy: number; log_loss: number; brier: num
   });
   return {
     accuracy: correct / labeled,
+    precision: tp / (tp + fp),
+    recall: tp / (tp + fn),
+    f1: (2 * tp) / (2 * tp + fp + fn),
     log_loss: ll / labeled,
     brier: br / labeled,
     roc_auc: aucFromHistograms(pos, neg)!.auc,
@@ -198,6 +270,11 @@ async function naive(): Promise<{ accuracy: number; log_loss: number; brier: num
     psi: drift.map((d) => d.psi),
     ks: drift.map((d) => d.ks),
     p: drift.map((d) => d.p),
+    out_of_range_rate: outOfRange.map((c) => c / count),
+    missing_rate: missing.map((c) => c / received),
+    invalid_rate: invalid.map((c) => c / received),
+    ood_rate: ood / count,
+    rejected_rate: rejected / received,
   };
 }
 
@@ -241,10 +318,14 @@ function analyzerProcessPeakMb(): number {
   return Number(kb) / 1024;
 }
 
-function compare(agg: WindowReport, nv: Awaited<ReturnType<typeof naive>>): number {
+function compare(agg: WindowReport, nv: NaiveResult): number {
   const g = agg.versions[0]!;
+  const dq = g.data_quality;
   const pairs: Array<[string, number, number]> = [
     ['accuracy', g.quality.accuracy!, nv.accuracy],
+    ['precision', g.quality.precision!, nv.precision],
+    ['recall', g.quality.recall!, nv.recall],
+    ['f1', g.quality.f1!, nv.f1],
     ['log_loss', g.quality.log_loss!, nv.log_loss],
     ['brier', g.quality.brier!, nv.brier],
     ['roc_auc', g.quality.roc_auc!, nv.roc_auc],
@@ -255,9 +336,17 @@ function compare(agg: WindowReport, nv: Awaited<ReturnType<typeof naive>>): numb
       [`${d.feature}.ks`, d.ks, nv.ks[i]!],
       [`${d.feature}.p_value`, d.p_value, nv.p[i]!],
     ]),
+    ...dq.features.flatMap((d, i): Array<[string, number, number]> => [
+      [`${d.feature}.out_of_range_rate`, d.out_of_range_rate!, nv.out_of_range_rate[i]!],
+      [`${d.feature}.missing_rate`, d.missing_rate!, nv.missing_rate[i]!],
+      [`${d.feature}.invalid_rate`, d.invalid_rate!, nv.invalid_rate[i]!],
+    ]),
+    ['ood_rate', dq.summary.ood_rate!, nv.ood_rate],
+    ['rejected_rate', dq.summary.rejected_rate!, nv.rejected_rate],
   ];
   const worst = Math.max(...pairs.map(([, a, b]) => Math.abs(a - b)));
-  const bad = pairs.filter(([, a, b]) => Math.abs(a - b) > 1e-9);
+  // Negated so that a figure missing on one side (NaN) counts as a disagreement.
+  const bad = pairs.filter(([, a, b]) => !(Math.abs(a - b) <= 1e-9));
   if (bad.length > 0) throw new Error(`aggregation and naive passes disagree: ${bad.slice(0, 5).map(([k, a, b]) => `${k} ${a} vs ${b}`).join('; ')}`);
   return worst;
 }

@@ -155,6 +155,10 @@ def main() -> int:
         "p_value": float(p_value), "significantly_worse": bool(high < 0), "avg_score_diff": c["avg_score"] - a["avg_score"],
         "active_labeled": na, "canary_labeled": nc,
     }
+    # Fewer labels than the analyzer's minimum (30): the predictions just before the window, whose ratios it still reports.
+    before = [r for r in outside if datetime.fromisoformat(r["time"]) < WINDOW_START]
+    few_labels = {"window": {"start": iso(WINDOW_START - timedelta(minutes=5)), "end": iso(WINDOW_START)}, "group": "v1/active",
+                  "quality": expected_group(before, truth, ref32, "v1")["quality"]}
     # Data quality: rejections cannot be attributed to a version, so their rates are service-wide.
     feature_rejections = [r for r in rejected if r["code"] in ("missing_feature", "invalid_feature_value")]
     received = len(all_in_window) + len(feature_rejections)
@@ -181,7 +185,7 @@ def main() -> int:
         "late_prediction_ids": late_ids,
         "feedback": feedback,
         "rejected": rejected,
-        "expected": {"groups": groups, "vs_active": vs_active, "ks_cases": ks_cases()},
+        "expected": {"groups": groups, "vs_active": vs_active, "few_labels": few_labels, "ks_cases": ks_cases()},
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(fixture, allow_nan=False, separators=(",", ":")) + "\n", encoding="utf-8")

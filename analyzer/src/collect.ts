@@ -1,7 +1,7 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { labeledFamily } from './labeled.js';
 import { emptyLabeled, type RawGroup, type RawLabeled, type RawRejected, type RawWindow } from './raw.js';
-import { rangesFor } from './reference.js';
+import { rangesFor, type Reference, type ReferenceDistribution } from './reference.js';
 import { nextFloatUp } from './stats.js';
 import type { AnalysisContext, ModelKey } from './window.js';
 
@@ -63,6 +63,28 @@ export function groupsOf(terms: GroupTerms | undefined): Array<{ model: ModelKey
     for (const v of n.version!.buckets) for (const r of v.role!.buckets) out.push({ model: { name: n.key, version: v.key, role: r.key as ModelKey['role'] }, count: r.doc_count });
   }
   return out;
+}
+
+/** The raw buckets of a group without predictions in a range: what a window reports for a version that served only outside it. */
+export function emptyGroup(reference: Reference, m: ModelKey): RawGroup {
+  const zeros = (d: ReferenceDistribution) => new Uint32Array(rangesFor(d).length);
+  const scoreRef = reference.scores.get(m.version);
+  return {
+    model: m,
+    count: 0,
+    scoreSum: 0,
+    scoreMin: Infinity,
+    scoreMax: -Infinity,
+    positive: 0,
+    lowCount: 0,
+    lowSum: 0,
+    highSum: 0,
+    deciles: SCORE_DECILE_KEYS.map(() => 0),
+    ood: 0,
+    features: reference.featureNames.map((f) => zeros(reference.features.get(f)!)),
+    ...(scoreRef ? { scoreRanges: zeros(scoreRef) } : {}),
+    labeled: emptyLabeled(),
+  };
 }
 
 /** The raw buckets of a range: its groups (found, or given by a census), each group's predictions and labels, and the rejected requests. */

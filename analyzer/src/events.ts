@@ -31,7 +31,7 @@ export function metricEvents(report: WindowReport): Array<
     return [
       {
         dataset: 'mlmon.quality' as const,
-        message: q.sufficient ? `quality ${who}: accuracy ${q.accuracy?.toFixed(4)} over ${q.labeled} labeled` : `quality ${who}: insufficient data (${q.labeled} labeled, ${q.min_samples} needed)`,
+        message: q.sufficient ? `quality ${who}: accuracy ${q.accuracy?.toFixed(4)} over ${q.labeled} labeled` : `quality ${who}: insufficient data (${q.count === 0 ? 'no predictions, ' : ''}${q.labeled} labeled, ${q.min_samples} needed)`,
         fields: { mlmon: finiteOnly({ ...scope, quality: q }) },
       },
       ...drift.map((d) => ({ dataset: 'mlmon.drift' as const, message: `drift ${who}: ${d.feature}`, fields: { mlmon: finiteOnly({ ...scope, drift: d }) } })),

@@ -98,7 +98,16 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
       if (recheck && Date.now() >= recheck.until) recheck = undefined;
       await slices.update(next, { pending: joiner.pendingSlices(), ...(recheck ? { checkFrom: recheck.from } : {}) });
       await joiner.clearPending(next);
-      for (const w of config.ANALYZER_WINDOWS) await writeMetricEvents(log, slices.report(next, w));
+      const empty: string[] = [];
+      for (const w of config.ANALYZER_WINDOWS) {
+        const report = slices.report(next, w);
+        if (report.versions.length === 0) empty.push(w.name);
+        await writeMetricEvents(log, report);
+      }
+      // No version to report means no metric event: this line is what tells "no traffic" from "analyzer not running".
+      if (empty.length > 0) {
+        await log.write('mlmon.app', 'info', `windows ${empty.join(', ')} ending ${new Date(next).toISOString()}: no predictions, no metrics (insufficient data: 0 predictions)`, {});
+      }
       ticks += 1;
       lastTick = new Date(next).toISOString();
       next += interval;

@@ -133,14 +133,20 @@ export class SliceStore {
     return stats;
   }
 
-  /** The report of window `w` ending at tick `t`: the merge of its slices, finished. Call update(t) first. */
+  /**
+   * The report of window `w` ending at tick `t`: the merge of its slices, finished. Call update(t) first.
+   * Every group with predictions in the longest window is in it, with count 0 where `w` holds none of them.
+   */
   report(t: number, w: { name: string; ms: number }): WindowReport {
-    const parts = this.starts(t - w.ms, t).map((s) => {
-      const slice = this.slices.get(s);
-      if (!slice) throw new Error(`slice ${new Date(s).toISOString()} is missing: update(${new Date(t).toISOString()}) first`);
-      return slice;
-    });
-    return finish(this.ctx, mergeRaw(parts, { start: t - w.ms, end: t }), w.name);
+    const slice = (s: number) => {
+      const found = this.slices.get(s);
+      if (!found) throw new Error(`slice ${new Date(s).toISOString()} is missing: update(${new Date(t).toISOString()}) first`);
+      return found;
+    };
+    const known = new Map<string, ModelKey>();
+    for (const s of this.starts(t - this.longestMs, t)) for (const g of slice(s).groups) if (g.count > 0) known.set(groupKey(g.model), g.model);
+    const parts = this.starts(t - w.ms, t).map(slice);
+    return finish(this.ctx, mergeRaw(parts, { start: t - w.ms, end: t }), w.name, [...known.values()]);
   }
 
   /** Forgets a slice as if it had never been collected (the next update collects it). */

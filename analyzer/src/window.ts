@@ -1,6 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
-import { collect, SCORE_DECILE_KEYS } from './collect.js';
-import type { RawGroup, RawLabeled, RawRejected, RawWindow } from './raw.js';
+import { collect, emptyGroup, SCORE_DECILE_KEYS } from './collect.js';
+import { groupKey, type RawGroup, type RawLabeled, type RawRejected, type RawWindow } from './raw.js';
 import { binCounts, countsBelow, ksStatistic, referenceBinCounts, type Reference, type ReferenceDistribution } from './reference.js';
 import { benjaminiHochberg, ksPValue, newcombeDiff, nextFloatUp, psi, twoProportionPValue } from './stats.js';
 
@@ -139,9 +139,16 @@ export async function analyzeWindow(ctx: AnalysisContext, w: Window, only?: { ve
   return finish(ctx, raw, w.name);
 }
 
-/** The report of a window from its raw buckets: the arithmetic no aggregation does (ratios, KS, PSI, AUC, intervals). */
-export function finish(ctx: Pick<AnalysisContext, 'reference' | 'settings'>, raw: RawWindow, name: string): WindowReport {
-  const reports = raw.groups.filter((g) => g.count > 0).map((g) => finishGroup(ctx, g));
+/**
+ * The report of a window from its raw buckets: the arithmetic no aggregation does (ratios, KS, PSI, AUC, intervals).
+ * A `known` group without predictions in the window is reported with count 0 and `sufficient: false`, not left
+ * out, so that a reader of the metrics can tell a version without traffic from an analyzer that is not running.
+ */
+export function finish(ctx: Pick<AnalysisContext, 'reference' | 'settings'>, raw: RawWindow, name: string, known: ModelKey[] = []): WindowReport {
+  const present = raw.groups.filter((g) => g.count > 0);
+  const seen = new Set(present.map((g) => groupKey(g.model)));
+  const idle = known.filter((m) => !seen.has(groupKey(m))).map((m) => emptyGroup(ctx.reference, m));
+  const reports = [...present, ...idle].map((g) => finishGroup(ctx, g));
   const received = reports.reduce((a, r) => a + r.quality.count, 0) + raw.rejected.total;
   for (const r of reports) applyRejected(r, raw.rejected, received);
   compareCanaries(reports, ctx.settings);

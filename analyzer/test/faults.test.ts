@@ -3,11 +3,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEsClient, loadEsConfig } from '@mlmon/runtime';
+import { createEsClient, createEventLog, loadEsConfig } from '@mlmon/runtime';
 import { parseEcsLine, type MlmonEvent } from '@mlmon/contract';
 import { testCluster } from '@mlmon/es-local/testing';
 import { setupTemplates } from '@mlmon/contract';
-import { DEFAULT_SETTINGS, analyzeWindow, loadAnalyzerConfig, loadReference, startAnalyzer } from '../src/index.js';
+import { DEFAULT_SETTINGS, SliceStore, analyzeWindow, loadAnalyzerConfig, loadReference, startAnalyzer, writeMetricEvents, type WindowReport } from '../src/index.js';
 import { fixture, index, predictionEvent } from './support.js';
 
 const cluster = testCluster();
@@ -46,13 +46,122 @@ async function relay(target: URL) {
   };
 }
 
-const rows = (version: string, n: number) =>
-  fixture.predictions.slice(0, n).map((p, i) => predictionEvent({ ...p, id: `${version}-${i}-${Date.now()}`, version, role: 'active', time: new Date().toISOString() }, fixture.feature_names));
+const rows = (version: string, n: number, at = () => new Date().toISOString()) =>
+  fixture.predictions.slice(0, n).map((p, i) => predictionEvent({ ...p, id: `${version}-${i}-${Date.now()}`, version, role: 'active', time: at() }, fixture.feature_names));
+const ctx = { client, prefix, reference, settings: DEFAULT_SETTINGS };
+type Event<D extends MlmonEvent['event']['dataset']> = Extract<MlmonEvent, { event: { dataset: D } }>;
+
+/** A report's metric events as the service writes them: through the event log, then read back and checked against the contract. */
+async function written(report: WindowReport): Promise<MlmonEvent[]> {
+  const out = mkdtempSync(path.join(dir, 'events-'));
+  const log = createEventLog({ service: 'mlmon-analyzer', node: 'test', dir: out, basename: 'analyzer', maxBytes: 1e8, maxFiles: 1 });
+  await writeMetricEvents(log, report);
+  await log.close();
+  return readFileSync(log.file, 'utf8').trimEnd().split('\n').map(parseEcsLine);
+}
 
 describe('empty windows', () => {
   it('a window without predictions reports no version and no metric', async () => {
-    const report = await analyzeWindow({ client, prefix, reference, settings: DEFAULT_SETTINGS }, { start: new Date('2001-01-01'), end: new Date('2001-01-02'), name: '1d' });
+    const report = await analyzeWindow(ctx, { start: new Date('2001-01-01'), end: new Date('2001-01-02'), name: '1d' });
     expect(report.versions).toEqual([]);
+  });
+
+  it('a version that served in the longest window but not in a shorter one: count 0, insufficient data with the minimum, no metric invented', async () => {
+    const t0 = Date.parse('2003-01-01T00:00:00Z');
+    await setupTemplates(client, { prefix });
+    await index(client, prefix, rows('v1', 40, () => new Date(t0 + 60_000).toISOString()));
+    const short = { name: '5m', ms: 300_000 };
+    const long = { name: '15m', ms: 900_000 };
+    const store = new SliceStore(ctx, { intervalMs: 60_000, windows: [short, long], lateHorizonMs: 60_000 });
+    const t = t0 + long.ms;
+    await store.update(t);
+    expect(store.report(t, long).versions.map((v) => v.quality.count)).toEqual([40]);
+
+    const report = store.report(t, short);
+    expect(report.versions).toHaveLength(1);
+    const g = report.versions[0]!;
+    expect(g.model).toEqual({ name: 'breast-cancer-classifier', version: 'v1', role: 'active' });
+    expect(g.quality).toEqual({ count: 0, labeled: 0, confusion: { tp: 0, fp: 0, tn: 0, fn: 0 }, min_samples: 30, sufficient: false });
+    expect(g.drift.features).toEqual([]);
+    expect(g.drift.score).toBeUndefined();
+    expect(g.drift.summary).toMatchObject({ count: 0, sufficient: false, min_samples: 30 });
+    expect(g.drift.summary.drifted_share).toBeUndefined();
+    expect(g.data_quality.summary.ood_rate).toBeUndefined();
+    expect(g.data_quality.features.every((f) => f.out_of_range_rate === undefined)).toBe(true);
+    expect(g.notes).toEqual(['quality: insufficient data: 0 labeled, 30 needed', 'drift: insufficient data: 0 predictions, 30 needed']);
+
+    const events = await written(report);
+    const quality = events.filter((e) => e.event.dataset === 'mlmon.quality') as Array<Event<'mlmon.quality'>>;
+    expect(quality.map((e) => e.message)).toEqual(['quality v1 (active) 5m: insufficient data (no predictions, 0 labeled, 30 needed)']);
+    const drift = events.filter((e) => e.event.dataset === 'mlmon.drift') as Array<Event<'mlmon.drift'>>;
+    expect(drift.map((e) => e.mlmon.drift)).toEqual([expect.objectContaining({ feature: '_all', count: 0, sufficient: false, min_samples: 30 })]);
+  });
+
+  it('the service says so when no version served in any window: "no traffic" is told apart from "analyzer not running"', async () => {
+    const out = mkdtempSync(path.join(dir, 'idle-'));
+    // A prefix with nothing under it; no templates, so the test cluster keeps nothing of it.
+    const config = loadAnalyzerConfig({
+      ES_URL: cluster.url,
+      MLMON_INDEX_PREFIX: `${prefix}-idle`,
+      ANALYZER_INTERVAL_S: '1',
+      ANALYZER_WINDOWS: '2s,4s',
+      ANALYZER_SETUP_TEMPLATES: 'false',
+      LOG_DIR: out,
+      ANALYZER_STATE_DIR: out,
+    });
+    const analyzer = await startAnalyzer(config, { client, reference, say: () => {} });
+    try {
+      await expect.poll(() => analyzer.status().ticks, { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+    } finally {
+      await analyzer.stop();
+    }
+    const events = readFileSync(path.join(out, 'analyzer.ndjson'), 'utf8').trimEnd().split('\n').map(parseEcsLine);
+    expect(events.filter((e) => e.event.dataset !== 'mlmon.app')).toEqual([]);
+    const idle = events.filter((e) => e.message.includes('no predictions'));
+    expect(idle.length).toBeGreaterThanOrEqual(3);
+    expect(idle[0]!.message).toMatch(/^windows 2s, 4s ending \S+Z: no predictions, no metrics \(insufficient data: 0 predictions\)$/);
+  });
+});
+
+describe('drift with fewer predictions than ANALYZER_MIN_PREDICTIONS', () => {
+  const t0 = Date.parse('2004-01-01T00:00:00Z');
+  const window = (n: number) => ({ start: new Date(t0), end: new Date(t0 + n * 1000), name: 'adhoc' });
+
+  it('29 of 30: drift is reported as insufficient, with the minimum; no PSI, KS or share is computed from noise', async () => {
+    // One prediction per second: the first n seconds hold n of them.
+    await setupTemplates(client, { prefix });
+    let i = 0;
+    await index(client, prefix, rows('v1', 40, () => new Date(t0 + 1000 * i++).toISOString()));
+    const report = await analyzeWindow(ctx, window(29));
+    const g = report.versions[0]!;
+    expect(g.quality.count).toBe(29);
+    expect(g.drift.features).toEqual([]);
+    expect(g.drift.score).toBeUndefined();
+    expect(g.drift.summary).toEqual({
+      feature: '_all',
+      count: 29,
+      features: 30,
+      psi_threshold: DEFAULT_SETTINGS.psiThreshold,
+      alpha: DEFAULT_SETTINGS.alpha,
+      correction: 'benjamini-hochberg',
+      min_samples: 30,
+      sufficient: false,
+    });
+    expect(g.notes).toContain('drift: insufficient data: 29 predictions, 30 needed');
+    const drift = (await written(report)).filter((e) => e.event.dataset === 'mlmon.drift') as Array<Event<'mlmon.drift'>>;
+    expect(drift.map((e) => e.mlmon.drift.feature)).toEqual(['_all']);
+    // What needs only one prediction is still there: the label-free statistics and data quality.
+    expect(g.quality.avg_score).toBeDefined();
+    expect(g.data_quality.summary.ood_rate).toBeDefined();
+  });
+
+  it('30 of 30: every feature and the score get their drift', async () => {
+    const g = (await analyzeWindow(ctx, window(30))).versions[0]!;
+    expect(g.drift.features).toHaveLength(30);
+    expect(g.drift.score).toBeDefined();
+    expect(g.drift.summary).toMatchObject({ count: 30, sufficient: true });
+    expect(g.drift.summary.drifted_share).toBeDefined();
+    expect(g.notes.some((n) => n.startsWith('drift:'))).toBe(false);
   });
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testCluster } from '@mlmon/es-local/testing';
 import { setupTemplates } from '@mlmon/contract';
-import { DEFAULT_SETTINGS, Joiner, StateFile, analyzeWindow, ensureLabeledTemplate, ksPValue, loadReference, type WindowReport } from '../src/index.js';
+import { DEFAULT_SETTINGS, Joiner, StateFile, analyzeWindow, ensureLabeledTemplate, ksPValue, loadReference, metricEvents, type GroupReport, type WindowReport } from '../src/index.js';
 import { feedbackEvent, fixture, index, predictionEvent, rejectedEvent } from './support.js';
 
 /**
@@ -38,12 +38,25 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(cluster.cleanup);
 
-const group = (key: string) => {
+const group = (key: string, of = report) => {
   const [version, role] = key.split('/');
-  const g = report.versions.find((v) => v.model.version === version && v.model.role === role);
+  const g = of.versions.find((v) => v.model.version === version && v.model.role === role);
   if (!g) throw new Error(`no report for ${key}`);
   return g;
 };
+
+/** Quality from ground truth against sklearn.metrics: 1e-9 on counts and ratios, ROC AUC within its stated bound. */
+function expectQuality(q: GroupReport['quality'], e: Record<string, unknown>): void {
+  const x = e as Record<string, number> & { confusion: object };
+  expect(q.confusion).toEqual(x.confusion);
+  for (const k of ['count', 'labeled', 'label_coverage', 'accuracy', 'precision', 'recall', 'f1', 'log_loss', 'brier'] as const) {
+    expect(q[k], k).toBeCloseTo(x[k]!, 9);
+    expect(Math.abs((q[k] as number) - x[k]!), k).toBeLessThanOrEqual(TOL);
+  }
+  expect(q.sufficient).toBe(q.labeled >= settings.minLabeled);
+  expect(q.roc_auc_max_error).toBeLessThanOrEqual(1e-3);
+  expect(Math.abs(q.roc_auc! - x.roc_auc!)).toBeLessThanOrEqual(q.roc_auc_max_error! + TOL);
+}
 
 describe('feedback join', () => {
   it('counts feedback whose prediction is not indexed as orphaned, and joins it once the prediction lands', () => {
@@ -91,21 +104,8 @@ describe('feedback join', () => {
 describe.each(Object.keys(fixture.expected.groups))('%s against the reference implementations', (key) => {
   const expected = () => fixture.expected.groups[key]!;
 
-  it('quality from ground truth matches sklearn.metrics', () => {
-    const q = group(key).quality;
-    const e = expected().quality as Record<string, number> & { confusion: object };
-    expect(q.confusion).toEqual(e.confusion);
-    for (const k of ['count', 'labeled', 'label_coverage', 'accuracy', 'precision', 'recall', 'f1', 'log_loss', 'brier'] as const) {
-      expect(q[k], k).toBeCloseTo(e[k]!, 9);
-      expect(Math.abs((q[k] as number) - e[k]!), k).toBeLessThanOrEqual(TOL);
-    }
-    expect(q.sufficient).toBe(q.labeled >= settings.minLabeled);
-  });
-
-  it('ROC AUC from histograms is within its stated bound, itself at most 1e-3', () => {
-    const q = group(key).quality;
-    expect(q.roc_auc_max_error).toBeLessThanOrEqual(1e-3);
-    expect(Math.abs(q.roc_auc! - (expected().quality.roc_auc as number))).toBeLessThanOrEqual(q.roc_auc_max_error! + TOL);
+  it('quality from ground truth matches sklearn.metrics; ROC AUC from histograms within its stated bound, itself at most 1e-3', () => {
+    expectQuality(group(key).quality, expected().quality);
   });
 
   it('label-free statistics match numpy on the float32 scores', () => {
@@ -165,5 +165,56 @@ describe('canary against active', () => {
 describe('KS p-value', () => {
   it.each(fixture.expected.ks_cases)('n1=$n1 n2=$n2 d=$d ($method) matches scipy', (c) => {
     expect(Math.abs(ksPValue(c.d, c.n1, c.n2) - c.p_value)).toBeLessThanOrEqual(TOL);
+  });
+});
+
+describe('fewer labeled predictions than ANALYZER_MIN_LABELED', () => {
+  it('reports the ratios, equal to sklearn.metrics on those rows, as not sufficient, with the minimum', async () => {
+    const few = fixture.expected.few_labels;
+    const small = await analyzeWindow({ client, prefix, reference, settings }, { start: new Date(few.window.start), end: new Date(few.window.end), name: '5m' });
+    expect(small.versions.map((v) => `${v.model.version}/${v.model.role}`)).toEqual([few.group]);
+    const g = group(few.group, small);
+    expect(g.quality.labeled).toBeGreaterThan(0);
+    expect(g.quality.labeled).toBeLessThan(settings.minLabeled);
+    expectQuality(g.quality, few.quality);
+    expect(g.quality).toMatchObject({ sufficient: false, min_samples: settings.minLabeled });
+    expect(g.notes).toContain(`quality: insufficient data: ${g.quality.labeled} labeled, ${settings.minLabeled} needed`);
+    const event = metricEvents(small).find((e) => e.dataset === 'mlmon.quality')!;
+    expect(event.message).toBe(`quality ${few.group.replace('/', ' (')}) 5m: insufficient data (${g.quality.labeled} labeled, ${settings.minLabeled} needed)`);
+  });
+});
+
+describe('a pinned version', () => {
+  // The api logs role "pinned" for a request whose model_version is not the active one (the canary's included).
+  // The window's traffic again, a day later, with v2 pinned instead of canary: the same figures, under role pinned.
+  const DAY = 86_400_000;
+  const later = (t: string) => new Date(Date.parse(t) + DAY).toISOString();
+  let pinned: WindowReport;
+
+  beforeAll(async () => {
+    const inWindow = fixture.predictions.filter((p) => p.time >= fixture.window.start && p.time < fixture.window.end);
+    const ids = new Map(inWindow.map((p) => [p.id, `pinned-${p.id}`]));
+    await index(
+      client,
+      prefix,
+      inWindow.map((p) =>
+        predictionEvent({ ...p, id: ids.get(p.id)!, request_id: `${p.request_id}-pinned`, time: later(p.time), role: p.role === 'canary' ? 'pinned' : p.role }, fixture.feature_names),
+      ),
+    );
+    await index(client, prefix, fixture.feedback.filter((f) => ids.has(f.prediction_id)).map((f) => feedbackEvent({ ...f, prediction_id: ids.get(f.prediction_id)!, time: later(f.time) })));
+    await new Joiner(client, prefix, fixture.positive_label, new StateFile(undefined)).run();
+    pinned = await analyzeWindow({ client, prefix, reference, settings }, { start: new Date(later(fixture.window.start)), end: new Date(later(fixture.window.end)), name: '1h' });
+  }, 120_000);
+
+  it('is reported under role pinned, apart from the active version, with the quality sklearn.metrics computes', () => {
+    expect(pinned.versions.map((v) => `${v.model.version}/${v.model.role}`).sort()).toEqual(['v1/active', 'v2/pinned']);
+    expectQuality(group('v2/pinned', pinned).quality, fixture.expected.groups['v2/canary']!.quality);
+    expectQuality(group('v1/active', pinned).quality, fixture.expected.groups['v1/active']!.quality);
+  });
+
+  it('is not compared with the active version: only a canary is', () => {
+    expect(group('v2/pinned', pinned).quality.vs_active).toBeUndefined();
+    const quality = metricEvents(pinned).filter((e) => e.dataset === 'mlmon.quality');
+    expect(quality.map((e) => (e.fields as { mlmon: { model: { role: string } } }).mlmon.model.role).sort()).toEqual(['active', 'pinned']);
   });
 });

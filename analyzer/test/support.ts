@@ -27,6 +27,8 @@ export interface Fixture {
   expected: {
     groups: Record<string, { quality: Record<string, unknown>; drift: Record<string, Record<string, unknown>>; data_quality: Record<string, Record<string, number>> }>;
     vs_active: Record<string, number | boolean>;
+    /** A window with fewer labeled predictions than the analyzer's minimum. */
+    few_labels: { window: { start: string; end: string }; group: string; quality: Record<string, unknown> };
     ks_cases: Array<{ n1: number; n2: number; d: number; p_value: number; method: string }>;
   };
 }
