@@ -1,4 +1,4 @@
-import type { Bucket, Dashboard, Metric, SavedSearch } from './model.js';
+import type { Bucket, Dashboard, Metric, Panel, SavedSearch } from './model.js';
 
 const time = { op: 'date_histogram', field: '@timestamp' } as const satisfies Bucket;
 const byReplica = { op: 'terms', field: 'service.node.name', size: 20, label: 'replica' } as const satisfies Bucket;
@@ -14,6 +14,17 @@ const avg = (field: Extract<Metric, { field: unknown }>['field'], label: string)
 const predictions = 'event.dataset:"mlmon.prediction"';
 const quality = 'event.dataset:"mlmon.quality"';
 const allFeatures = 'mlmon.drift.feature:"_all"';
+/** A data-quality rate over time, one line per feature. */
+const perFeatureRate = (id: string, title: string, metric: Metric): Panel => ({
+  id,
+  title,
+  family: 'metrics',
+  query: 'event.dataset:"mlmon.data_quality" AND NOT mlmon.data_quality.feature:"_all"',
+  kind: 'line',
+  x: time,
+  split: { op: 'terms', field: 'mlmon.data_quality.feature', size: 10, label: 'feature' },
+  metrics: [metric],
+});
 
 export const DASHBOARDS: Dashboard[] = [
   {
@@ -122,26 +133,8 @@ export const DASHBOARDS: Dashboard[] = [
         metric: { op: 'max', field: 'mlmon.drift.psi', label: 'PSI' },
       },
       { id: 'drifted-share', title: 'Share of drifted features', family: 'metrics', query: `event.dataset:"mlmon.drift" AND ${allFeatures}`, kind: 'line', x: time, split: byVersion, metrics: [avg('mlmon.drift.drifted_share', 'drifted share')] },
-      {
-        id: 'out-of-range',
-        title: 'Out-of-range rate per feature',
-        family: 'metrics',
-        query: 'event.dataset:"mlmon.data_quality" AND NOT mlmon.data_quality.feature:"_all"',
-        kind: 'line',
-        x: time,
-        split: { op: 'terms', field: 'mlmon.data_quality.feature', size: 10, label: 'feature' },
-        metrics: [avg('mlmon.data_quality.out_of_range_rate', 'out of range')],
-      },
-      {
-        id: 'missing',
-        title: 'Missing rate per feature',
-        family: 'metrics',
-        query: 'event.dataset:"mlmon.data_quality" AND NOT mlmon.data_quality.feature:"_all"',
-        kind: 'line',
-        x: time,
-        split: { op: 'terms', field: 'mlmon.data_quality.feature', size: 10, label: 'feature' },
-        metrics: [avg('mlmon.data_quality.missing_rate', 'missing')],
-      },
+      perFeatureRate('out-of-range', 'Out-of-range rate per feature', avg('mlmon.data_quality.out_of_range_rate', 'out of range')),
+      perFeatureRate('missing', 'Missing rate per feature', avg('mlmon.data_quality.missing_rate', 'missing')),
       {
         id: 'rejected',
         title: 'Rejected input rate and share of predictions out of range',
