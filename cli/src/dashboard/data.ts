@@ -55,16 +55,19 @@ type Agg = { buckets?: Array<Record<string, unknown> & { key: string | number; k
 type Rows = NonNullable<PanelData['rows']>;
 
 // Lens stacks a percentage bar to 100% at each x: every value becomes its share of all values at that x.
+function sharesAt<X>(cells: Array<readonly [X, number | null]>): (x: X, v: number | null) => number | null {
+  const totals = new Map<X, number>();
+  for (const [x, v] of cells) totals.set(x, (totals.get(x) ?? 0) + (v ?? 0));
+  return (x, v) => (v === null || !totals.get(x) ? null : v / totals.get(x)!);
+}
 function sharesOfSeries(series: Series[]): Series[] {
-  const totals = new Map<number, number>();
-  for (const s of series) for (const [t, v] of s.points) totals.set(t, (totals.get(t) ?? 0) + (v ?? 0));
-  return series.map((s) => ({ ...s, points: s.points.map(([t, v]) => [t, v === null || !totals.get(t) ? null : v / totals.get(t)!]) }));
+  const share = sharesAt(series.flatMap((s) => s.points));
+  return series.map((s) => ({ ...s, points: s.points.map(([t, v]) => [t, share(t, v)]) }));
 }
 function sharesOfRows(rows: Rows): Rows {
-  const totals = new Map<string, number>();
-  const x = (r: Rows[number]) => r.keys.at(-1)!;
-  for (const r of rows) totals.set(x(r), (totals.get(x(r)) ?? 0) + r.values.reduce<number>((sum, v) => sum + (v ?? 0), 0));
-  return rows.map((r) => ({ ...r, values: r.values.map((v) => (v === null || !totals.get(x(r)) ? null : v / totals.get(x(r))!)) }));
+  // A row's x is its last bucket key.
+  const share = sharesAt(rows.flatMap((r) => r.values.map((v) => [r.keys.at(-1)!, v] as const)));
+  return rows.map((r) => ({ ...r, values: r.values.map((v) => share(r.keys.at(-1)!, v)) }));
 }
 
 function toPanelData(dashboard: string, p: Panel, aggs: Record<string, unknown>): PanelData {

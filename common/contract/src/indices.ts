@@ -14,7 +14,9 @@ export function familyIndex(prefix: string, family: IndexFamily, at: Date): stri
   return dayIndex(prefix, family, at.toISOString());
 }
 
-const dayIndex = (prefix: string, family: IndexFamily, utc: string) => `${prefix}-${family}-${utc.slice(0, 10).replaceAll('-', '.')}`;
+/** `2026.12.03` from an ISO UTC stamp: the suffix of every daily index. */
+const dayOf = (utc: string) => utc.slice(0, 10).replaceAll('-', '.');
+const dayIndex = (prefix: string, family: IndexFamily, utc: string) => `${prefix}-${family}-${dayOf(utc)}`;
 
 /** For a validated event, whose '@timestamp' is an ISO date-time. */
 export function indexForEvent(prefix: string, event: { '@timestamp': string; event: { dataset: Dataset } }): string {
@@ -31,4 +33,4 @@ export function indexForEvent(prefix: string, event: { '@timestamp': string; eve
  */
 export const rulesIndex = (prefix: string, name: 'state' | 'history-*' | `history-${string}`) => `${prefix}-rules-${name}`;
 export const rulesIndexPattern = (prefix: string) => `${prefix}-rules-*`;
-export const rulesHistoryIndex = (prefix: string, at: number) => rulesIndex(prefix, `history-${new Date(at).toISOString().slice(0, 10).replaceAll('-', '.')}`);
+export const rulesHistoryIndex = (prefix: string, at: number) => rulesIndex(prefix, `history-${dayOf(new Date(at).toISOString())}`);
