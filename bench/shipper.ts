@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { median, quantile } from 'simple-statistics';
 import { createEsClient, createEventLog, freePort, loadEsConfig, waitUntil, type EventLog } from '@mlmon/runtime';
 import { familyIndex } from '@mlmon/contract';
-import { ES_DIST_DIR, startInstance, stopInstance } from '@mlmon/es-local';
+import { ES_DIST_DIR, startInstance, stopInstance } from '@mlmon/elasticsearch';
 import { setupTemplates } from '@mlmon/contract';
 import { loadShipperConfig } from '@mlmon/log-shipper/config';
 import { routeLine } from '@mlmon/log-shipper/router';

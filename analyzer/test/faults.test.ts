@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEsClient, createEventLog, loadEsConfig } from '@mlmon/runtime';
 import { parseEcsLine, type MlmonEvent } from '@mlmon/contract';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { setupTemplates } from '@mlmon/contract';
 import { DEFAULT_SETTINGS, SliceStore, analyzeWindow, loadAnalyzerConfig, loadReference, startAnalyzer, writeMetricEvents, type WindowReport } from '../src/index.js';
 import { fixture, index, predictionEvent } from './support.js';

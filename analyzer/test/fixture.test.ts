@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { setupTemplates } from '@mlmon/contract';
 import { DEFAULT_SETTINGS, Joiner, StateFile, analyzeWindow, ensureLabeledTemplate, ksPValue, loadReference, metricEvents, type GroupReport, type WindowReport } from '../src/index.js';
 import { feedbackEvent, fixture, index, predictionEvent, rejectedEvent } from './support.js';

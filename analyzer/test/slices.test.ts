@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { setupTemplates } from '@mlmon/contract';
 import { DEFAULT_SETTINGS, Joiner, SliceStore, StateFile, analyzeWindow, collect, ensureLabeledTemplate, finish, loadReference, mergeRaw, type WindowReport } from '../src/index.js';
 import { feedbackEvent, fixture, index, predictionEvent, rejectedEvent } from './support.js';

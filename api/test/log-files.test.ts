@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { indexForEvent } from '@mlmon/contract';
 import { writeEvents } from '@mlmon/runtime';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { setupTemplates } from '@mlmon/contract';
 import { createReplica } from '../src/replica.js';
 import { holdout, ofDataset, readEvents, testConfig } from './support.js';

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import type { ProcessInfo } from '../src/stack/managed.js';
 import { runPaths } from '../src/stack/paths.js';
 import { isAlive, readStackFile, runningStack, type StackFile } from '../src/stack/stack-file.js';

@@ -3,7 +3,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTemplates } from '@mlmon/contract';
 import { sampleEvents } from '@mlmon/contract/testing';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { DASHBOARDS } from '@mlmon/kibana';
 import { panelFixtureEvents } from '@mlmon/kibana/testing';
 import { writeEvents } from '@mlmon/runtime';

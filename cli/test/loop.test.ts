@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EventOf } from '@mlmon/contract';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { chromium } from 'playwright-core';
 import { DASHBOARDS } from '@mlmon/kibana';
 import { dryRunTick, loadWatches } from '@mlmon/watcher-rules';

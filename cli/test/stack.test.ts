@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOG_BASENAMES, logFile, parseEcsLine, type EventOf, type MlmonEvent } from '@mlmon/contract';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { scaleReplicas, stackStatus } from '../src/stack/client.js';
 import { runPaths } from '../src/stack/paths.js';
 import { isAlive, readStackFile, runningStack, type StackFile } from '../src/stack/stack-file.js';

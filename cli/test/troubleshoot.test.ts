@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleEvents } from '@mlmon/contract/testing';
 import { parseEcsLine, type MlmonEvent } from '@mlmon/contract';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { formatTop, formatTrace } from '../src/commands/troubleshoot-commands.js';
 import { describeEvent, isOf } from '../src/troubleshoot/format.js';
 import { followLogs, searchLogs } from '../src/troubleshoot/logs.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { datasetsOf, familyIndex, INDEX_FAMILIES, setupTemplates, type IndexFamily } from '@mlmon/contract';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { writeEvents } from '@mlmon/runtime';
 import {
   AGGREGATABLE_TYPES,

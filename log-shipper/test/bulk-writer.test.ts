@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { createEsClient, freePort, loadEsConfig } from '@mlmon/runtime';
 import { BulkWriter, type Doc } from '../src/bulk-writer.js';
 import { Cursor } from '../src/cursor.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEsClient, freePort, loadEsConfig } from '@mlmon/runtime';
-import { ES_DIST_DIR, startInstance, stopInstance } from '@mlmon/es-local';
+import { ES_DIST_DIR, startInstance, stopInstance } from '@mlmon/elasticsearch';
 import { FakeReplica, count, predictionTally, readNdjson, removeTempDirs, shipperDirs, shipperEnv, startShipper, waitFor, type ShipperProcess } from './support.js';
 
 /**

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { familyIndex, LOG_BASENAMES, logFile } from '@mlmon/contract';
 import { sampleEvents } from '@mlmon/contract/testing';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { MAX_LINE_BYTES } from '../src/shipper.js';
 import {
   FakeReplica,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { setupTemplates, type EventOf } from '@mlmon/contract';
 import { sampleEvents } from '@mlmon/contract/testing';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { ADMIN_TOKEN, MODEL_DIR, REPO_ROOT, holdout, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
 import { writeEvents } from '@mlmon/runtime';
 import { trainingPython } from '../src/retrain/python.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { freePortBlock } from '@mlmon/runtime';
 import { trail } from './loop-support.js';
 import { TOKEN, alert, events, hook, remediatorFor, tempDir } from './support.js';

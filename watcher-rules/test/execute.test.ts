@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { fetchSend } from '../src/watcher/actions.js';
 import { executionId } from '../src/watcher/context.js';
 import { executeWatch } from '../src/watcher/execute.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createEsClient } from '@mlmon/runtime';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { deploymentOf } from '../src/config.js';
 import { rulesInstall, rulesList } from '../src/commands.js';
 import { checkWatcher, installWatches, watcherId } from '../src/installer.js';

@@ -4,7 +4,7 @@
  * shape, with the observed value, threshold, target and runbook.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { setupTemplates } from '@mlmon/contract';
 import { deploymentOf } from '../src/config.js';
 import { loadWatches } from '../src/load.js';

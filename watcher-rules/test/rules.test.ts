@@ -6,7 +6,7 @@
  * with a shifted clock) must agree on every case.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { setupTemplates } from '@mlmon/contract';
 import { deploymentOf } from '../src/config.js';
 import { dryRunTick } from '../src/dry-run.js';

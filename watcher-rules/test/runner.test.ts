@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { throwawayTls } from '@mlmon/runtime/testing';
 import { ackWatch } from '../src/ack.js';
 import { parseWatch, type LoadedWatch } from '../src/load.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadEsConfig, waitUntil } from '@mlmon/runtime';
-import { describeReport, ensureCluster, localClusterStatus, stopLocalCluster } from '@mlmon/es-local';
+import { describeReport, ensureCluster, localClusterStatus, stopLocalCluster } from '@mlmon/elasticsearch';
 import { scaleReplicas, stackStatus } from '../stack/client.js';
 import type { ProcessInfo } from '../stack/managed.js';
 import { REPO_ROOT, runPaths, serviceEntry, type RunPaths } from '../stack/paths.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { DATASETS, datasetsOf, familyIndex, featureValues, INDEX_FAMILIES, setupTemplates, type IndexFamily } from '../src/index.js';
 
 /**

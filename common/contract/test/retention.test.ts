@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { applyRetention, familyIndex, INDEX_FAMILIES, indexDay, lifecyclePolicies, RETENTION_DAYS, setupLifecycle, setupTemplates } from '../src/index.js';
 
 const cluster = testCluster();

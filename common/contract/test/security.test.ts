@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ES_DIST_DIR, LAUNCHER_USER, startInstance, stopInstance } from '@mlmon/es-local';
+import { ES_DIST_DIR, LAUNCHER_USER, startInstance, stopInstance } from '@mlmon/elasticsearch';
 import { createEsClient, freePort, loadEsConfig } from '@mlmon/runtime';
 import { familyIndex, familyPattern, rulesHistoryIndex, rulesIndex, serviceRoles, setupSecurity, setupTemplates } from '../src/index.js';
 

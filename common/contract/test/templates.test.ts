@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEvents } from '@mlmon/runtime';
 import { sampleEvents } from '../src/testing.js';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { DATASETS, desiredTemplates, EventValidationError, indexForEvent, missingFieldTypes, setupTemplates, type Dataset } from '../src/index.js';
 
 const cluster = testCluster();
