@@ -2,7 +2,7 @@
  * What computing a 1h window costs, three ways, on the same generated window
  * in the same run:
  *
- *   tick         what the service does every ANALYZER_INTERVAL_S with the
+ *   tick         what the service does every MLMON_ANALYZER_INTERVAL with the
  *                window's slices behind it: the census over the late horizon,
  *                one new slice collected, the slices merged, the report
  *                finished (SliceStore.update + report);
@@ -25,8 +25,8 @@
  * (`mlmon analyze`, and the service through its cold start and a tick).
  * Everything under the prefix is deleted at the end.
  *
- *   ES_URL=http://127.0.0.1:9200 npm run bench:analyzer                 # N = 1,000,000
- *   ES_URL=http://127.0.0.1:9200 npm run bench:analyzer -- --scale 0.1  # N = 100,000, quick
+ *   MLMON_ES_URL=http://127.0.0.1:9200 npm run bench:analyzer                 # N = 1,000,000
+ *   MLMON_ES_URL=http://127.0.0.1:9200 npm run bench:analyzer -- --scale 0.1  # N = 100,000, quick
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -402,7 +402,7 @@ async function servicePeak(joinState: string): Promise<{ mb: number; count: numb
   mkdirSync(dir, { recursive: true });
   copyFileSync(joinState, path.join(dir, 'state.json'));
   const entry = fileURLToPath(new URL('../analyzer/dist/main.js', import.meta.url));
-  const env = { ...process.env, MLMON_INDEX_PREFIX: prefix, ANALYZER_WINDOWS: '1h', ANALYZER_INTERVAL_S: String(INTERVAL_MS / 1000), ANALYZER_STATE_DIR: dir, LOG_DIR: dir, ANALYZER_SETUP_TEMPLATES: 'false' };
+  const env = { ...process.env, MLMON_INDEX_PREFIX: prefix, MLMON_ANALYZER_WINDOWS: '1h', MLMON_ANALYZER_INTERVAL: `${INTERVAL_MS}ms`, MLMON_ANALYZER_STATE_DIR: dir, MLMON_LOG_DIR: dir, MLMON_ANALYZER_SETUP_TEMPLATES: 'false' };
   const child = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -7,7 +7,7 @@
  *                 (with its 30 features) through the replica's event log,
  *                 whose file is /dev/null: what formatting and writing each
  *                 prediction's line costs, before any model runs or any disk;
- *   logging off   a replica with LOG_PREDICTIONS=false;
+ *   logging off   a replica with MLMON_API_LOG_PREDICTIONS=false;
  *   logging on    a replica as it runs in production.
  *
  * autocannon loads each in turn for several rounds (the same connections and
@@ -19,7 +19,7 @@
  * (bench/cpu-profile.ts), in µs of main-thread CPU per prediction.
  *
  *   npm run bench:api                      # 3 rounds of 10 s each
- *   BENCH_ROUNDS=5 BENCH_SECONDS=20 npm run bench:api
+ *   MLMON_BENCH_ROUNDS=5 MLMON_BENCH_DURATION=20s npm run bench:api
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
@@ -31,10 +31,12 @@ import { holdout, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/te
 import { logFile } from '@mlmon/contract';
 import { STAGES, stageSplit } from './cpu-profile.js';
 import { cpuSeconds, mainThreadCpuSeconds } from './proc-cpu.js';
+import { benchConfig } from './settings.js';
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const settings = benchConfig();
+const rounds = settings.MLMON_BENCH_ROUNDS;
+const seconds = settings.MLMON_BENCH_DURATION / 1000;
+const connections = settings.MLMON_BENCH_CONNECTIONS ?? 16;
 const BATCH_SIZES = [1, 8, 64];
 
 const bodyOf = (rows: number) =>
@@ -86,8 +88,7 @@ function replicaTarget(r: ReplicaProcess): Target {
 }
 
 async function startBare(answer: string, logDir?: string): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./bare-hono.ts', import.meta.url).pathname], {
-    env: { ...process.env, BARE_ANSWER: answer, ...(logDir ? { BARE_LOG_DIR: logDir } : {}) },
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./bare-hono.ts', import.meta.url).pathname, answer, ...(logDir ? [logDir] : [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -113,8 +114,8 @@ const status = (msg: string) => console.log(msg);
 
 // --- side by side: the floor, logging off, logging on ---------------------------------------
 
-const off = replicaTarget(await startReplicaProcess({ REPLICA_ID: 'bench-off', LOG_PREDICTIONS: 'false' }));
-const on = replicaTarget(await startReplicaProcess({ REPLICA_ID: 'bench-on', LOG_PREDICTIONS: 'true' }));
+const off = replicaTarget(await startReplicaProcess({ MLMON_API_REPLICA_ID: 'bench-off', MLMON_API_LOG_PREDICTIONS: 'false' }));
+const on = replicaTarget(await startReplicaProcess({ MLMON_API_REPLICA_ID: 'bench-on', MLMON_API_LOG_PREDICTIONS: 'true' }));
 // The floor answers exactly what a replica answers to this body, so both send the same bytes back.
 const answer = await (await fetch(`${on.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: single })).text();
 const bareLogDir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-bare-'));
@@ -159,7 +160,7 @@ try {
 
 status(`profiling a replica under the same load (${seconds} s, node --cpu-prof)`);
 const profileDir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-profile-'));
-const profiled = replicaTarget(await startReplicaProcess({ REPLICA_ID: 'bench-profile' }, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]));
+const profiled = replicaTarget(await startReplicaProcess({ MLMON_API_REPLICA_ID: 'bench-profile' }, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]));
 await load(profiled, single, 2);
 await load(profiled, single, seconds);
 await profiled.stop();

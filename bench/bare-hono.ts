@@ -4,26 +4,27 @@
  * the same size, with nothing in between. Run as its own process, like a
  * replica, so both pay for the same HTTP stack and get a core each.
  *
- * With BARE_LOG_DIR set it also writes the prediction line of the event
+ * Given a log folder it also writes the prediction line of the event
  * contract for each request, through the replica's own event log (batched,
  * answered once the line is appended): the floor for a server that logs every
  * prediction with its features, before any model or validation runs.
  * bench/api.ts points the log file at /dev/null, so the floor holds the
  * formatting and a write call but no disk.
  *
- *   BARE_ANSWER='<a replica answer>' [BARE_LOG_DIR=/tmp/x] node --import tsx bench/bare-hono.ts
+ *   node --import tsx bench/bare-hono.ts '<a replica answer>' [/tmp/log-folder]
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createEventLog } from '@mlmon/runtime';
 
-const answer = JSON.parse(process.env.BARE_ANSWER ?? '{}') as {
+// Arguments, not variables: bench/api.ts hands these to its own child, no operator sets them.
+const answer = JSON.parse(process.argv[2] ?? '{}') as {
   prediction_id: string;
   model: { name: string; version: string };
   label: string;
   probability: number;
 };
-const logDir = process.env.BARE_LOG_DIR;
+const logDir = process.argv[3];
 const log =
   logDir === undefined
     ? undefined

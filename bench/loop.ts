@@ -7,7 +7,7 @@
  * alert event), and when the action completed (the remediator's `executed`
  * rollback). Target: action within 30 s of the bad traffic starting, p99.
  *
- *   ES_URL=http://127.0.0.1:9200 npm run bench:loop [-- --runs 10]
+ *   MLMON_ES_URL=http://127.0.0.1:9200 npm run bench:loop [-- --runs 10]
  *
  * Time is compressed as an operator would tune it: the analyzer ticks every
  * 2 s over a 30 s window, the runner checks every 5 s, and the canary rule
@@ -22,7 +22,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { quantile } from 'simple-statistics';
-import { createEsClient, freePortBlock, loadEsConfig, waitUntil } from '@mlmon/runtime';
+import { createEsClient, esUrl, freePortBlock, loadEsConfig, waitUntil } from '@mlmon/runtime';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CLI = path.join(REPO_ROOT, 'cli/dist/main.js');
@@ -35,19 +35,18 @@ const prefix = `bench-loop-${Math.random().toString(36).slice(2, 8)}`;
 const runDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-loop-')), 'run');
 const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-loop-rules-'));
 const config = loadEsConfig();
-const esUrl = config.ES_URL ?? `http://127.0.0.1:${config.ES_PORT}`;
-const client = createEsClient({ ...config, ES_URL: esUrl }, { name: 'mlmon-bench-loop' });
+const client = createEsClient(config, { name: 'mlmon-bench-loop' });
 const env = {
   ...process.env,
-  ES_URL: esUrl,
+  MLMON_ES_URL: esUrl(config),
   MLMON_INDEX_PREFIX: prefix,
   MLMON_RUN_DIR: runDir,
-  ANALYZER_INTERVAL_S: '2',
-  ANALYZER_WINDOWS: `${WINDOW_S}s,1h`,
-  RULES_INTERVAL: '5s',
-  RULES_DIR: rulesDir,
-  REMEDIATOR_COOLDOWN_S: '1',
-  REMEDIATOR_MAX_ACTIONS_PER_HOUR: '1000',
+  MLMON_ANALYZER_INTERVAL: '2s',
+  MLMON_ANALYZER_WINDOWS: `${WINDOW_S}s,1h`,
+  MLMON_RULES_INTERVAL: '5s',
+  MLMON_RULES_DIR: rulesDir,
+  MLMON_REMEDIATOR_COOLDOWN: '1s',
+  MLMON_REMEDIATOR_MAX_ACTIONS_PER_HOUR: '1000',
 };
 const log = (m: string) => console.log(`[bench:loop] ${m}`);
 

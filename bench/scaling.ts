@@ -6,7 +6,7 @@
  * figures here.
  *
  *   npm run bench:scaling
- *   BENCH_ROUNDS=5 BENCH_SECONDS=20 BENCH_CONNECTIONS=64 npm run bench:scaling
+ *   MLMON_BENCH_ROUNDS=5 MLMON_BENCH_DURATION=20s MLMON_BENCH_CONNECTIONS=64 npm run bench:scaling
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -17,15 +17,17 @@ import { holdout, startReplicaProcess, tempDir } from '@mlmon/api/testing';
 import { ensureNginx, LocalNginx } from '@mlmon/nginx';
 import { freePort, waitUntil } from '@mlmon/runtime';
 import { cpuSeconds } from './proc-cpu.js';
+import { benchConfig } from './settings.js';
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const settings = benchConfig();
+const rounds = settings.MLMON_BENCH_ROUNDS;
+const seconds = settings.MLMON_BENCH_DURATION / 1000;
+const connections = settings.MLMON_BENCH_CONNECTIONS ?? 32;
 const COUNTS = [1, 2, 3];
 const body = JSON.stringify({ features: holdout.rows[0]!.features });
 
 const dir = tempDir('bench-scaling');
-const replicas = await Promise.all(COUNTS.map((i) => startReplicaProcess({ REPLICA_ID: `replica-${i}`, LOG_DIR: path.join(dir, 'logs') })));
+const replicas = await Promise.all(COUNTS.map((i) => startReplicaProcess({ MLMON_API_REPLICA_ID: `replica-${i}`, MLMON_LOG_DIR: path.join(dir, 'logs') })));
 const port = await freePort();
 const nginx = new LocalNginx(ensureNginx(), {
   listen: `127.0.0.1:${port}`,

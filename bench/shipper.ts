@@ -18,8 +18,8 @@
  * sample of them the time until a realtime GET finds the document.
  *
  *   npm run bench:shipper
- *   BENCH_ROUNDS=5 BENCH_EVENTS=200000 BENCH_LAG_SECONDS=30 npm run bench:shipper
- *   BENCH_ES_URL=http://127.0.0.1:9200 npm run bench:shipper   # an existing cluster (no Elasticsearch CPU column)
+ *   MLMON_BENCH_ROUNDS=5 MLMON_BENCH_EVENTS=200000 MLMON_BENCH_LAG_DURATION=30s npm run bench:shipper
+ *   MLMON_BENCH_ES_URL=http://127.0.0.1:9200 npm run bench:shipper   # an existing cluster (no Elasticsearch CPU column)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -36,12 +36,14 @@ import { setupTemplates } from '@mlmon/contract';
 import { loadShipperConfig } from '@mlmon/log-shipper/config';
 import { routeLine } from '@mlmon/log-shipper/router';
 import { cpuSeconds } from './proc-cpu.js';
+import { benchConfig } from './settings.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const events = Number(process.env.BENCH_EVENTS ?? 100_000);
-const lagSeconds = Number(process.env.BENCH_LAG_SECONDS ?? 20);
-const lagRate = Number(process.env.BENCH_LAG_RATE ?? 1000);
+const settings = benchConfig();
+const rounds = settings.MLMON_BENCH_ROUNDS;
+const events = settings.MLMON_BENCH_EVENTS;
+const lagMs = settings.MLMON_BENCH_LAG_DURATION;
+const lagRate = settings.MLMON_BENCH_LAG_RATE;
 /** One in this many predictions of the lag phase is looked up: enough samples for a p99, little load on the cluster. */
 const LAG_SAMPLE_EVERY = 10;
 /** Named per run, so that two runs on one machine never stop each other's cluster; its directory goes with the run. */
@@ -55,7 +57,7 @@ const log = (msg: string) => console.log(msg);
 
 // --- the cluster -------------------------------------------------------------
 
-let esUrl = process.env.BENCH_ES_URL;
+let esUrl = settings.MLMON_BENCH_ES_URL;
 let esPid: number | undefined;
 if (!esUrl) {
   const port = await freePort();
@@ -63,7 +65,7 @@ if (!esUrl) {
   esUrl = instance.url;
   esPid = instance.pid;
 }
-const client = createEsClient({ ...loadEsConfig(), ES_URL: esUrl }, { name: 'mlmon-bench' });
+const client = createEsClient({ ...loadEsConfig(), MLMON_ES_URL: esUrl }, { name: 'mlmon-bench' });
 const esCpu = () => (esPid === undefined ? 0 : cpuSeconds(esPid));
 
 async function indexed(prefix: string): Promise<number> {
@@ -156,7 +158,7 @@ async function ceiling(prefix: string): Promise<Sample> {
     const route = routeLine(line, { prefix, stream: 'bench', offset: 0 });
     if (!route.ok) throw new Error(route.reason);
     body += `{"create":{"_index":"${route.index}","_id":"${route.id}"}}\n${line}\n`;
-    if (body.length >= shipperDefaults.SHIPPER_FLUSH_BYTES) {
+    if (body.length >= shipperDefaults.MLMON_SHIPPER_FLUSH_BYTES) {
       bodies.push(body);
       body = '';
     }
@@ -167,7 +169,7 @@ async function ceiling(prefix: string): Promise<Sample> {
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
-    Array.from({ length: shipperDefaults.SHIPPER_CONCURRENCY }, async () => {
+    Array.from({ length: shipperDefaults.MLMON_SHIPPER_CONCURRENCY }, async () => {
       while (next < bodies.length) {
         const res = await fetch(`${esUrl}/_bulk?filter_path=errors,items.*.status,items.*.error`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: bodies[next++] });
         const reply = (await res.json()) as { errors: boolean };
@@ -220,14 +222,14 @@ function startShipper(prefix: string, dir: string, env: Record<string, string> =
     cwd: REPO_ROOT,
     env: {
       ...process.env,
-      ES_URL: esUrl,
+      MLMON_ES_URL: esUrl,
       MLMON_INDEX_PREFIX: prefix,
-      SHIPPER_GLOBS: path.join(dir, 'watch', '*.ndjson'),
-      SHIPPER_STATE_DIR: path.join(dir, 'state'),
-      SHIPPER_LOG_DIR: path.join(dir, 'own'),
+      MLMON_SHIPPER_GLOBS: path.join(dir, 'watch', '*.ndjson'),
+      MLMON_SHIPPER_STATE_DIR: path.join(dir, 'state'),
+      MLMON_LOG_DIR: path.join(dir, 'own'),
       // Templates are installed for every variant before its clock starts.
-      SHIPPER_SETUP_TEMPLATES: 'false',
-      STATUS_INTERVAL_S: '3600',
+      MLMON_SHIPPER_SETUP_TEMPLATES: 'false',
+      MLMON_SHIPPER_STATUS_INTERVAL: '1h',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -239,8 +241,8 @@ function startShipper(prefix: string, dir: string, env: Record<string, string> =
 
 async function shipper(prefix: string, dir: string): Promise<Sample> {
   // rsyslog learns of the new file from inotify at once; the shipper lists its patterns every
-  // SHIPPER_SCAN_INTERVAL_MS (1 s by default), which would time discovery rather than shipping.
-  const { child, ready } = startShipper(prefix, dir, { SHIPPER_SCAN_INTERVAL_MS: '100' });
+  // MLMON_SHIPPER_SCAN_INTERVAL (1 s by default), which would time discovery rather than shipping.
+  const { child, ready } = startShipper(prefix, dir, { MLMON_SHIPPER_SCAN_INTERVAL: '100ms' });
   return timeProcess('shipper', prefix, path.join(dir, 'watch'), child, ready);
 }
 
@@ -270,10 +272,10 @@ ruleset(name="ship") {
     set $.family = "predictions";
     action(type="omelasticsearch" server="127.0.0.1" serverport="${port}" esVersion.major="8"
       template="doc" searchIndex="index" dynSearchIndex="on"
-      bulkmode="on" maxbytes="${shipperDefaults.SHIPPER_FLUSH_BYTES}" bulkid="id" dynbulkid="on" writeoperation="create"
+      bulkmode="on" maxbytes="${shipperDefaults.MLMON_SHIPPER_FLUSH_BYTES}" bulkid="id" dynbulkid="on" writeoperation="create"
       errorFile="${dir}/es-errors.json"
       queue.type="linkedlist" queue.size="200000" queue.dequeueBatchSize="${rsyslogBatch}"
-      queue.workerThreads="${shipperDefaults.SHIPPER_CONCURRENCY}" action.resumeRetryCount="-1")
+      queue.workerThreads="${shipperDefaults.MLMON_SHIPPER_CONCURRENCY}" action.resumeRetryCount="-1")
   } else {
     action(type="omfile" file="${dir}/dead-letter.log")
   }
@@ -283,7 +285,7 @@ input(type="imfile" File="${dir}/watch/*.ndjson" Tag="mlmon" ruleset="ship" addM
 }
 
 /** About the shipper's bulk size in lines: omelasticsearch sends one bulk request per dequeued batch. */
-const rsyslogBatch = Math.round(shipperDefaults.SHIPPER_FLUSH_BYTES / (Buffer.byteLength(lines[0]!) + 80));
+const rsyslogBatch = Math.round(shipperDefaults.MLMON_SHIPPER_FLUSH_BYTES / (Buffer.byteLength(lines[0]!) + 80));
 
 async function rsyslog(prefix: string, dir: string): Promise<Sample> {
   mkdirSync(path.join(dir, 'work'), { recursive: true });
@@ -351,7 +353,7 @@ async function lag(round: number): Promise<number[]> {
     })();
     const t0 = performance.now();
     let written = 0;
-    while (performance.now() - t0 < lagSeconds * 1000) {
+    while (performance.now() - t0 < lagMs) {
       const due = Math.floor(((performance.now() - t0) / 1000) * lagRate);
       for (; written < due; written++) {
         const id = writePrediction(eventLog, written);
@@ -410,7 +412,7 @@ try {
 const per100k = (cpu: number) => (cpu / events) * 100_000;
 const med = (variant: Variant, f: (s: Sample) => number) => median(samples[variant].map(f));
 const rate = (variant: Variant) => med(variant, (s) => events / s.seconds);
-console.log(`\nmedians over ${rounds} rounds, ${events} prediction lines, bulk ${shipperDefaults.SHIPPER_FLUSH_BYTES} bytes × ${shipperDefaults.SHIPPER_CONCURRENCY} in flight, one single-node Elasticsearch, ${os.cpus().length} cores shared:`);
+console.log(`\nmedians over ${rounds} rounds, ${events} prediction lines, bulk ${shipperDefaults.MLMON_SHIPPER_FLUSH_BYTES} bytes × ${shipperDefaults.MLMON_SHIPPER_CONCURRENCY} in flight, one single-node Elasticsearch, ${os.cpus().length} cores shared:`);
 console.log('| variant | docs/s | agent CPU s / 100k events | Elasticsearch CPU s / 100k events |');
 console.log('|---|---|---|---|');
 for (const v of variants) {

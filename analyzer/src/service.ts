@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpConnection, type Client } from '@elastic/elasticsearch';
-import { createEsClient, createEventLog, type EventLog } from '@mlmon/runtime';
+import { createEsClient, createEventLog, formatDuration, type EventLog } from '@mlmon/runtime';
 import { LOG_BASENAMES, setupTemplates } from '@mlmon/contract';
 import type { AnalyzerConfig } from './config.js';
 import { writeMetricEvents } from './events.js';
@@ -12,10 +12,10 @@ import { analyzeWindow, type AnalysisContext, type AnalysisSettings, type Window
 
 export function settingsOf(config: AnalyzerConfig): AnalysisSettings {
   return {
-    minLabeled: config.ANALYZER_MIN_LABELED,
-    minPredictions: config.ANALYZER_MIN_PREDICTIONS,
-    psiThreshold: config.ANALYZER_PSI_THRESHOLD,
-    alpha: config.ANALYZER_ALPHA,
+    minLabeled: config.MLMON_ANALYZER_MIN_LABELED,
+    minPredictions: config.MLMON_ANALYZER_MIN_PREDICTIONS,
+    psiThreshold: config.MLMON_ANALYZER_PSI_THRESHOLD,
+    alpha: config.MLMON_ANALYZER_ALPHA,
     psiFloor: 1e-4,
   };
 }
@@ -31,37 +31,37 @@ export interface Analyzer {
 /**
  * The analyzer service: every interval it joins new feedback to its
  * predictions, brings the per-tick slices up to date (slices.ts), then merges
- * each configured window ending at that tick from them and writes its metric events to `LOG_DIR/analyzer.ndjson`, which the log shipper
+ * each configured window ending at that tick from them and writes its metric events to `MLMON_LOG_DIR/analyzer.ndjson`, which the log shipper
  * indexes like every other line. Ticks are multiples of the interval and the
  * next one to compute is kept in the state file, so after Elasticsearch was
  * down (or the analyzer itself) every missed tick is computed once it is back.
  */
 export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Client; reference?: Reference; say?: (m: string) => void } = {}): Promise<Analyzer> {
-  const reference = opts.reference ?? loadReference(config.REFERENCE_PROFILE);
+  const reference = opts.reference ?? loadReference(config.MLMON_ANALYZER_REFERENCE_PROFILE);
   const client = opts.client ?? createEsClient(config, { name: 'mlmon-analyzer' });
   const prefix = config.MLMON_INDEX_PREFIX;
   const log = createEventLog({
     service: 'mlmon-analyzer',
-    node: config.ANALYZER_NODE,
-    dir: config.LOG_DIR,
+    node: config.MLMON_ANALYZER_NODE,
+    dir: config.MLMON_LOG_DIR,
     basename: LOG_BASENAMES.analyzer,
     maxBytes: 50 * 1024 * 1024,
     maxFiles: 3,
-    stdout: config.LOG_STDOUT,
+    stdout: config.MLMON_LOG_STDOUT,
   });
   const say = (level: 'info' | 'warn', message: string) => {
     void log.write('mlmon.app', level, message, {});
     (opts.say ?? ((m: string) => (level === 'warn' ? console.error : console.log)(`analyzer: ${m}`)))(message);
   };
-  const interval = Math.round(config.ANALYZER_INTERVAL_S * 1000);
-  const horizon = config.ANALYZER_LATE_HORIZON_S * 1000;
-  const joiner = new Joiner(client, prefix, reference.positiveLabel, new StateFile(path.join(config.ANALYZER_STATE_DIR, 'state.json')), (m) => say('info', m), 2000, interval);
+  const interval = config.MLMON_ANALYZER_INTERVAL;
+  const horizon = config.MLMON_ANALYZER_LATE_HORIZON;
+  const joiner = new Joiner(client, prefix, reference.positiveLabel, new StateFile(path.join(config.MLMON_ANALYZER_STATE_DIR, 'state.json')), (m) => say('info', m), 2000, interval);
   const ctx: AnalysisContext = { client, prefix, reference, settings: settingsOf(config) };
   const slices = new SliceStore(ctx, {
     intervalMs: interval,
-    windows: config.ANALYZER_WINDOWS,
+    windows: config.MLMON_ANALYZER_WINDOWS,
     lateHorizonMs: horizon,
-    dir: path.join(config.ANALYZER_STATE_DIR, 'slices'),
+    dir: path.join(config.MLMON_ANALYZER_STATE_DIR, 'slices'),
     say: (m) => say('info', m),
   });
   const floorTick = (t: number) => Math.floor(t / interval) * interval;
@@ -77,7 +77,7 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
   const pass = async () => {
     if (!prepared) {
       // Off where a setup job installs templates (least privilege: the analyzer's role cannot).
-      if (config.ANALYZER_SETUP_TEMPLATES) {
+      if (config.MLMON_ANALYZER_SETUP_TEMPLATES) {
         await setupTemplates(client, { prefix });
         await ensureLabeledTemplate(client, prefix);
       }
@@ -89,9 +89,9 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
     }
     const now = Date.now();
     let next = joiner.nextTick ?? floorTick(now);
-    if (next < floorTick(now - config.ANALYZER_MAX_CATCHUP_S * 1000)) {
-      const skipTo = floorTick(now - config.ANALYZER_MAX_CATCHUP_S * 1000);
-      say('warn', `skipping ticks ${new Date(next).toISOString()} to ${new Date(skipTo).toISOString()}: older than ANALYZER_MAX_CATCHUP_S`);
+    if (next < floorTick(now - config.MLMON_ANALYZER_MAX_CATCHUP)) {
+      const skipTo = floorTick(now - config.MLMON_ANALYZER_MAX_CATCHUP);
+      say('warn', `skipping ticks ${new Date(next).toISOString()} to ${new Date(skipTo).toISOString()}: older than MLMON_ANALYZER_MAX_CATCHUP`);
       next = skipTo;
     }
     while (next <= now && !abort.signal.aborted) {
@@ -99,7 +99,7 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
       await slices.update(next, { pending: joiner.pendingSlices(), ...(recheck ? { checkFrom: recheck.from } : {}) });
       await joiner.clearPending(next);
       const empty: string[] = [];
-      for (const w of config.ANALYZER_WINDOWS) {
+      for (const w of config.MLMON_ANALYZER_WINDOWS) {
         const report = slices.report(next, w);
         if (report.versions.length === 0) empty.push(w.name);
         await writeMetricEvents(log, report);
@@ -137,7 +137,7 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
       }
     }
   })();
-  say('info', `analyzing ${prefix}-* every ${config.ANALYZER_INTERVAL_S}s over ${config.ANALYZER_WINDOWS.map((w) => w.name).join(', ')}; metrics to ${log.file}`);
+  say('info', `analyzing ${prefix}-* every ${formatDuration(config.MLMON_ANALYZER_INTERVAL)} over ${config.MLMON_ANALYZER_WINDOWS.map((w) => w.name).join(', ')}; metrics to ${log.file}`);
 
   return {
     log,
@@ -160,7 +160,7 @@ export async function analyzeOnce(
   // A full pass over a long window can take minutes; the default undici connection would cut every response at 30 s.
   const client = opts.client ?? createEsClient(config, { name: 'mlmon-analyzer-cli', requestTimeout: 600_000, Connection: HttpConnection });
   try {
-    const reference = opts.reference ?? loadReference(config.REFERENCE_PROFILE);
+    const reference = opts.reference ?? loadReference(config.MLMON_ANALYZER_REFERENCE_PROFILE);
     return await analyzeWindow(
       { client, prefix: config.MLMON_INDEX_PREFIX, reference, settings: settingsOf(config) },
       { start: window.from, end: window.to, name: 'adhoc' },

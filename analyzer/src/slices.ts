@@ -59,9 +59,9 @@ export class SliceStore {
     private readonly opts: SliceStoreOptions,
   ) {
     const { intervalMs, windows } = opts;
-    if (!Number.isInteger(intervalMs) || intervalMs <= 0) throw new Error(`ANALYZER_INTERVAL_S must be a whole number of milliseconds, got ${intervalMs} ms`);
+    if (!Number.isInteger(intervalMs) || intervalMs <= 0) throw new Error(`MLMON_ANALYZER_INTERVAL must be a whole number of milliseconds, got ${intervalMs} ms`);
     const odd = windows.filter((w) => w.ms % intervalMs !== 0);
-    if (odd.length > 0) throw new Error(`ANALYZER_WINDOWS: ${odd.map((w) => w.name).join(', ')} is not a multiple of ANALYZER_INTERVAL_S (${intervalMs / 1000}s)`);
+    if (odd.length > 0) throw new Error(`MLMON_ANALYZER_WINDOWS: ${odd.map((w) => w.name).join(', ')} is not a multiple of MLMON_ANALYZER_INTERVAL (${intervalMs} ms)`);
     this.longestMs = Math.max(...windows.map((w) => w.ms));
     this.horizonMs = Math.min(opts.lateHorizonMs, this.longestMs);
     // A slice persisted under another reference profile or tick width has other buckets: it is not reused.

@@ -101,13 +101,13 @@ describe('empty windows', () => {
     const out = mkdtempSync(path.join(dir, 'idle-'));
     // A prefix with nothing under it; no templates, so the test cluster keeps nothing of it.
     const config = loadAnalyzerConfig({
-      ES_URL: cluster.url,
+      MLMON_ES_URL: cluster.url,
       MLMON_INDEX_PREFIX: `${prefix}-idle`,
-      ANALYZER_INTERVAL_S: '1',
-      ANALYZER_WINDOWS: '2s,4s',
-      ANALYZER_SETUP_TEMPLATES: 'false',
-      LOG_DIR: out,
-      ANALYZER_STATE_DIR: out,
+      MLMON_ANALYZER_INTERVAL: '1s',
+      MLMON_ANALYZER_WINDOWS: '2s,4s',
+      MLMON_ANALYZER_SETUP_TEMPLATES: 'false',
+      MLMON_LOG_DIR: out,
+      MLMON_ANALYZER_STATE_DIR: out,
     });
     const analyzer = await startAnalyzer(config, { client, reference, say: () => {} });
     try {
@@ -123,7 +123,7 @@ describe('empty windows', () => {
   });
 });
 
-describe('drift with fewer predictions than ANALYZER_MIN_PREDICTIONS', () => {
+describe('drift with fewer predictions than MLMON_ANALYZER_MIN_PREDICTIONS', () => {
   const t0 = Date.parse('2004-01-01T00:00:00Z');
   const window = (n: number) => ({ start: new Date(t0), end: new Date(t0 + n * 1000), name: 'adhoc' });
 
@@ -172,15 +172,15 @@ describe('the service', () => {
     await index(client, prefix, [...rows('v1', 5), ...rows('v9', 5)]);
     const r = await relay(new URL(cluster.url));
     const config = loadAnalyzerConfig({
-      ES_URL: r.url,
+      MLMON_ES_URL: r.url,
       MLMON_INDEX_PREFIX: prefix,
-      ANALYZER_INTERVAL_S: '1',
-      ANALYZER_WINDOWS: '1h',
-      ANALYZER_MIN_PREDICTIONS: '3',
-      LOG_DIR: dir,
-      ANALYZER_STATE_DIR: dir,
+      MLMON_ANALYZER_INTERVAL: '1s',
+      MLMON_ANALYZER_WINDOWS: '1h',
+      MLMON_ANALYZER_MIN_PREDICTIONS: '3',
+      MLMON_LOG_DIR: dir,
+      MLMON_ANALYZER_STATE_DIR: dir,
     });
-    const es = createEsClient({ ...loadEsConfig({}), ES_URL: r.url }, { maxRetries: 0, requestTimeout: 2000 });
+    const es = createEsClient({ ...loadEsConfig({}), MLMON_ES_URL: r.url }, { maxRetries: 0, requestTimeout: 2000 });
     const analyzer = await startAnalyzer(config, { client: es, reference, say: () => {} });
     try {
       await expect.poll(() => analyzer.status().ticks, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);

@@ -168,7 +168,7 @@ describe('KS p-value', () => {
   });
 });
 
-describe('fewer labeled predictions than ANALYZER_MIN_LABELED', () => {
+describe('fewer labeled predictions than MLMON_ANALYZER_MIN_LABELED', () => {
   it('reports the ratios, equal to sklearn.metrics on those rows, as not sufficient, with the minimum', async () => {
     const few = fixture.expected.few_labels;
     const small = await analyzeWindow({ client, prefix, reference, settings }, { start: new Date(few.window.start), end: new Date(few.window.end), name: '5m' });

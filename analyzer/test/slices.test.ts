@@ -157,6 +157,6 @@ describe('memory and the persisted copy', () => {
   });
 
   it('refuses a window that is not a multiple of the tick, naming the variable', () => {
-    expect(() => new SliceStore(ctx, { intervalMs: 60_000, windows: [{ name: '90s', ms: 90_000 }], lateHorizonMs: 60_000 })).toThrow(/ANALYZER_WINDOWS: 90s/);
+    expect(() => new SliceStore(ctx, { intervalMs: 60_000, windows: [{ name: '90s', ms: 90_000 }], lateHorizonMs: 60_000 })).toThrow(/MLMON_ANALYZER_WINDOWS: 90s/);
   });
 });

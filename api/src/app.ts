@@ -24,7 +24,7 @@ export function createApp(deps: Deps) {
   // nginx sends X-Request-ID, filtered by the same rule (REQUEST_ID_PATTERN); without one (a direct call) a fresh id is generated.
   app.use(requestId({ headerName: 'X-Request-ID', limitLength: REQUEST_ID_MAX_LENGTH }));
   app.use(async (c, next) => {
-    c.header('X-Replica-Id', config.REPLICA_ID);
+    c.header('X-Replica-Id', config.MLMON_API_REPLICA_ID);
     state.inFlight += 1;
     try {
       await next();
@@ -34,9 +34,9 @@ export function createApp(deps: Deps) {
   });
   app.use(
     declaredBodyLimit({
-      maxSize: config.BODY_LIMIT_BYTES,
+      maxSize: config.MLMON_API_BODY_LIMIT_BYTES,
       onError: () => {
-        throw new ApiError(413, 'payload_too_large', `body exceeds ${config.BODY_LIMIT_BYTES} bytes`);
+        throw new ApiError(413, 'payload_too_large', `body exceeds ${config.MLMON_API_BODY_LIMIT_BYTES} bytes`);
       },
     }),
   );

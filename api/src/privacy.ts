@@ -21,13 +21,13 @@ export interface Privacy {
   features(row: Record<string, number>): Record<string, number>;
 }
 
-export function createPrivacy(config: Pick<ApiConfig, 'PSEUDONYMIZE_FIELDS' | 'PSEUDONYM_KEY' | 'LOG_DROP_FEATURES' | 'LOG_COARSEN_FEATURES'>): Privacy {
-  const sensitive = new Set(config.PSEUDONYMIZE_FIELDS);
+export function createPrivacy(config: Pick<ApiConfig, 'MLMON_API_PSEUDONYMIZE_FIELDS' | 'MLMON_API_PSEUDONYM_KEY' | 'MLMON_API_LOG_DROP_FEATURES' | 'MLMON_API_LOG_COARSEN_FEATURES'>): Privacy {
+  const sensitive = new Set(config.MLMON_API_PSEUDONYMIZE_FIELDS);
   const pseudonym = (field: string, value: string) =>
     // The field is part of the message, so one value under two fields gives two pseudonyms.
-    `hmac-sha256:${createHmac('sha256', config.PSEUDONYM_KEY!).update(`${field}\u0000${value}`).digest('hex').slice(0, 32)}`;
-  const drop = new Set(config.LOG_DROP_FEATURES);
-  const coarsen = config.LOG_COARSEN_FEATURES;
+    `hmac-sha256:${createHmac('sha256', config.MLMON_API_PSEUDONYM_KEY!).update(`${field}\u0000${value}`).digest('hex').slice(0, 32)}`;
+  const drop = new Set(config.MLMON_API_LOG_DROP_FEATURES);
+  const coarsen = config.MLMON_API_LOG_COARSEN_FEATURES;
   const plain = drop.size === 0 && coarsen.size === 0;
   return {
     context(raw) {
@@ -41,7 +41,7 @@ export function createPrivacy(config: Pick<ApiConfig, 'PSEUDONYMIZE_FIELDS' | 'P
         if (!/^[A-Za-z0-9_]{1,64}$/.test(key)) throw new ApiError(400, 'invalid_context', `context field names are letters, digits and "_" (got ${JSON.stringify(key.slice(0, 70))})`, 'context');
         if (typeof value !== 'string' || value.length > MAX_CONTEXT_VALUE) throw new ApiError(400, 'invalid_context', `${field} must be a string of at most ${MAX_CONTEXT_VALUE} characters`, field);
         if (!sensitive.has(key)) out[key] = value;
-        else if (config.PSEUDONYM_KEY) out[key] = pseudonym(key, value);
+        else if (config.MLMON_API_PSEUDONYM_KEY) out[key] = pseudonym(key, value);
       }
       return out;
     },

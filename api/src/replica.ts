@@ -18,26 +18,26 @@ export interface Replica {
 export async function createReplica(config: ApiConfig): Promise<Replica> {
   const log = createEventLog({
     service: 'mlmon-api',
-    node: config.REPLICA_ID,
-    dir: config.LOG_DIR,
-    basename: LOG_BASENAMES.replica(config.REPLICA_ID),
-    maxBytes: config.LOG_MAX_BYTES,
-    maxFiles: config.LOG_MAX_FILES,
-    stdout: config.LOG_STDOUT,
+    node: config.MLMON_API_REPLICA_ID,
+    dir: config.MLMON_LOG_DIR,
+    basename: LOG_BASENAMES.replica(config.MLMON_API_REPLICA_ID),
+    maxBytes: config.MLMON_API_LOG_MAX_BYTES,
+    maxFiles: config.MLMON_API_LOG_MAX_FILES,
+    stdout: config.MLMON_LOG_STDOUT,
     // Under load the lines of one inference run share one write instead of one each (bench/api.ts).
     batched: true,
   });
   const registry = await ModelRegistry.load({
-    dir: config.MODEL_DIR,
-    retrainedDir: config.RETRAINED_MODEL_DIR,
-    active: config.ACTIVE_MODEL,
-    ...(config.MODEL_STATE_FILE ? { stateFile: config.MODEL_STATE_FILE } : {}),
+    dir: config.MLMON_API_MODEL_DIR,
+    retrainedDir: config.MLMON_API_RETRAINED_MODEL_DIR,
+    active: config.MLMON_API_ACTIVE_MODEL,
+    ...(config.MLMON_API_MODEL_STATE_FILE ? { stateFile: config.MLMON_API_MODEL_STATE_FILE } : {}),
   });
   const state: ReplicaState = { draining: false, inFlight: 0 };
   const app = createApp({ config, registry, log, state });
   const sampler = startResourceSampler({
     log,
-    intervalMs: config.RESOURCE_INTERVAL_S * 1000,
+    intervalMs: config.MLMON_API_RESOURCE_INTERVAL,
     extra: () => ({ in_flight_requests: state.inFlight }),
   });
   return {

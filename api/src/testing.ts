@@ -10,15 +10,15 @@ import { fileURLToPath } from 'node:url';
  */
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const MODEL_DIR = path.join(REPO_ROOT, 'model', 'artifacts');
-export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const MODEL_ARTIFACTS_DIR = path.join(REPO_ROOT, 'model', 'artifacts');
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface HoldoutRow {
   features: Record<string, number>;
   label: string;
   expected: Record<string, { label: string; probabilities: number[] }>;
 }
-export const holdout = JSON.parse(readFileSync(path.join(MODEL_DIR, 'holdout.json'), 'utf8')) as {
+export const holdout = JSON.parse(readFileSync(path.join(MODEL_ARTIFACTS_DIR, 'holdout.json'), 'utf8')) as {
   feature_names: string[];
   class_labels: string[];
   positive_label: string;
@@ -32,6 +32,8 @@ export interface ReplicaProcess {
   child: ChildProcess;
   logDir: string;
   exited: Promise<number | null>;
+  /** What it wrote to stderr so far. */
+  stderr: () => string;
 }
 
 /**
@@ -39,10 +41,10 @@ export interface ReplicaProcess {
  * `nodeArgs` go before the entry point (bench/api.ts profiles with `--cpu-prof`).
  */
 export async function startReplicaProcess(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ReplicaProcess> {
-  const logDir = env.LOG_DIR ?? tempDir('replica-logs');
+  const logDir = env.MLMON_LOG_DIR ?? tempDir('replica-logs');
   const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../dist/main.js' : './main.js', import.meta.url))], {
     cwd: REPO_ROOT,
-    env: { ...process.env, PORT: '0', LOG_DIR: logDir, RESOURCE_INTERVAL_S: '3600', ADMIN_TOKEN, ...env },
+    env: { ...process.env, MLMON_API_PORT: '0', MLMON_LOG_DIR: logDir, MLMON_API_RESOURCE_INTERVAL: '1h', MLMON_API_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -58,5 +60,5 @@ export async function startReplicaProcess(env: Record<string, string> = {}, node
     void exited.then((code) => reject(new Error(`replica exited with ${code} before listening:\n${stderr}`)));
     setTimeout(() => reject(new Error(`replica not listening after 30s:\n${stderr}`)), 30_000).unref();
   });
-  return { url, child, logDir, exited };
+  return { url, child, logDir, exited, stderr: () => stderr };
 }

@@ -4,9 +4,9 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { BatchedSession } from '../src/models/batched-session.js';
 import { modelCard } from '../src/models/card.js';
-import { holdout, MODEL_DIR } from './support.js';
+import { holdout, MODEL_ARTIFACTS_DIR } from './support.js';
 
-const dir = path.join(MODEL_DIR, 'v1');
+const dir = path.join(MODEL_ARTIFACTS_DIR, 'v1');
 const card = modelCard.parse(JSON.parse(readFileSync(path.join(dir, 'model_card.json'), 'utf8')));
 const positive = card.class_labels.indexOf(card.positive_label);
 

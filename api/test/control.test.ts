@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { v4 as uuidv4, v7 as uuidv7 } from 'uuid';
 import { waitUntil } from '@mlmon/runtime';
 import { createReplica, type Replica } from '../src/replica.js';
-import { ADMIN_TOKEN, holdout, ofDataset, readEvents, tempDir, testConfig } from './support.js';
+import { TEST_ADMIN_TOKEN, holdout, ofDataset, readEvents, tempDir, testConfig } from './support.js';
 
 const stateDir = tempDir('model-state');
 const stateFile = path.join(stateDir, 'serving.json');
@@ -13,10 +13,10 @@ let b: Replica;
 let logDir: string;
 
 beforeAll(async () => {
-  const config = testConfig({ REPLICA_ID: 'replica-a', MODEL_STATE_FILE: stateFile });
-  logDir = config.LOG_DIR;
+  const config = testConfig({ MLMON_API_REPLICA_ID: 'replica-a', MLMON_API_MODEL_STATE_FILE: stateFile });
+  logDir = config.MLMON_LOG_DIR;
   a = await createReplica(config);
-  b = await createReplica(testConfig({ REPLICA_ID: 'replica-b', MODEL_STATE_FILE: stateFile }));
+  b = await createReplica(testConfig({ MLMON_API_REPLICA_ID: 'replica-b', MLMON_API_MODEL_STATE_FILE: stateFile }));
 });
 afterAll(async () => {
   await a.close();
@@ -24,7 +24,7 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
-const call = (r: Replica, method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN) =>
+const call = (r: Replica, method: string, path: string, body?: unknown, token: string | null = TEST_ADMIN_TOKEN) =>
   r.app.request(path, {
     method,
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -44,7 +44,7 @@ describe('model versions and admin', () => {
   it('answers 401 to a wrong token and 403 when no token is configured', async () => {
     expect((await call(a, 'PUT', '/admin/models/active', { version: 'v2' }, 'wrong-token')).status).toBe(401);
     expect((await call(a, 'PUT', '/admin/models/active', { version: 'v2' }, null)).status).toBe(401);
-    const closed = await createReplica(testConfig({ REPLICA_ID: 'replica-closed', ADMIN_TOKEN: '' }));
+    const closed = await createReplica(testConfig({ MLMON_API_REPLICA_ID: 'replica-closed', MLMON_API_ADMIN_TOKEN: '' }));
     try {
       const res = await call(closed, 'PUT', '/admin/models/active', { version: 'v2' });
       expect(res.status).toBe(403);
@@ -93,7 +93,7 @@ describe('model versions and admin', () => {
     expect(await res.json()).toMatchObject({ active: 'v2', canary: null });
     await expect.poll(async () => ((await (await call(b, 'GET', '/v1/models')).json()) as { active: string }).active, { timeout: 5000 }).toBe('v2');
     // A replica started later picks the state up from the file, so a restart does not undo a rollback.
-    const c = await createReplica(testConfig({ REPLICA_ID: 'replica-c', MODEL_STATE_FILE: stateFile }));
+    const c = await createReplica(testConfig({ MLMON_API_REPLICA_ID: 'replica-c', MLMON_API_MODEL_STATE_FILE: stateFile }));
     try {
       expect(c.registry.serving().active).toBe('v2');
     } finally {

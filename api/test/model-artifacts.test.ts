@@ -4,12 +4,12 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { modelCard } from '../src/models/card.js';
-import { MODEL_DIR, holdout } from './support.js';
+import { MODEL_ARTIFACTS_DIR, holdout } from './support.js';
 
 /** The committed artifacts come from one training run; CI does not retrain, so this checks they still agree. */
 
 const VERSIONS = ['v1', 'v2', 'broken'];
-const read = (...p: string[]) => readFileSync(path.join(MODEL_DIR, ...p));
+const read = (...p: string[]) => readFileSync(path.join(MODEL_ARTIFACTS_DIR, ...p));
 const cards = Object.fromEntries(VERSIONS.map((v) => [v, modelCard.parse(JSON.parse(read(v, 'model_card.json').toString()))]));
 const profile = JSON.parse(read('reference_profile.json').toString()) as {
   n: number;
@@ -31,7 +31,7 @@ describe('model artifacts agree with each other', () => {
     expect((card as { onnx_sha256?: string }).onnx_sha256).toBe(createHash('sha256').update(read(version, 'model.onnx')).digest('hex'));
     expect((card as { training_data_sha256?: string }).training_data_sha256).toBe(profile.training_data_sha256);
 
-    const session = await ort.InferenceSession.create(path.join(MODEL_DIR, version, 'model.onnx'));
+    const session = await ort.InferenceSession.create(path.join(MODEL_ARTIFACTS_DIR, version, 'model.onnx'));
     expect(session.inputNames).toEqual([card.input.name]);
     expect(session.outputNames).toEqual(['label', 'probabilities']);
     // Feeding a tensor of the card's width is what proves the count: a wrong width fails to run.

@@ -6,8 +6,8 @@ import { holdout, ofDataset, readEvents, testConfig } from './support.js';
 let replica: Replica;
 let logDir: string;
 beforeAll(async () => {
-  const config = testConfig({ REPLICA_ID: 'replica-test', MAX_BATCH: '64' });
-  logDir = config.LOG_DIR;
+  const config = testConfig({ MLMON_API_REPLICA_ID: 'replica-test', MLMON_API_MAX_BATCH: '64' });
+  logDir = config.MLMON_LOG_DIR;
   replica = await createReplica(config);
 });
 afterAll(() => replica.close());
@@ -149,11 +149,11 @@ describe('bad input gets a clear 4xx and an mlmon.app warning, never a crash', (
 });
 
 describe('replica naming', () => {
-  it('is replica-<PORT> by default, REPLICA_ID when set, and replica-<hostname> when an engine scales identical replicas', async () => {
+  it('is replica-<MLMON_API_PORT> by default, MLMON_API_REPLICA_ID when set, and replica-<hostname> when an engine scales identical replicas', async () => {
     const { loadApiConfig } = await import('../src/config.js');
     const os = await import('node:os');
-    expect(loadApiConfig({ PORT: '9005' }).REPLICA_ID).toBe('replica-9005');
-    expect(loadApiConfig({ PORT: '9005', REPLICA_ID: 'blue-1', REPLICA_ID_FROM_HOSTNAME: 'true' }).REPLICA_ID).toBe('blue-1');
-    expect(loadApiConfig({ PORT: '9005', REPLICA_ID_FROM_HOSTNAME: 'true' }).REPLICA_ID).toBe(`replica-${os.hostname()}`);
+    expect(loadApiConfig({ MLMON_API_PORT: '9005' }).MLMON_API_REPLICA_ID).toBe('replica-9005');
+    expect(loadApiConfig({ MLMON_API_PORT: '9005', MLMON_API_REPLICA_ID: 'blue-1', MLMON_API_REPLICA_ID_FROM_HOSTNAME: 'true' }).MLMON_API_REPLICA_ID).toBe('blue-1');
+    expect(loadApiConfig({ MLMON_API_PORT: '9005', MLMON_API_REPLICA_ID_FROM_HOSTNAME: 'true' }).MLMON_API_REPLICA_ID).toBe(`replica-${os.hostname()}`);
   });
 });

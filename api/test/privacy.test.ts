@@ -18,15 +18,15 @@ async function replicaWith(env: Record<string, string>) {
     const res = await replica.app.request('/v1/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return { status: res.status, body: (await res.json()) as { prediction_id: string; error?: { code: string; field: string } } };
   };
-  const line = (id: string) => ofDataset(readEvents(config.LOG_DIR), 'mlmon.prediction').find((e) => e.mlmon.prediction.id === id)!;
+  const line = (id: string) => ofDataset(readEvents(config.MLMON_LOG_DIR), 'mlmon.prediction').find((e) => e.mlmon.prediction.id === id)!;
   /** Every byte any file in the log directory holds. */
-  const everything = () => readdirSync(config.LOG_DIR).map((f) => readFileSync(path.join(config.LOG_DIR, f), 'utf8')).join('\n');
+  const everything = () => readdirSync(config.MLMON_LOG_DIR).map((f) => readFileSync(path.join(config.MLMON_LOG_DIR, f), 'utf8')).join('\n');
   return { predict, line, everything };
 }
 
 describe('personal data in prediction requests', () => {
   it('logs a sensitive context field only as a keyed pseudonym: the same patient keeps one, the value appears nowhere', async () => {
-    const r = await replicaWith({ PSEUDONYM_KEY: KEY, PSEUDONYMIZE_FIELDS: 'patient_id' });
+    const r = await replicaWith({ MLMON_API_PSEUDONYM_KEY: KEY, MLMON_API_PSEUDONYMIZE_FIELDS: 'patient_id' });
     const marker = `patient-${randomBytes(6).toString('hex')}`;
     const a = await r.predict({ features, context: { patient_id: marker, ward: 'oncology-2' } });
     const b = await r.predict({ features, context: { patient_id: marker } });
@@ -52,7 +52,7 @@ describe('personal data in prediction requests', () => {
   });
 
   it('leaves out or coarsens the configured features in the log, while the model still sees them', async () => {
-    const r = await replicaWith({ LOG_DROP_FEATURES: 'mean_texture', LOG_COARSEN_FEATURES: 'mean_area:100' });
+    const r = await replicaWith({ MLMON_API_LOG_DROP_FEATURES: 'mean_texture', MLMON_API_LOG_COARSEN_FEATURES: 'mean_area:100' });
     const plain = await replicaWith({});
     const a = await r.predict({ features });
     const p = await plain.predict({ features });
@@ -71,6 +71,6 @@ describe('personal data in prediction requests', () => {
   });
 
   it('refuses a pseudonym key too short to be a secret, naming the variable', () => {
-    expect(() => testConfig({ PSEUDONYM_KEY: 'short' })).toThrow(/PSEUDONYM_KEY/);
+    expect(() => testConfig({ MLMON_API_PSEUDONYM_KEY: 'short' })).toThrow(/MLMON_API_PSEUDONYM_KEY/);
   });
 });

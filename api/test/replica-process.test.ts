@@ -40,7 +40,7 @@ async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promi
 
 describe('a real replica process', () => {
   it('survives 5,000 random bodies with no 5xx and stays alive', async () => {
-    const replica = await startReplicaProcess({ REPLICA_ID: 'replica-fuzz' });
+    const replica = await startReplicaProcess({ MLMON_API_REPLICA_ID: 'replica-fuzz' });
     try {
       const statuses = new Map<number, number>();
       await pool(fuzzBodies(5000), 8, async (body) => {
@@ -62,7 +62,7 @@ describe('a real replica process', () => {
   }, 120_000);
 
   it('on SIGTERM finishes in-flight requests, flushes the log and exits 0: every answered prediction is logged', async () => {
-    const replica = await startReplicaProcess({ REPLICA_ID: 'replica-drain', SHUTDOWN_TIMEOUT_MS: '30000' });
+    const replica = await startReplicaProcess({ MLMON_API_REPLICA_ID: 'replica-drain', MLMON_API_SHUTDOWN_TIMEOUT: '30s' });
     const answered: string[] = [];
     let refused = 0;
     let stop = false;

@@ -2,12 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseEcsLine, type MlmonEvent } from '@mlmon/contract';
 import { loadApiConfig, type ApiConfig } from '../src/config.js';
-import { ADMIN_TOKEN, tempDir } from '../src/testing.js';
+import { TEST_ADMIN_TOKEN, tempDir } from '../src/testing.js';
 
 export * from '../src/testing.js';
 
 export function testConfig(env: Record<string, string> = {}): ApiConfig {
-  return loadApiConfig({ LOG_DIR: tempDir('api-logs'), RESOURCE_INTERVAL_S: '3600', ADMIN_TOKEN, ...env });
+  return loadApiConfig({ MLMON_LOG_DIR: tempDir('api-logs'), MLMON_API_RESOURCE_INTERVAL: '1h', MLMON_API_ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env });
 }
 
 /** Every line of every NDJSON file in a log directory, parsed and validated; throws on any bad line. */

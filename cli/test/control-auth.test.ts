@@ -15,7 +15,7 @@ import { mlmon, upOnFreePorts } from './mlmon-process.js';
  */
 const cluster = testCluster();
 const paths = runPaths(path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-control-')), 'run'));
-const env = { ...process.env, MLMON_RUN_DIR: paths.runDir, ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix, REMEDIATOR_DRY_RUN: 'true' };
+const env = { ...process.env, MLMON_RUN_DIR: paths.runDir, MLMON_ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix, MLMON_REMEDIATOR_DRY_RUN: 'true' };
 let stack: StackFile;
 
 beforeAll(async () => {

@@ -95,7 +95,7 @@ describe('mlmon report, opened in headless Chromium', () => {
     const from = new Date(Date.now() - 3_600_000).toISOString();
     const to = new Date(Date.now() + 60_000).toISOString();
     const run = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [serviceEntry('cli'), 'report', '--from', from, '--to', to, '--out', out], { env: { ...process.env, ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix } });
+      const child = spawn(process.execPath, [serviceEntry('cli'), 'report', '--from', from, '--to', to, '--out', out], { env: { ...process.env, MLMON_ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix } });
       let text = '';
       child.stdout.on('data', (d) => (text += d));
       child.stderr.on('data', (d) => (text += d));

@@ -218,7 +218,7 @@ function cli(args: string[]): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [serviceEntry('cli'), ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix },
+      env: { ...process.env, MLMON_ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix },
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));

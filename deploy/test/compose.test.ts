@@ -132,7 +132,7 @@ describe('docker-compose.yml (checked structurally: Docker is not running here)'
   it('lines ports, volumes and paths up: replicas ↔ nginx upstream, the shared log volume, state volumes', () => {
     const api = loadConfig(apiConfigShape, services.api!.environment!);
     const setup = [services.setup!.command].flat().join(' ');
-    expect(setup).toContain(`--upstream api:${api.PORT}`);
+    expect(setup).toContain(`--upstream api:${api.MLMON_API_PORT}`);
     const listen = /--listen (\d+)/.exec(setup)![1];
     expect(services.nginx!.ports).toContain(`${listen}:${listen}`);
     const confVolume = services.setup!.volumes!.find((v) => v.startsWith('nginx-conf:'))!.split(':')[1]!;
@@ -142,17 +142,17 @@ describe('docker-compose.yml (checked structurally: Docker is not running here)'
     // Everything that writes ECS lines writes them into the volume the shipper tails.
     const logMount = (s: Service) => s.volumes?.find((v) => v.startsWith('logs:'))?.split(':')[1];
     const shipper = loadConfig(shipperConfigShape, services['log-shipper']!.environment!);
-    for (const glob of shipper.SHIPPER_GLOBS) expect(glob.startsWith(`${logMount(services['log-shipper']!)}/`), glob).toBe(true);
+    for (const glob of shipper.MLMON_SHIPPER_GLOBS) expect(glob.startsWith(`${logMount(services['log-shipper']!)}/`), glob).toBe(true);
     for (const [name, shape] of Object.entries(shapes)) {
-      const config = loadConfig(shape, services[name]!.environment!) as { LOG_DIR?: string };
-      if (config.LOG_DIR) expect(logMount(services[name]!), name).toBe(config.LOG_DIR);
+      const config = loadConfig(shape, services[name]!.environment!) as { MLMON_LOG_DIR: string };
+      expect(logMount(services[name]!), name).toBe(config.MLMON_LOG_DIR);
     }
-    expect(services.nginx!.volumes).toContain(`logs:${api.LOG_DIR}`);
+    expect(services.nginx!.volumes).toContain(`logs:${api.MLMON_LOG_DIR}`);
     // State that must survive a restart lives in a named volume.
     const mounted = (s: Service, dir: string) => s.volumes!.some((v) => v.split(':')[1] === dir && (v.split(':')[0]! in compose.volumes));
-    expect(mounted(services['log-shipper']!, shipper.SHIPPER_STATE_DIR)).toBe(true);
-    expect(mounted(services.analyzer!, loadConfig(analyzerConfigShape, services.analyzer!.environment!).ANALYZER_STATE_DIR)).toBe(true);
-    expect(api.MODEL_STATE_FILE?.startsWith('/var/lib/mlmon/model/')).toBe(true);
+    expect(mounted(services['log-shipper']!, shipper.MLMON_SHIPPER_STATE_DIR)).toBe(true);
+    expect(mounted(services.analyzer!, loadConfig(analyzerConfigShape, services.analyzer!.environment!).MLMON_ANALYZER_STATE_DIR)).toBe(true);
+    expect(api.MLMON_API_MODEL_STATE_FILE?.startsWith('/var/lib/mlmon/model/')).toBe(true);
     expect(mounted(services.api!, '/var/lib/mlmon/model')).toBe(true);
   });
 
@@ -178,19 +178,19 @@ describe('docker-compose.yml (checked structurally: Docker is not running here)'
       return file.slice(mount!.split(':')[1]!.length + 1);
     };
     const remediator = loadRemediatorConfig(services.remediator!.environment!);
-    expect(inCerts('remediator', remediator.REMEDIATOR_TLS_CERT!)).toBe(`${name}/${name}.crt`);
-    expect(inCerts('remediator', remediator.REMEDIATOR_TLS_KEY!)).toBe(`${name}/${name}.key`);
+    expect(inCerts('remediator', remediator.MLMON_REMEDIATOR_TLS_CERT!)).toBe(`${name}/${name}.crt`);
+    expect(inCerts('remediator', remediator.MLMON_REMEDIATOR_TLS_KEY!)).toBe(`${name}/${name}.key`);
     const runner = loadConfig(runnerConfigShape, services['rule-runner']!.environment!);
-    expect(inCerts('rule-runner', runner.WEBHOOK_CA_CERT!)).toBe('ca/ca.crt');
+    expect(inCerts('rule-runner', runner.MLMON_RULES_WEBHOOK_CA_CERT!)).toBe('ca/ca.crt');
     // Elasticsearch resolves the path against its config directory.
     const esCa = services.elasticsearch!.environment!['xpack.http.ssl.certificate_authorities']!;
     expect(inCerts('elasticsearch', `/usr/share/elasticsearch/config/${esCa}`)).toBe('ca/ca.crt');
 
     // Both callers reach the name the certificate carries, on the port the remediator listens on.
-    for (const url of [runner.REMEDIATOR_URL, services.setup!.environment!.REMEDIATOR_URL!].map((u) => new URL(u))) {
+    for (const url of [runner.MLMON_REMEDIATOR_URL, services.setup!.environment!.MLMON_REMEDIATOR_URL!].map((u) => new URL(u))) {
       expect(url.protocol).toBe('https:');
       expect(url.hostname).toBe(host);
-      expect(Number(url.port)).toBe(remediator.REMEDIATOR_PORT);
+      expect(Number(url.port)).toBe(remediator.MLMON_REMEDIATOR_PORT);
     }
     expect(services[host]).toBe(services.remediator);
     for (const s of ['elasticsearch', 'remediator', 'rule-runner']) expect(services[s]!.depends_on?.certs, s).toEqual({ condition: 'service_completed_successfully' });
@@ -199,9 +199,9 @@ describe('docker-compose.yml (checked structurally: Docker is not running here)'
   it('names the project, and the remediator scales its api service through the socket, in the socket\'s group', () => {
     expect(compose.name).toMatch(/^[a-z0-9][a-z0-9_-]*$/);
     const remediator = loadRemediatorConfig(services.remediator!.environment!);
-    expect(remediator.REMEDIATOR_BACKEND).toBe('docker');
+    expect(remediator.MLMON_REMEDIATOR_BACKEND).toBe('docker');
     expect(remediator.COMPOSE_PROJECT_NAME).toBe(compose.name);
-    expect(services[remediator.COMPOSE_SERVICE]).toBe(services.api);
+    expect(services[remediator.MLMON_REMEDIATOR_COMPOSE_SERVICE]).toBe(services.api);
     // Unset DOCKER_HOST: the backend talks to the default socket, which must be the host's.
     expect(remediator.DOCKER_HOST).toBeUndefined();
     expect(services.remediator!.volumes).toContain('/var/run/docker.sock:/var/run/docker.sock');
@@ -211,9 +211,9 @@ describe('docker-compose.yml (checked structurally: Docker is not running here)'
 
   it('pseudonymizes sensitive context fields in the replicas, with a key that must come from .env', () => {
     const api = loadConfig(apiConfigShape, services.api!.environment!);
-    expect(api.PSEUDONYMIZE_FIELDS).toContain('patient_id');
-    expect(api.PSEUDONYM_KEY).toBe(filled.PSEUDONYM_KEY);
-    expect(raw.services.api!.environment!.PSEUDONYM_KEY).toMatch(/^\$\{PSEUDONYM_KEY:\?/);
+    expect(api.MLMON_API_PSEUDONYMIZE_FIELDS).toContain('patient_id');
+    expect(api.MLMON_API_PSEUDONYM_KEY).toBe(filled.MLMON_API_PSEUDONYM_KEY);
+    expect(raw.services.api!.environment!.MLMON_API_PSEUDONYM_KEY).toMatch(/^\$\{MLMON_API_PSEUDONYM_KEY:\?/);
   });
 
   it('keeps secrets out of the repository: every one comes from .env, whose example holds none', () => {

@@ -108,8 +108,8 @@ describe('k8s/ manifests (typed models of the Kubernetes API; no cluster runs he
     const role = find(binding.roleRef.kind, binding.roleRef.name) as unknown as Obj & { rules: Array<{ resources: string[]; verbs: string[]; resourceNames?: string[] }> };
     expect(role.rules).toEqual([expect.objectContaining({ resources: ['deployments/scale'], resourceNames: ['mlmon-api'] })]);
     expect(role.rules[0]!.verbs.every((v) => ['get', 'patch', 'update'].includes(v))).toBe(true);
-    const config = loadConfig(remediatorConfigShape, { REMEDIATOR_TOKEN: 'x'.repeat(32) });
-    expect(config.K8S_DEPLOYMENT).toBe('mlmon-api');
+    const config = loadConfig(remediatorConfigShape, { MLMON_REMEDIATOR_TOKEN: 'x'.repeat(32) });
+    expect(config.MLMON_REMEDIATOR_K8S_DEPLOYMENT).toBe('mlmon-api');
   });
 
   it('leaves the replica count to the HPA: the remediator of a Deployment an HPA scales refuses scale alerts (scale owner external)', () => {
@@ -119,14 +119,14 @@ describe('k8s/ manifests (typed models of the Kubernetes API; no cluster runs he
         const { shared, own } = containerEnv(c);
         return loadConfig(remediatorConfigShape, { ...shared, ...own });
       })
-      .filter((r) => r.REMEDIATOR_BACKEND === 'kubernetes');
+      .filter((r) => r.MLMON_REMEDIATOR_BACKEND === 'kubernetes');
     const hpas = ofKind<Obj & { spec: { scaleTargetRef: { kind: string; name: string } } }>('HorizontalPodAutoscaler');
     const contested = hpas.flatMap((hpa) =>
-      remediators.filter((r) => hpa.spec.scaleTargetRef.kind === 'Deployment' && r.K8S_NAMESPACE === hpa.metadata.namespace && r.K8S_DEPLOYMENT === hpa.spec.scaleTargetRef.name),
+      remediators.filter((r) => hpa.spec.scaleTargetRef.kind === 'Deployment' && r.MLMON_REMEDIATOR_K8S_NAMESPACE === hpa.metadata.namespace && r.MLMON_REMEDIATOR_K8S_DEPLOYMENT === hpa.spec.scaleTargetRef.name),
     );
     // k8s/ has both: mlmon-api's HPA and a remediator pointed at mlmon-api.
     expect(contested.length).toBeGreaterThan(0);
-    for (const r of contested) expect(r.REMEDIATOR_SCALE_OWNER, `the HPA and the remediator both scale ${r.K8S_DEPLOYMENT}`).toBe('external');
+    for (const r of contested) expect(r.MLMON_REMEDIATOR_SCALE_OWNER, `the HPA and the remediator both scale ${r.MLMON_REMEDIATOR_K8S_DEPLOYMENT}`).toBe('external');
   });
 
   it('gives every mlmon container only variables it reads and every one it needs, and resolves every reference', () => {
@@ -148,8 +148,7 @@ describe('k8s/ manifests (typed models of the Kubernetes API; no cluster runs he
         const unknown = Object.keys(own).filter((k) => !(k in shape) && k !== 'NODE_EXTRA_CA_CERTS');
         expect(unknown, `${d.metadata.name}/${c.name} is given variables it does not read`).toEqual([]);
         const sharedUnknown = Object.keys(fromConfigMap).filter((k) => !(k in shape));
-        // LOG_DIR means nothing to the shipper (it has its own SHIPPER_LOG_DIR), and is set for it too.
-        expect(sharedUnknown.filter((k) => k !== 'LOG_DIR'), `${d.metadata.name}/${c.name}`).toEqual([]);
+        expect(sharedUnknown, `${d.metadata.name}/${c.name}`).toEqual([]);
         expect(() => loadConfig(shape, env), `${d.metadata.name}/${c.name}`).not.toThrow();
       }
       for (const v of d.spec.template.spec.volumes ?? []) if (v.secret) expect(v.secret.secretName).toMatch(/^mlmon-es-http-certs-public$/);
@@ -157,6 +156,6 @@ describe('k8s/ manifests (typed models of the Kubernetes API; no cluster runs he
     const kibana = find('Kibana', 'mlmon') as unknown as Obj & { spec: { elasticsearchRef: { name: string } } };
     expect(find('Elasticsearch', kibana.spec.elasticsearchRef.name)).toBeDefined();
     // ECK names the HTTP service of Elasticsearch `mlmon` mlmon-es-http: the URL every pod uses.
-    expect(configMap.data.ES_URL).toBe('https://mlmon-es-http.mlmon.svc:9200');
+    expect(configMap.data.MLMON_ES_URL).toBe('https://mlmon-es-http.mlmon.svc:9200');
   });
 });

@@ -7,18 +7,18 @@ export const DEV_INSTANCE = 'dev';
 
 /**
  * Makes the cluster ready for mlmon: the local `dev` instance is started unless
- * ES_URL names an existing cluster, then the templates are installed. This is
+ * MLMON_ES_URL names an existing cluster, then the templates are installed. This is
  * the setup job every entry point (es:start, mlmon up) goes through.
  */
 export async function ensureCluster(
   config: EsConfig,
   log: (msg: string) => void = console.log,
 ): Promise<{ url: string; local: boolean; report: SetupReport }> {
-  if (!config.ES_URL) await startInstance({ name: DEV_INSTANCE, port: config.ES_PORT, log });
+  if (!config.MLMON_ES_URL) await startInstance({ name: DEV_INSTANCE, port: config.MLMON_ES_PORT, log });
   const client = createEsClient(config, { name: 'mlmon-setup' });
   try {
     const report = await setupTemplates(client, { prefix: config.MLMON_INDEX_PREFIX });
-    return { url: esUrl(config), local: !config.ES_URL, report };
+    return { url: esUrl(config), local: !config.MLMON_ES_URL, report };
   } finally {
     await client.close();
   }

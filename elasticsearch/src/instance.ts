@@ -3,7 +3,8 @@ import { existsSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { chown, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { waitUntil } from '@mlmon/runtime';
+import { loadConfig, waitUntil } from '@mlmon/runtime';
+import { launcherConfigShape } from './config.js';
 import { ensureDistribution } from './distribution.js';
 import { RUNTIME_DIR, isRoot } from './paths.js';
 
@@ -60,7 +61,8 @@ const files = (name: string) => {
 };
 
 function findJavaHome(): string {
-  const fromEnv = process.env.ES_JAVA_HOME || process.env.JAVA_HOME;
+  const { ES_JAVA_HOME, JAVA_HOME } = loadConfig(launcherConfigShape);
+  const fromEnv = ES_JAVA_HOME ?? JAVA_HOME;
   if (fromEnv) return fromEnv;
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const candidate = path.join(dir, 'java');
@@ -218,7 +220,7 @@ export async function startInstance(opts: InstanceOptions): Promise<InstanceStat
   }
   if (await portInUse(opts.port)) {
     throw new Error(
-      `port ${opts.port} is in use by another process: choose another port (ES_PORT) or point ES_URL at that cluster`,
+      `port ${opts.port} is in use by another process: choose another port (MLMON_ES_PORT) or point MLMON_ES_URL at that cluster`,
     );
   }
 

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createEsClient, loadEsConfig } from '@mlmon/runtime';
+import { createEsClient, esUrl, loadEsConfig } from '@mlmon/runtime';
 import { fetchDistribution, ES_VERSION } from './distribution.js';
 import { describeReport, ensureCluster, localClusterStatus, stopLocalCluster } from './cluster.js';
 import { setupTemplates } from '@mlmon/contract';
@@ -15,10 +15,10 @@ program
 
 program
   .command('start')
-  .description('start the local cluster (unless ES_URL is set) and install the templates')
+  .description('start the local cluster (unless MLMON_ES_URL is set) and install the templates')
   .action(async () => {
     const { url, local, report } = await ensureCluster(loadEsConfig());
-    console.log(`${local ? 'local cluster' : 'existing cluster (ES_URL)'}: ${url}\n${describeReport(report)}`);
+    console.log(`${local ? 'local cluster' : 'existing cluster (MLMON_ES_URL)'}: ${url}\n${describeReport(report)}`);
   });
 
 program
@@ -33,10 +33,10 @@ program
   .description('show whether the local cluster runs, its URL and health')
   .action(async () => {
     const config = loadEsConfig();
-    if (config.ES_URL) {
+    if (config.MLMON_ES_URL) {
       const client = createEsClient(config);
       const health = await client.cluster.health();
-      console.log(`existing cluster (ES_URL) ${config.ES_URL}: ${health.status}`);
+      console.log(`existing cluster (MLMON_ES_URL) ${esUrl(config)}: ${health.status}`);
       await client.close();
       return;
     }

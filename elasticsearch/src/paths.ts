@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { loadConfig } from '@mlmon/runtime';
+import { launcherConfigShape } from './config.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -16,4 +18,4 @@ export const isRoot = process.getuid?.() === 0;
  * conventional service location instead of loosening the checkout's permissions.
  */
 export const RUNTIME_DIR =
-  process.env.MLMON_ES_HOME || (isRoot ? '/var/lib/mlmon/elasticsearch' : DOWNLOAD_DIR);
+  loadConfig({ MLMON_ES_HOME: launcherConfigShape.MLMON_ES_HOME }).MLMON_ES_HOME ?? (isRoot ? '/var/lib/mlmon/elasticsearch' : DOWNLOAD_DIR);

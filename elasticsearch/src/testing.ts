@@ -18,7 +18,7 @@ declare module 'vitest' {
 export function testCluster(): { client: Client; prefix: string; url: string; cleanup: () => Promise<void> } {
   const url = inject('esUrl');
   const prefix = `t${randomBytes(4).toString('hex')}`;
-  const client = createEsClient({ ...loadEsConfig(), ES_URL: url }, { name: 'mlmon-test' });
+  const client = createEsClient({ ...loadEsConfig(), MLMON_ES_URL: url }, { name: 'mlmon-test' });
   const cleanup = async () => {
     const indices = Object.keys(await client.indices.get({ index: `${prefix}-*`, expand_wildcards: 'all' }));
     // One name at a time: the cluster refuses wildcard deletes (action.destructive_requires_name).

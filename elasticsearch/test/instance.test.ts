@@ -23,7 +23,7 @@ describe('local Elasticsearch launcher', () => {
     const res = await fetch(`http://127.0.0.1:${port}/`);
     expect(res.headers.get('x-elastic-product')).toBe('Elasticsearch');
     expect(((await res.json()) as { version: { number: string } }).version.number).toBe(ES_VERSION);
-    const client = createEsClient({ ...loadEsConfig({}), ES_URL: `http://127.0.0.1:${port}` });
+    const client = createEsClient({ ...loadEsConfig({}), MLMON_ES_URL: `http://127.0.0.1:${port}` });
     expect((await client.info()).version.number).toBe(ES_VERSION);
     await client.close();
 

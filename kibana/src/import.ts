@@ -1,4 +1,4 @@
-/** Where Kibana is and how to authenticate: `KIBANA_URL` with `KIBANA_USERNAME`/`KIBANA_PASSWORD` or `KIBANA_API_KEY`. */
+/** Where Kibana is and how to authenticate: `MLMON_KIBANA_URL` with `MLMON_KIBANA_USERNAME`/`MLMON_KIBANA_PASSWORD` or `MLMON_KIBANA_API_KEY`. */
 export interface KibanaTarget {
   url: string;
   username?: string;

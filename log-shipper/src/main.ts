@@ -21,12 +21,12 @@ const config = (() => {
 const prefix = config.MLMON_INDEX_PREFIX;
 const log = createEventLog({
   service: 'mlmon-log-shipper',
-  node: config.SHIPPER_NODE,
-  dir: config.SHIPPER_LOG_DIR,
+  node: config.MLMON_SHIPPER_NODE,
+  dir: config.MLMON_LOG_DIR,
   basename: LOG_BASENAMES.shipper,
   maxBytes: 10 * 1024 * 1024,
   maxFiles: 3,
-  stdout: config.SHIPPER_LOG_STDOUT,
+  stdout: config.MLMON_LOG_STDOUT,
 });
 const say: OperationalLog = (level, message) => {
   void log.write('mlmon.app', level, message, {});
@@ -35,22 +35,22 @@ const say: OperationalLog = (level, message) => {
 
 const client = createEsClient(config, { name: 'mlmon-log-shipper' });
 // Its own status lines are shipped like everything else, whatever the patterns say.
-const globs = [...config.SHIPPER_GLOBS, path.join(path.resolve(config.SHIPPER_LOG_DIR), `${LOG_BASENAMES.shipper}*${LOG_EXTENSION}`)];
+const globs = [...config.MLMON_SHIPPER_GLOBS, path.join(path.resolve(config.MLMON_LOG_DIR), `${LOG_BASENAMES.shipper}*${LOG_EXTENSION}`)];
 const shipper = await Shipper.start({
-  settings: { ...config, SHIPPER_GLOBS: globs },
+  settings: { ...config, MLMON_SHIPPER_GLOBS: globs },
   client,
   log: say,
-  ...(config.SHIPPER_SETUP_TEMPLATES ? { prepare: () => setupTemplates(client, { prefix }) } : {}),
+  ...(config.MLMON_SHIPPER_SETUP_TEMPLATES ? { prepare: () => setupTemplates(client, { prefix }) } : {}),
 }).catch(startupFailed);
-const status = startStatus({ log, intervalMs: config.STATUS_INTERVAL_S * 1000, stats: () => shipper.stats() });
-say('info', `shipping ${globs.join(', ')} to ${esUrl(config)} as ${prefix}-* (state in ${path.resolve(config.SHIPPER_STATE_DIR)})`);
+const status = startStatus({ log, intervalMs: config.MLMON_SHIPPER_STATUS_INTERVAL, stats: () => shipper.stats() });
+say('info', `shipping ${globs.join(', ')} to ${esUrl(config)} as ${prefix}-* (state in ${path.resolve(config.MLMON_SHIPPER_STATE_DIR)})`);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  say('info', `${signal}: stopping; waiting up to ${config.SHIPPER_SHUTDOWN_TIMEOUT_MS} ms for Elasticsearch to acknowledge what was read`);
-  const complete = await shipper.stop(config.SHIPPER_SHUTDOWN_TIMEOUT_MS);
+  say('info', `${signal}: stopping; waiting up to ${config.MLMON_SHIPPER_SHUTDOWN_TIMEOUT} ms for Elasticsearch to acknowledge what was read`);
+  const complete = await shipper.stop(config.MLMON_SHIPPER_SHUTDOWN_TIMEOUT);
   // A last status line with the final counters, in the file for the next start to ship.
   await status.sampleNow();
   status.stop();

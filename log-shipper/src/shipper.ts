@@ -37,16 +37,16 @@ export interface ShipperStats {
 
 export type ShipperSettings = Pick<
   ShipperConfig,
-  | 'SHIPPER_GLOBS'
-  | 'SHIPPER_STATE_DIR'
+  | 'MLMON_SHIPPER_GLOBS'
+  | 'MLMON_SHIPPER_STATE_DIR'
   | 'MLMON_INDEX_PREFIX'
-  | 'SHIPPER_FLUSH_BYTES'
-  | 'SHIPPER_FLUSH_INTERVAL_MS'
-  | 'SHIPPER_CONCURRENCY'
-  | 'SHIPPER_POLL_INTERVAL_MS'
-  | 'SHIPPER_SCAN_INTERVAL_MS'
-  | 'SHIPPER_CHECKPOINT_INTERVAL_MS'
-  | 'SHIPPER_BACKOFF_MAX_MS'
+  | 'MLMON_SHIPPER_FLUSH_BYTES'
+  | 'MLMON_SHIPPER_FLUSH_INTERVAL'
+  | 'MLMON_SHIPPER_CONCURRENCY'
+  | 'MLMON_SHIPPER_POLL_INTERVAL'
+  | 'MLMON_SHIPPER_SCAN_INTERVAL'
+  | 'MLMON_SHIPPER_CHECKPOINT_INTERVAL'
+  | 'MLMON_SHIPPER_BACKOFF_MAX'
 >;
 
 /**
@@ -78,13 +78,13 @@ export class Shipper {
     private readonly log: OperationalLog,
     prepare: (() => Promise<unknown>) | undefined,
   ) {
-    this.deadLetter = new DeadLetterFile(path.join(settings.SHIPPER_STATE_DIR, 'dead-letter.ndjson'));
+    this.deadLetter = new DeadLetterFile(path.join(settings.MLMON_SHIPPER_STATE_DIR, 'dead-letter.ndjson'));
     this.writer = new BulkWriter({
       client,
-      flushBytes: settings.SHIPPER_FLUSH_BYTES,
-      flushIntervalMs: settings.SHIPPER_FLUSH_INTERVAL_MS,
-      concurrency: settings.SHIPPER_CONCURRENCY,
-      backoffMaxMs: settings.SHIPPER_BACKOFF_MAX_MS,
+      flushBytes: settings.MLMON_SHIPPER_FLUSH_BYTES,
+      flushIntervalMs: settings.MLMON_SHIPPER_FLUSH_INTERVAL,
+      concurrency: settings.MLMON_SHIPPER_CONCURRENCY,
+      backoffMaxMs: settings.MLMON_SHIPPER_BACKOFF_MAX,
       deadLetter: this.deadLetter,
       ...(prepare ? { prepare } : {}),
       onAcknowledged: (cursor) => checkpoints.advance(cursor.stream, cursor.ackedOffset, cursor.file.path),
@@ -93,7 +93,7 @@ export class Shipper {
           ? log('info', `Elasticsearch accepts again after ${(downForMs / 1000).toFixed(1)} s; catching up`)
           : log(
               'warn',
-              `Elasticsearch is not accepting (${problem}); retrying with backoff up to ${settings.SHIPPER_BACKOFF_MAX_MS} ms apart, reading pauses once ${(settings.SHIPPER_CONCURRENCY + 1) * settings.SHIPPER_FLUSH_BYTES} bytes wait`,
+              `Elasticsearch is not accepting (${problem}); retrying with backoff up to ${settings.MLMON_SHIPPER_BACKOFF_MAX} ms apart, reading pauses once ${(settings.MLMON_SHIPPER_CONCURRENCY + 1) * settings.MLMON_SHIPPER_FLUSH_BYTES} bytes wait`,
             ),
     });
   }
@@ -105,10 +105,10 @@ export class Shipper {
     /** Runs before the first bulk request, retried until it succeeds (template setup). */
     prepare?: () => Promise<unknown>;
   }): Promise<Shipper> {
-    const checkpoints = await Checkpoints.load(path.join(opts.settings.SHIPPER_STATE_DIR, 'checkpoints.json'));
+    const checkpoints = await Checkpoints.load(path.join(opts.settings.MLMON_SHIPPER_STATE_DIR, 'checkpoints.json'));
     const shipper = new Shipper(opts.settings, checkpoints, opts.client, opts.log, opts.prepare);
     shipper.loop = shipper.run();
-    shipper.checkpointTimer = setInterval(() => void shipper.saveCheckpoints(), opts.settings.SHIPPER_CHECKPOINT_INTERVAL_MS);
+    shipper.checkpointTimer = setInterval(() => void shipper.saveCheckpoints(), opts.settings.MLMON_SHIPPER_CHECKPOINT_INTERVAL);
     return shipper;
   }
 
@@ -154,8 +154,8 @@ export class Shipper {
     let nextScan = 0;
     while (!this.stopping) {
       if (Date.now() >= nextScan) {
-        await this.scan().catch((err: Error) => this.log('warn', `scanning ${this.settings.SHIPPER_GLOBS.join(',')} failed: ${err.message}`));
-        nextScan = Date.now() + this.settings.SHIPPER_SCAN_INTERVAL_MS;
+        await this.scan().catch((err: Error) => this.log('warn', `scanning ${this.settings.MLMON_SHIPPER_GLOBS.join(',')} failed: ${err.message}`));
+        nextScan = Date.now() + this.settings.MLMON_SHIPPER_SCAN_INTERVAL;
       }
       let progressed = false;
       for (const file of this.files.values()) {
@@ -167,14 +167,14 @@ export class Shipper {
         }
       }
       await this.closeUnmatched();
-      if (!progressed && !this.stopping) await sleep(this.settings.SHIPPER_POLL_INTERVAL_MS, undefined, { signal: this.napping.signal }).catch(() => {});
+      if (!progressed && !this.stopping) await sleep(this.settings.MLMON_SHIPPER_POLL_INTERVAL, undefined, { signal: this.napping.signal }).catch(() => {});
     }
   }
 
   /** Finds new files and follows renamed ones: a file is the same file as long as its device and inode are. */
   private async scan(): Promise<void> {
     const found = new Set<string>();
-    for (const file of await matchFiles(this.settings.SHIPPER_GLOBS, new Set([this.deadLetter.file]))) {
+    for (const file of await matchFiles(this.settings.MLMON_SHIPPER_GLOBS, new Set([this.deadLetter.file]))) {
       const info = await stat(file).catch(() => undefined);
       if (!info?.isFile()) continue;
       const key = `${info.dev}:${info.ino}`;

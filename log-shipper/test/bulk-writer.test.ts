@@ -110,7 +110,7 @@ describe('the bulk writer, against the real cluster', () => {
   });
 
   it('resends everything while the cluster is unreachable, and at shutdown gives up without acknowledging anything', async () => {
-    const unreachable = createEsClient({ ...loadEsConfig({}), ES_URL: `http://127.0.0.1:${await freePort()}` }, { maxRetries: 0, requestTimeout: 1000 });
+    const unreachable = createEsClient({ ...loadEsConfig({}), MLMON_ES_URL: `http://127.0.0.1:${await freePort()}` }, { maxRetries: 0, requestTimeout: 1000 });
     const { writer, cursor, add, availability } = writerFor(unreachable, 100);
     add(`${cluster.prefix}-never`, 0, 20);
     await expect.poll(() => writer.retried, { timeout: 10_000 }).toBeGreaterThanOrEqual(40);

@@ -21,8 +21,8 @@ describe('file patterns', () => {
   });
 
   it('are refused at start with wildcards in a directory, and split on commas', () => {
-    expect(() => loadShipperConfig({ SHIPPER_GLOBS: '/var/log/*/x.ndjson' })).toThrow(/SHIPPER_GLOBS wildcards are allowed in the file name only/);
-    expect(loadShipperConfig({ SHIPPER_GLOBS: '/a/*.ndjson, /b/x.ndjson' }).SHIPPER_GLOBS).toEqual(['/a/*.ndjson', '/b/x.ndjson']);
+    expect(() => loadShipperConfig({ MLMON_SHIPPER_GLOBS: '/var/log/*/x.ndjson' })).toThrow(/MLMON_SHIPPER_GLOBS wildcards are allowed in the file name only/);
+    expect(loadShipperConfig({ MLMON_SHIPPER_GLOBS: '/a/*.ndjson, /b/x.ndjson' }).MLMON_SHIPPER_GLOBS).toEqual(['/a/*.ndjson', '/b/x.ndjson']);
   });
 });
 

@@ -34,16 +34,16 @@ describe('when Elasticsearch stops for 30 s under traffic', () => {
     const port = await freePort();
     await startInstance({ name: INSTANCE, port, fresh: true });
     const url = `http://127.0.0.1:${port}`;
-    const client = createEsClient({ ...loadEsConfig(), ES_URL: url }, { name: 'mlmon-test' });
+    const client = createEsClient({ ...loadEsConfig(), MLMON_ES_URL: url }, { name: 'mlmon-test' });
     const prefix = 'outage';
     const dirs = shipperDirs('outage');
     mkdirSync(dirs.logs, { recursive: true });
     // Small batches, one in flight: the most the shipper may hold is 2 × 64 KiB, about 230 prediction lines.
     let shipper: ShipperProcess | undefined = await startShipper({
       ...shipperEnv({ url, prefix, dirs }),
-      SHIPPER_FLUSH_BYTES: String(FLUSH_BYTES),
-      SHIPPER_CONCURRENCY: '1',
-      SHIPPER_BACKOFF_MAX_MS: '2000',
+      MLMON_SHIPPER_FLUSH_BYTES: String(FLUSH_BYTES),
+      MLMON_SHIPPER_CONCURRENCY: '1',
+      MLMON_SHIPPER_BACKOFF_MAX: '2s',
     });
     const api = new FakeReplica(dirs.logs, 'r1');
     let writing = true;

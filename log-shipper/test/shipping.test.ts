@@ -218,7 +218,7 @@ describe('the log shipper', () => {
   it('under traffic, follows rotation by rename and by copytruncate and files that appear later: every line exactly once', async () => {
     const { prefix, dirs, env } = setup('rotate');
     const later = path.join(dirs.root, 'later');
-    const shipper = await startShipper({ ...env, SHIPPER_GLOBS: `${env.SHIPPER_GLOBS},${path.join(later, '*.ndjson')}` });
+    const shipper = await startShipper({ ...env, MLMON_SHIPPER_GLOBS: `${env.MLMON_SHIPPER_GLOBS},${path.join(later, '*.ndjson')}` });
     // Renamed by its writer every 50 kB: api-renamed.ndjson -> api-renamed.1.ndjson -> .2 ...
     const renamed = new FakeReplica(dirs.logs, 'renamed', { maxBytes: 50_000, maxFiles: 1000 });
     // Copied then truncated in place every 500 lines, as logrotate's copytruncate does (the copy keeps

@@ -25,12 +25,12 @@ export function removeTempDirs(): void {
 
 /** Short intervals so that tests see in a second what production sees in ten. */
 const FAST = {
-  SHIPPER_FLUSH_INTERVAL_MS: '100',
-  SHIPPER_POLL_INTERVAL_MS: '50',
-  SHIPPER_SCAN_INTERVAL_MS: '200',
-  SHIPPER_CHECKPOINT_INTERVAL_MS: '200',
-  SHIPPER_BACKOFF_MAX_MS: '1000',
-  STATUS_INTERVAL_S: '1',
+  MLMON_SHIPPER_FLUSH_INTERVAL: '100ms',
+  MLMON_SHIPPER_POLL_INTERVAL: '50ms',
+  MLMON_SHIPPER_SCAN_INTERVAL: '200ms',
+  MLMON_SHIPPER_CHECKPOINT_INTERVAL: '200ms',
+  MLMON_SHIPPER_BACKOFF_MAX: '1s',
+  MLMON_SHIPPER_STATUS_INTERVAL: '1s',
 };
 
 export interface ShipperDirs {
@@ -47,11 +47,11 @@ export function shipperDirs(name: string): ShipperDirs {
 
 export function shipperEnv(opts: { url: string; prefix: string; dirs: ShipperDirs }): Record<string, string> {
   return {
-    ES_URL: opts.url,
+    MLMON_ES_URL: opts.url,
     MLMON_INDEX_PREFIX: opts.prefix,
-    SHIPPER_GLOBS: path.join(opts.dirs.logs, '*.ndjson'),
-    SHIPPER_STATE_DIR: opts.dirs.state,
-    SHIPPER_LOG_DIR: opts.dirs.own,
+    MLMON_SHIPPER_GLOBS: path.join(opts.dirs.logs, '*.ndjson'),
+    MLMON_SHIPPER_STATE_DIR: opts.dirs.state,
+    MLMON_LOG_DIR: opts.dirs.own,
   };
 }
 

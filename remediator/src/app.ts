@@ -55,14 +55,14 @@ export function createApp(opts: { config: RemediatorConfig; remediator: Remediat
     return c.json({ error: { code, message, ...(field ? { field } : {}) } }, err.status);
   };
   const authorized = (header: string | undefined) =>
-    (config.REMEDIATOR_TOKEN !== undefined && bearerMatches(header, config.REMEDIATOR_TOKEN)) ||
-    (config.REMEDIATOR_BASIC_USER !== undefined && config.REMEDIATOR_BASIC_PASSWORD !== undefined && basicMatches(header, config.REMEDIATOR_BASIC_USER, config.REMEDIATOR_BASIC_PASSWORD));
+    (config.MLMON_REMEDIATOR_TOKEN !== undefined && bearerMatches(header, config.MLMON_REMEDIATOR_TOKEN)) ||
+    (config.MLMON_REMEDIATOR_BASIC_USER !== undefined && config.MLMON_REMEDIATOR_BASIC_PASSWORD !== undefined && basicMatches(header, config.MLMON_REMEDIATOR_BASIC_USER, config.MLMON_REMEDIATOR_BASIC_PASSWORD));
 
   return new Hono()
-    .get('/healthz', (c) => c.json({ ok: true, dry_run: config.REMEDIATOR_DRY_RUN }))
+    .get('/healthz', (c) => c.json({ ok: true, dry_run: config.MLMON_REMEDIATOR_DRY_RUN }))
     .use('/v1/*', async (c, next) => {
       if (!authorized(c.req.header('authorization'))) {
-        c.header('WWW-Authenticate', config.REMEDIATOR_TOKEN ? 'Bearer' : 'Basic realm="mlmon-remediator"');
+        c.header('WWW-Authenticate', config.MLMON_REMEDIATOR_TOKEN ? 'Bearer' : 'Basic realm="mlmon-remediator"');
         return refuse(c, new RequestRefused(401, 'unauthorized', 'a valid bearer token or basic credentials are required'));
       }
       await next();
@@ -71,7 +71,7 @@ export function createApp(opts: { config: RemediatorConfig; remediator: Remediat
     .get('/v1/actions', (c) => {
       const limit = Number(c.req.query('limit') ?? 50);
       if (!Number.isInteger(limit) || limit < 1 || limit > 200) return refuse(c, new RequestRefused(400, 'invalid_limit', '"limit" must be an integer from 1 to 200', 'limit'));
-      return c.json({ dry_run: config.REMEDIATOR_DRY_RUN, actions: remediator.recent(limit) });
+      return c.json({ dry_run: config.MLMON_REMEDIATOR_DRY_RUN, actions: remediator.recent(limit) });
     })
     .post('/v1/hooks/:hook', async (c) => {
       const hook = c.req.param('hook');

@@ -30,32 +30,32 @@ export interface RunningRemediator {
 
 /** The scaler the configuration names, or none when its connection is not configured (scale hooks then fail, saying what is missing). */
 export function scalerFor(config: RemediatorConfig): Scaler | undefined {
-  switch (config.REMEDIATOR_BACKEND) {
+  switch (config.MLMON_REMEDIATOR_BACKEND) {
     case 'supervisor':
-      return config.SUPERVISOR_URL && config.SUPERVISOR_TOKEN ? new SupervisorScaler(config.SUPERVISOR_URL, config.SUPERVISOR_TOKEN) : undefined;
+      return config.MLMON_SUPERVISOR_URL && config.MLMON_SUPERVISOR_TOKEN ? new SupervisorScaler(config.MLMON_SUPERVISOR_URL, config.MLMON_SUPERVISOR_TOKEN) : undefined;
     case 'kubernetes':
-      return new KubernetesScaler(config.K8S_NAMESPACE, config.K8S_DEPLOYMENT, config.KUBECONFIG);
+      return new KubernetesScaler(config.MLMON_REMEDIATOR_K8S_NAMESPACE, config.MLMON_REMEDIATOR_K8S_DEPLOYMENT, config.KUBECONFIG);
     case 'docker':
-      return new DockerScaler(config.COMPOSE_PROJECT_NAME, config.COMPOSE_SERVICE, dockerOptions(config.DOCKER_HOST));
+      return new DockerScaler(config.COMPOSE_PROJECT_NAME, config.MLMON_REMEDIATOR_COMPOSE_SERVICE, dockerOptions(config.DOCKER_HOST));
   }
 }
 
 /** The certificate and key to serve HTTPS with, read and checked before anything listens; undefined: plain HTTP. */
 export function tlsOptions(config: RemediatorConfig): { cert: Buffer; key: Buffer } | undefined {
-  if (!config.REMEDIATOR_TLS_CERT || !config.REMEDIATOR_TLS_KEY) return undefined;
-  const read = (variable: 'REMEDIATOR_TLS_CERT' | 'REMEDIATOR_TLS_KEY') => {
+  if (!config.MLMON_REMEDIATOR_TLS_CERT || !config.MLMON_REMEDIATOR_TLS_KEY) return undefined;
+  const read = (variable: 'MLMON_REMEDIATOR_TLS_CERT' | 'MLMON_REMEDIATOR_TLS_KEY') => {
     try {
       return readFileSync(config[variable]!);
     } catch (err) {
       throw new ConfigError(variable, `cannot be read: ${(err as Error).message}`);
     }
   };
-  const pair = { cert: read('REMEDIATOR_TLS_CERT'), key: read('REMEDIATOR_TLS_KEY') };
+  const pair = { cert: read('MLMON_REMEDIATOR_TLS_CERT'), key: read('MLMON_REMEDIATOR_TLS_KEY') };
   try {
     // Not PEM, or a key that does not belong to the certificate: say so at start, not at the first handshake.
     createSecureContext(pair);
   } catch (err) {
-    throw new ConfigError('REMEDIATOR_TLS_CERT', `and REMEDIATOR_TLS_KEY are not a usable certificate and key: ${(err as Error).message}`);
+    throw new ConfigError('MLMON_REMEDIATOR_TLS_CERT', `and MLMON_REMEDIATOR_TLS_KEY are not a usable certificate and key: ${(err as Error).message}`);
   }
   return pair;
 }
@@ -66,17 +66,17 @@ export async function startRemediator(config: RemediatorConfig, overrides: { sca
   const log = createEventLog({
     service: 'mlmon-remediator',
     node: 'remediator',
-    dir: config.LOG_DIR,
+    dir: config.MLMON_LOG_DIR,
     basename: LOG_BASENAMES.remediator,
     maxBytes: 10 * 1024 * 1024,
     maxFiles: 3,
-    stdout: config.REMEDIATOR_LOG_STDOUT,
+    stdout: config.MLMON_LOG_STDOUT,
   });
-  const state = RemediatorState.load(config.REMEDIATOR_STATE_FILE, {
-    executions: config.REMEDIATOR_DEDUP_DAYS * 86_400_000,
-    acted: Math.max(config.REMEDIATOR_COOLDOWN_S, config.REMEDIATOR_FLAP_WINDOW_S) * 1000,
+  const state = RemediatorState.load(config.MLMON_REMEDIATOR_STATE_FILE, {
+    executions: config.MLMON_REMEDIATOR_DEDUP_WINDOW,
+    acted: Math.max(config.MLMON_REMEDIATOR_COOLDOWN, config.MLMON_REMEDIATOR_FLAP_WINDOW),
   });
-  const models = config.MODEL_ADMIN_URL && config.MODEL_ADMIN_TOKEN ? new ModelAdmin(config.MODEL_ADMIN_URL, config.MODEL_ADMIN_TOKEN) : undefined;
+  const models = config.MLMON_API_URL && config.MLMON_API_ADMIN_TOKEN ? new ModelAdmin(config.MLMON_API_URL, config.MLMON_API_ADMIN_TOKEN) : undefined;
   const client = createEsClient(config, { name: 'mlmon-remediator' });
   const retrain = models ? new RetrainJob({ config, client, models, log }) : undefined;
   const remediator = new Remediator({
@@ -89,12 +89,12 @@ export async function startRemediator(config: RemediatorConfig, overrides: { sca
   });
   const app = createApp({ config, remediator, log });
   const server = await new Promise<ServerType>((resolve) => {
-    const listen = { fetch: app.fetch, port: config.REMEDIATOR_PORT, hostname: config.REMEDIATOR_HOST };
+    const listen = { fetch: app.fetch, port: config.MLMON_REMEDIATOR_PORT, hostname: config.MLMON_REMEDIATOR_HOST };
     const s = serve(tls ? { ...listen, createServer: createHttpsServer, serverOptions: tls } : listen, () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
-  const url = `${tls ? 'https' : 'http'}://${config.REMEDIATOR_HOST}:${port}`;
-  await log.write('mlmon.app', 'info', `remediator listening on ${url}${config.REMEDIATOR_DRY_RUN ? ' (dry run: nothing is changed)' : ''}, backend ${config.REMEDIATOR_BACKEND}`, {});
+  const url = `${tls ? 'https' : 'http'}://${config.MLMON_REMEDIATOR_HOST}:${port}`;
+  await log.write('mlmon.app', 'info', `remediator listening on ${url}${config.MLMON_REMEDIATOR_DRY_RUN ? ' (dry run: nothing is changed)' : ''}, backend ${config.MLMON_REMEDIATOR_BACKEND}`, {});
   return {
     url,
     remediator,

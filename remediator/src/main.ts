@@ -13,7 +13,7 @@ const running = await startRemediator(config).catch((err: unknown) => {
   console.error(`remediator: ${(err as Error).message}`);
   process.exit(1);
 });
-console.log(`remediator listening on ${running.url}${config.REMEDIATOR_DRY_RUN ? ' (dry run)' : ''}`);
+console.log(`remediator listening on ${running.url}${config.MLMON_REMEDIATOR_DRY_RUN ? ' (dry run)' : ''}`);
 
 let stopping = false;
 const shutdown = async () => {

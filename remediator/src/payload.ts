@@ -41,7 +41,7 @@ const base = {
 export const alertPayload = z.object({
   ...base,
   target: z.string().min(1).max(256).optional(),
-  /** Scale only: replicas to add or remove, instead of REMEDIATOR_SCALE_STEP. */
+  /** Scale only: replicas to add or remove, instead of MLMON_REMEDIATOR_SCALE_STEP. */
   step: z.number().int().min(1).max(16).optional(),
 });
 export type AlertPayload = z.infer<typeof alertPayload>;

@@ -1,4 +1,4 @@
-import type { EventLog } from '@mlmon/runtime';
+import { formatDuration, type EventLog } from '@mlmon/runtime';
 import type { RemediatorConfig } from './config.js';
 import { ModelAdminRefusal, type ModelAdmin } from './models.js';
 import type { Action, AlertPayload } from './payload.js';
@@ -81,7 +81,7 @@ export class Remediator {
 
   private async decide(action: Action, alert: AlertPayload): Promise<Decision> {
     const { config, state } = this.d;
-    const base = { action, execution_id: alert.execution_id, watch_id: alert.watch_id, alert_id: alert.alert_id, dry_run: config.REMEDIATOR_DRY_RUN };
+    const base = { action, execution_id: alert.execution_id, watch_id: alert.watch_id, alert_id: alert.alert_id, dry_run: config.MLMON_REMEDIATOR_DRY_RUN };
     const seen = state.seen(alert.execution_id);
     // A failed attempt changed nothing, so a redelivery may try again.
     if (seen && seen.decision !== 'failed') {
@@ -101,7 +101,7 @@ export class Remediator {
       const { refused, ...rest } = plan;
       return this.record({ ...base, ...rest, decision: 'refused', reason: refused }, true);
     }
-    if (config.REMEDIATOR_DRY_RUN) {
+    if (config.MLMON_REMEDIATOR_DRY_RUN) {
       return this.record({ ...base, decision: 'dry_run', target: plan.target, detail: `would ${plan.detail}`, replicas: plan.replicas, version: plan.version }, true);
     }
     try {
@@ -121,19 +121,19 @@ export class Remediator {
   private guard(action: Action, target: string): Pick<Decision, 'decision' | 'reason' | 'detail'> | undefined {
     const { config, state } = this.d;
     const now = Date.now();
-    const last = state.actedSince(now - config.REMEDIATOR_COOLDOWN_S * 1000).findLast((d) => d.action === action && d.target === target);
+    const last = state.actedSince(now - config.MLMON_REMEDIATOR_COOLDOWN).findLast((d) => d.action === action && d.target === target);
     if (last) {
-      const left = Math.ceil((Date.parse(last.at) + config.REMEDIATOR_COOLDOWN_S * 1000 - now) / 1000);
-      return { decision: 'skipped_cooldown', reason: 'cooldown', detail: `${action} on ${target} ${last.decision === 'dry_run' ? 'was dry-run' : 'ran'} at ${last.at}; cooldown ${config.REMEDIATOR_COOLDOWN_S} s, ${left} s left` };
+      const left = Math.ceil((Date.parse(last.at) + config.MLMON_REMEDIATOR_COOLDOWN - now) / 1000);
+      return { decision: 'skipped_cooldown', reason: 'cooldown', detail: `${action} on ${target} ${last.decision === 'dry_run' ? 'was dry-run' : 'ran'} at ${last.at}; cooldown ${formatDuration(config.MLMON_REMEDIATOR_COOLDOWN)}, ${left} s left` };
     }
     const opposite = action === 'scale_out' ? 'scale_in' : action === 'scale_in' ? 'scale_out' : undefined;
-    const flap = opposite && state.actedSince(now - config.REMEDIATOR_FLAP_WINDOW_S * 1000).findLast((d) => d.action === opposite && d.target === target);
+    const flap = opposite && state.actedSince(now - config.MLMON_REMEDIATOR_FLAP_WINDOW).findLast((d) => d.action === opposite && d.target === target);
     if (flap) {
-      return { decision: 'refused', reason: 'flapping', detail: `${opposite} on ${target} at ${flap.at} is within the flap window of ${config.REMEDIATOR_FLAP_WINDOW_S} s` };
+      return { decision: 'refused', reason: 'flapping', detail: `${opposite} on ${target} at ${flap.at} is within the flap window of ${formatDuration(config.MLMON_REMEDIATOR_FLAP_WINDOW)}` };
     }
     const lastHour = state.actedSince(now - 3_600_000);
-    if (lastHour.length >= config.REMEDIATOR_MAX_ACTIONS_PER_HOUR) {
-      return { decision: 'refused', reason: 'rate_limited', detail: `${lastHour.length} actions in the last hour; the limit is ${config.REMEDIATOR_MAX_ACTIONS_PER_HOUR} (REMEDIATOR_MAX_ACTIONS_PER_HOUR)` };
+    if (lastHour.length >= config.MLMON_REMEDIATOR_MAX_ACTIONS_PER_HOUR) {
+      return { decision: 'refused', reason: 'rate_limited', detail: `${lastHour.length} actions in the last hour; the limit is ${config.MLMON_REMEDIATOR_MAX_ACTIONS_PER_HOUR} (MLMON_REMEDIATOR_MAX_ACTIONS_PER_HOUR)` };
     }
     return undefined;
   }
@@ -171,28 +171,28 @@ export class Remediator {
 
   private need<K extends 'scaler' | 'models' | 'retrain'>(what: K, alert: AlertPayload): NonNullable<RemediatorDeps[K]> {
     const dep = this.d[what];
-    if (!dep) throw new Error(`no ${what} configured for ${alert.watch_id} (see the remediator README: ${what === 'models' ? 'MODEL_ADMIN_URL and MODEL_ADMIN_TOKEN' : what === 'scaler' ? 'REMEDIATOR_BACKEND' : 'ES_URL and MODEL_ADMIN_URL'})`);
+    if (!dep) throw new Error(`no ${what} configured for ${alert.watch_id} (see the remediator README: ${what === 'models' ? 'MLMON_API_URL and MLMON_API_ADMIN_TOKEN' : what === 'scaler' ? 'MLMON_REMEDIATOR_BACKEND' : 'MLMON_ES_URL and MLMON_API_URL'})`);
     return dep as NonNullable<RemediatorDeps[K]>;
   }
 
   private async planScale(action: 'scale_out' | 'scale_in', alert: AlertPayload): Promise<Plan | Refusal> {
     const { config } = this.d;
-    if (config.REMEDIATOR_SCALE_OWNER === 'external') {
+    if (config.MLMON_REMEDIATOR_SCALE_OWNER === 'external') {
       // Two controllers setting one replica count undo each other's work; the autoscaler's own metrics already answer load.
       const target = this.d.scaler?.target ?? 'replicas';
-      return { refused: 'scale_owner_external', target, detail: `REMEDIATOR_SCALE_OWNER is external: an autoscaler owns the replica count of ${target}, so ${action} is left to it` };
+      return { refused: 'scale_owner_external', target, detail: `MLMON_REMEDIATOR_SCALE_OWNER is external: an autoscaler owns the replica count of ${target}, so ${action} is left to it` };
     }
     const scaler = this.need('scaler', alert);
     const before = await scaler.replicas();
-    const step = alert.step ?? config.REMEDIATOR_SCALE_STEP;
-    const min = config.REMEDIATOR_MIN_REPLICAS;
-    const max = config.REMEDIATOR_MAX_REPLICAS;
+    const step = alert.step ?? config.MLMON_REMEDIATOR_SCALE_STEP;
+    const min = config.MLMON_REMEDIATOR_MIN_REPLICAS;
+    const max = config.MLMON_REMEDIATOR_MAX_REPLICAS;
     const after = action === 'scale_out' ? Math.min(max, before + step) : Math.max(min, before - step);
     if (after === before) {
       return {
         refused: action === 'scale_out' ? 'at_max_replicas' : 'at_min_replicas',
         target: scaler.target,
-        detail: `${before} replicas already at the ${action === 'scale_out' ? `maximum ${max} (REMEDIATOR_MAX_REPLICAS)` : `minimum ${min} (REMEDIATOR_MIN_REPLICAS)`}`,
+        detail: `${before} replicas already at the ${action === 'scale_out' ? `maximum ${max} (MLMON_REMEDIATOR_MAX_REPLICAS)` : `minimum ${min} (MLMON_REMEDIATOR_MIN_REPLICAS)`}`,
         replicas: { before, after },
       };
     }

@@ -35,14 +35,14 @@ async function kubeconfigFor(server: string): Promise<string> {
 
 async function start(fixtureName: string, env: (url: string) => Promise<Record<string, string>>) {
   const api = await recordedApi(fixture(fixtureName));
-  const r = await remediatorFor({ REMEDIATOR_COOLDOWN_S: '0', REMEDIATOR_FLAP_WINDOW_S: '0', REMEDIATOR_MAX_REPLICAS: '3', ...(await env(api.url)) });
+  const r = await remediatorFor({ MLMON_REMEDIATOR_COOLDOWN: '0s', MLMON_REMEDIATOR_FLAP_WINDOW: '0s', MLMON_REMEDIATOR_MAX_REPLICAS: '3', ...(await env(api.url)) });
   cleanup.push(api.close, r.close);
   return { api, r };
 }
 
 describe('Kubernetes backend (recorded-API fake)', () => {
   it('patches the Deployment scale subresource with a merge patch, within min/max, and cannot restart a pod', async () => {
-    const { api, r } = await start('kubernetes-scale.json', async (url) => ({ REMEDIATOR_BACKEND: 'kubernetes', K8S_NAMESPACE: 'mlmon', K8S_DEPLOYMENT: 'mlmon-api', KUBECONFIG: await kubeconfigFor(url) }));
+    const { api, r } = await start('kubernetes-scale.json', async (url) => ({ MLMON_REMEDIATOR_BACKEND: 'kubernetes', MLMON_REMEDIATOR_K8S_NAMESPACE: 'mlmon', MLMON_REMEDIATOR_K8S_DEPLOYMENT: 'mlmon-api', KUBECONFIG: await kubeconfigFor(url) }));
     expect((await hook(r.url, 'scale-out', alert())).body).toMatchObject({ decision: 'executed', target: 'deployment/mlmon/mlmon-api', replicas: { before: 2, after: 3 } });
     expect((await hook(r.url, 'scale-out', alert())).body).toMatchObject({ decision: 'refused', reason: 'at_max_replicas' });
     expect((await hook(r.url, 'scale-in', alert())).body).toMatchObject({ decision: 'executed', replicas: { before: 3, after: 2 } });
@@ -52,7 +52,7 @@ describe('Kubernetes backend (recorded-API fake)', () => {
   });
 
   it('reports a denial by RBAC as a failed decision quoting the API server', async () => {
-    const { api, r } = await start('kubernetes-forbidden.json', async (url) => ({ REMEDIATOR_BACKEND: 'kubernetes', K8S_NAMESPACE: 'other', KUBECONFIG: await kubeconfigFor(url) }));
+    const { api, r } = await start('kubernetes-forbidden.json', async (url) => ({ MLMON_REMEDIATOR_BACKEND: 'kubernetes', MLMON_REMEDIATOR_K8S_NAMESPACE: 'other', KUBECONFIG: await kubeconfigFor(url) }));
     const res = await hook(r.url, 'scale-out', alert());
     expect(res.status).toBe(502);
     expect(res.body).toMatchObject({ decision: 'failed', reason: 'plan_failed' });
@@ -64,7 +64,7 @@ describe('Kubernetes backend (recorded-API fake)', () => {
 
 describe('docker-compose backend (recorded-API fake of the Docker Engine API)', () => {
   it('adds a copy of the newest replica, removes the highest-numbered one, restarts one by name', async () => {
-    const { api, r } = await start('docker-compose-scale.json', async (url) => ({ REMEDIATOR_BACKEND: 'docker', DOCKER_HOST: url.replace('http:', 'tcp:'), COMPOSE_PROJECT_NAME: 'mlmon', COMPOSE_SERVICE: 'api' }));
+    const { api, r } = await start('docker-compose-scale.json', async (url) => ({ MLMON_REMEDIATOR_BACKEND: 'docker', DOCKER_HOST: url.replace('http:', 'tcp:'), COMPOSE_PROJECT_NAME: 'mlmon', MLMON_REMEDIATOR_COMPOSE_SERVICE: 'api' }));
     const out = await hook(r.url, 'scale-out', alert());
     expect(out.body, JSON.stringify(api.unexpected)).toMatchObject({ decision: 'executed', target: 'compose/mlmon/api', replicas: { before: 2, after: 3 } });
     expect(api.unexpected).toEqual([]);

@@ -7,7 +7,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { setupTemplates, type EventOf } from '@mlmon/contract';
 import { sampleEvents } from '@mlmon/contract/testing';
 import { testCluster } from '@mlmon/elasticsearch/testing';
-import { ADMIN_TOKEN, MODEL_DIR, REPO_ROOT, holdout, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
+import { TEST_ADMIN_TOKEN, MODEL_ARTIFACTS_DIR, REPO_ROOT, holdout, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
 import { writeEvents } from '@mlmon/runtime';
 import { trainingPython } from '../src/retrain/python.js';
 import { alert, events, hook, remediatorFor, tempDir } from './support.js';
@@ -84,7 +84,7 @@ beforeAll(async () => {
   // Bad data: the same traffic with every label inverted.
   const b = traffic(rows, { labeled: 400, invert: true, at: now - HOUR });
   expect((await writeEvents(bad.client, { prefix: bad.prefix, events: b.events, refresh: true })).failed).toEqual([]);
-  replica = await startReplicaProcess({ MODEL_STATE_FILE: path.join(tempDir('retrain-state'), 'state.json'), RETRAINED_MODEL_DIR: outDir });
+  replica = await startReplicaProcess({ MLMON_API_MODEL_STATE_FILE: path.join(tempDir('retrain-state'), 'state.json'), MLMON_API_RETRAINED_MODEL_DIR: outDir });
 }, 900_000);
 
 afterAll(async () => {
@@ -96,16 +96,16 @@ afterAll(async () => {
 const workDir = tempDir('retrain-work');
 const retrainer = (cluster: typeof good, extra: Record<string, string> = {}) =>
   remediatorFor({
-    ES_URL: cluster.url,
+    MLMON_ES_URL: cluster.url,
     MLMON_INDEX_PREFIX: cluster.prefix,
-    MODEL_ADMIN_URL: replica.url,
-    MODEL_ADMIN_TOKEN: ADMIN_TOKEN,
-    RETRAIN_OUTPUT_DIR: outDir,
-    RETRAIN_WORK_DIR: workDir,
-    RETRAIN_PYTHON: PYTHON,
-    RETRAIN_MAX_ROWS: '300',
+    MLMON_API_URL: replica.url,
+    MLMON_API_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    MLMON_RETRAIN_OUTPUT_DIR: outDir,
+    MLMON_RETRAIN_WORK_DIR: workDir,
+    MLMON_RETRAIN_PYTHON: PYTHON,
+    MLMON_RETRAIN_MAX_ROWS: '300',
     // No cooldown, so that a second retrain alert meets the running job rather than the cooldown.
-    REMEDIATOR_COOLDOWN_S: '0',
+    MLMON_REMEDIATOR_COOLDOWN: '0s',
     ...extra,
   });
 
@@ -154,7 +154,7 @@ describe('retrain', () => {
       expect(taken.sort((a, b) => a - b)).toEqual(Array.from({ length: 299 }, (_, i) => i));
       expect(data.rows.find((row) => JSON.stringify(row.features) === JSON.stringify(rows[0]!.features))!.label).toBe(rows[0]!.label);
 
-      // The window is the one the job searched: RETRAIN_WINDOW_H (24 h) up to when it started, holding every label it took.
+      // The window is the one the job searched: MLMON_RETRAIN_WINDOW (24h) up to when it started, holding every label it took.
       const { window } = card.training_data;
       expect(window).toEqual(data.lineage.window);
       const [start, end] = [Date.parse(window.start), Date.parse(window.end)];
@@ -164,7 +164,7 @@ describe('retrain', () => {
       for (const i of taken) expect(trafficAt - i * 1000 + 500).toBeGreaterThanOrEqual(start);
       expect(stages[1]!.message).toContain(`from ${window.start} to ${window.end}`);
       // The parent's recipe (v1: scaler + logistic regression), retrained: its card names the same algorithm and hyperparameters.
-      const parent = JSON.parse(readFileSync(path.join(MODEL_DIR, 'v1', 'model_card.json'), 'utf8')) as Card;
+      const parent = JSON.parse(readFileSync(path.join(MODEL_ARTIFACTS_DIR, 'v1', 'model_card.json'), 'utf8')) as Card;
       expect(card.algorithm).toBe(parent.algorithm);
       expect(card.hyperparameters).toEqual(parent.hyperparameters);
       expect(card.hyperparameters).toMatchObject({ logistic_regression: { C: 1, solver: 'lbfgs' } });
@@ -174,7 +174,7 @@ describe('retrain', () => {
       expect(models.canary).toEqual({ version: jobId, weight: 10 });
       // The card's holdout accuracy is what the served ONNX model gets on the holdout rows.
       const answers: Array<{ label: string }> = [];
-      // In batches under the replica's MAX_BATCH.
+      // In batches under the replica's MLMON_API_MAX_BATCH.
       for (let i = 0; i < holdout.rows.length; i += 50) {
         const res = await fetch(`${replica.url}/v1/predict`, {
           method: 'POST',
@@ -211,7 +211,7 @@ describe('retrain', () => {
   }, 180_000);
 
   it('refuses to train on too few labeled rows', async () => {
-    const r = await retrainer(good, { RETRAIN_MIN_ROWS: '1000', RETRAIN_MAX_ROWS: '2000' });
+    const r = await retrainer(good, { MLMON_RETRAIN_MIN_ROWS: '1000', MLMON_RETRAIN_MAX_ROWS: '2000' });
     try {
       const jobId = (await hook(r.url, 'retrain', alert())).body.job_id!;
       await r.retrain!.last;

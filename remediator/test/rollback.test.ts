@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
+import { TEST_ADMIN_TOKEN, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
 import { alert, events, hook, remediatorFor, tempDir } from './support.js';
 
 /**
@@ -13,13 +13,13 @@ let b: ReplicaProcess;
 let r: Awaited<ReturnType<typeof remediatorFor>>;
 
 const admin = (method: string, p: string, body: unknown) =>
-  fetch(`${a.url}${p}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${a.url}${p}`, { method, headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const servingOf = async (replica: ReplicaProcess) =>
   (await (await fetch(`${replica.url}/v1/models`)).json()) as { active: string; canary: { version: string; weight: number } | null };
 
 beforeAll(async () => {
-  [a, b] = await Promise.all([startReplicaProcess({ MODEL_STATE_FILE: stateFile, REPLICA_ID: 'replica-a' }), startReplicaProcess({ MODEL_STATE_FILE: stateFile, REPLICA_ID: 'replica-b' })]);
-  r = await remediatorFor({ MODEL_ADMIN_URL: a.url, MODEL_ADMIN_TOKEN: ADMIN_TOKEN, REMEDIATOR_COOLDOWN_S: '0' });
+  [a, b] = await Promise.all([startReplicaProcess({ MLMON_API_MODEL_STATE_FILE: stateFile, MLMON_API_REPLICA_ID: 'replica-a' }), startReplicaProcess({ MLMON_API_MODEL_STATE_FILE: stateFile, MLMON_API_REPLICA_ID: 'replica-b' })]);
+  r = await remediatorFor({ MLMON_API_URL: a.url, MLMON_API_ADMIN_TOKEN: TEST_ADMIN_TOKEN, MLMON_REMEDIATOR_COOLDOWN: '0s' });
 }, 60_000);
 afterAll(async () => {
   await r.close();
@@ -63,7 +63,7 @@ describe('rollback on real replicas', () => {
   });
 
   it('in dry run, says which version it would go back to and changes nothing', async () => {
-    const dry = await remediatorFor({ MODEL_ADMIN_URL: b.url, MODEL_ADMIN_TOKEN: ADMIN_TOKEN, REMEDIATOR_DRY_RUN: 'true' });
+    const dry = await remediatorFor({ MLMON_API_URL: b.url, MLMON_API_ADMIN_TOKEN: TEST_ADMIN_TOKEN, MLMON_REMEDIATOR_DRY_RUN: 'true' });
     try {
       expect((await admin('PUT', '/admin/models/active', { version: 'v2' })).status).toBe(200);
       await expect.poll(async () => (await servingOf(b)).active, { timeout: 5000 }).toBe('v2');

@@ -16,7 +16,7 @@ import { TOKEN, alert, events, hook, remediatorFor, tempDir } from './support.js
  */
 const cluster = testCluster();
 const runDir = path.join(tempDir('remediator-stack'), 'run');
-const env = { ...process.env, MLMON_RUN_DIR: runDir, ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix };
+const env = { ...process.env, MLMON_RUN_DIR: runDir, MLMON_ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix };
 const CLI = path.resolve(import.meta.dirname, '../../cli/dist/main.js');
 let stack: { controlUrl: string; remediatorUrl: string; adminToken: string; logDir: string; url: string };
 
@@ -43,7 +43,7 @@ async function processes(): Promise<Proc[]> {
 const replicaCount = async () => (await processes()).filter((p) => p.name.startsWith('replica-')).length;
 /** Safety settings for an in-process remediator on the stack's supervisor. */
 const onStack = (extra: Record<string, string>) =>
-  remediatorFor({ SUPERVISOR_URL: stack.controlUrl, SUPERVISOR_TOKEN: stack.adminToken, REMEDIATOR_MAX_REPLICAS: '2', REMEDIATOR_COOLDOWN_S: '0', REMEDIATOR_FLAP_WINDOW_S: '0', ...extra });
+  remediatorFor({ MLMON_SUPERVISOR_URL: stack.controlUrl, MLMON_SUPERVISOR_TOKEN: stack.adminToken, MLMON_REMEDIATOR_MAX_REPLICAS: '2', MLMON_REMEDIATOR_COOLDOWN: '0s', MLMON_REMEDIATOR_FLAP_WINDOW: '0s', ...extra });
 
 beforeAll(async () => {
   // One block for every port the stack binds (nginx, status +1, remediator +2, control +10, replicas +11).
@@ -119,7 +119,7 @@ describe('safety limits, against the same supervisor', () => {
   }, 60_000);
 
   it('in dry run, records what it would do and changes nothing; cooldown, limits and flapping apply as if live', async () => {
-    const r = await onStack({ REMEDIATOR_DRY_RUN: 'true', REMEDIATOR_COOLDOWN_S: '600', REMEDIATOR_FLAP_WINDOW_S: '600', REMEDIATOR_MAX_ACTIONS_PER_HOUR: '2' });
+    const r = await onStack({ MLMON_REMEDIATOR_DRY_RUN: 'true', MLMON_REMEDIATOR_COOLDOWN: '10m', MLMON_REMEDIATOR_FLAP_WINDOW: '10m', MLMON_REMEDIATOR_MAX_ACTIONS_PER_HOUR: '2' });
     try {
       const out = await hook(r.url, 'scale-out', alert());
       expect(out.body).toMatchObject({ decision: 'dry_run', dry_run: true, replicas: { before: 1, after: 2 } });
@@ -148,7 +148,7 @@ describe('safety limits, against the same supervisor', () => {
 
   it('keeps its memory across a restart: a replay stays a duplicate, a cooldown stays in force', async () => {
     const dir = tempDir('remediator-restart');
-    const settings = { LOG_DIR: dir, REMEDIATOR_DRY_RUN: 'true', REMEDIATOR_COOLDOWN_S: '600' };
+    const settings = { MLMON_LOG_DIR: dir, MLMON_REMEDIATOR_DRY_RUN: 'true', MLMON_REMEDIATOR_COOLDOWN: '10m' };
     const once = alert();
     const a = await onStack(settings);
     expect((await hook(a.url, 'scale-out', once)).body.decision).toBe('dry_run');
@@ -164,15 +164,15 @@ describe('safety limits, against the same supervisor', () => {
     }
   });
 
-  it('with REMEDIATOR_SCALE_OWNER=external, leaves the replica count to the autoscaler and still restarts a replica', async () => {
-    const r = await onStack({ REMEDIATOR_SCALE_OWNER: 'external' });
+  it('with MLMON_REMEDIATOR_SCALE_OWNER=external, leaves the replica count to the autoscaler and still restarts a replica', async () => {
+    const r = await onStack({ MLMON_REMEDIATOR_SCALE_OWNER: 'external' });
     try {
       const before = await replicaCount();
       for (const name of ['scale-out', 'scale-in']) {
         const res = await hook(r.url, name, alert());
         expect(res.status).toBe(200);
         expect(res.body).toMatchObject({ decision: 'refused', reason: 'scale_owner_external', target: 'local/replicas' });
-        expect(res.body.detail).toMatch(/REMEDIATOR_SCALE_OWNER is external/);
+        expect(res.body.detail).toMatch(/MLMON_REMEDIATOR_SCALE_OWNER is external/);
       }
       expect(await replicaCount()).toBe(before);
       const restarts = (await processes()).find((p) => p.name === 'replica-1')!.restarts;

@@ -10,9 +10,9 @@ export const tempDir = (name: string) => mkdtempSync(path.join(os.tmpdir(), `mlm
 
 /** A remediator in this process, on a free port, with a log directory and state file of its own. */
 export async function remediatorFor(env: Record<string, string>, overrides: { scaler?: Scaler } = {}): Promise<RunningRemediator & { logDir: string; stateFile: string }> {
-  const dir = env.LOG_DIR ?? tempDir('remediator');
-  const stateFile = env.REMEDIATOR_STATE_FILE ?? path.join(dir, 'state.json');
-  const config = loadRemediatorConfig({ REMEDIATOR_PORT: '0', REMEDIATOR_TOKEN: TOKEN, LOG_DIR: dir, REMEDIATOR_STATE_FILE: stateFile, ...env });
+  const dir = env.MLMON_LOG_DIR ?? tempDir('remediator');
+  const stateFile = env.MLMON_REMEDIATOR_STATE_FILE ?? path.join(dir, 'state.json');
+  const config = loadRemediatorConfig({ MLMON_REMEDIATOR_PORT: '0', MLMON_REMEDIATOR_TOKEN: TOKEN, MLMON_LOG_DIR: dir, MLMON_REMEDIATOR_STATE_FILE: stateFile, ...env });
   return { ...(await startRemediator(config, overrides)), logDir: dir, stateFile };
 }
 

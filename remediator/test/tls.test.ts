@@ -38,7 +38,7 @@ function request(url: string, o: { ca?: string; auth?: string; body?: unknown })
 
 beforeAll(async () => {
   pki = throwawayTls();
-  r = await remediatorFor({ REMEDIATOR_TLS_CERT: pki.cert, REMEDIATOR_TLS_KEY: pki.key, REMEDIATOR_DRY_RUN: 'true' });
+  r = await remediatorFor({ MLMON_REMEDIATOR_TLS_CERT: pki.cert, MLMON_REMEDIATOR_TLS_KEY: pki.key, MLMON_REMEDIATOR_DRY_RUN: 'true' });
 });
 afterAll(() => r.close());
 
@@ -88,18 +88,18 @@ describe('HTTPS', () => {
 });
 
 describe('TLS settings', () => {
-  const base = { REMEDIATOR_TOKEN: TOKEN, REMEDIATOR_PORT: '0', LOG_DIR: tempDir('remediator-tls'), REMEDIATOR_STATE_FILE: `${tempDir('remediator-tls')}/state.json` };
+  const base = { MLMON_REMEDIATOR_TOKEN: TOKEN, MLMON_REMEDIATOR_PORT: '0', MLMON_LOG_DIR: tempDir('remediator-tls'), MLMON_REMEDIATOR_STATE_FILE: `${tempDir('remediator-tls')}/state.json` };
 
   it('refuses a certificate without its key, and a key without its certificate, naming the missing one', () => {
-    expect(() => loadRemediatorConfig({ ...base, REMEDIATOR_TLS_CERT: pki.cert })).toThrow(/REMEDIATOR_TLS_KEY is required when REMEDIATOR_TLS_CERT is set/);
-    expect(() => loadRemediatorConfig({ ...base, REMEDIATOR_TLS_KEY: pki.key })).toThrow(/REMEDIATOR_TLS_CERT is required when REMEDIATOR_TLS_KEY is set/);
+    expect(() => loadRemediatorConfig({ ...base, MLMON_REMEDIATOR_TLS_CERT: pki.cert })).toThrow(/MLMON_REMEDIATOR_TLS_KEY is required when MLMON_REMEDIATOR_TLS_CERT is set/);
+    expect(() => loadRemediatorConfig({ ...base, MLMON_REMEDIATOR_TLS_KEY: pki.key })).toThrow(/MLMON_REMEDIATOR_TLS_CERT is required when MLMON_REMEDIATOR_TLS_KEY is set/);
   });
 
   it('will not start with a file it cannot read, or a key that is not the certificate’s', async () => {
-    const missing = loadRemediatorConfig({ ...base, REMEDIATOR_TLS_CERT: '/nonexistent/server.pem', REMEDIATOR_TLS_KEY: pki.key });
-    await expect(startRemediator(missing)).rejects.toThrow(/REMEDIATOR_TLS_CERT cannot be read: ENOENT/);
+    const missing = loadRemediatorConfig({ ...base, MLMON_REMEDIATOR_TLS_CERT: '/nonexistent/server.pem', MLMON_REMEDIATOR_TLS_KEY: pki.key });
+    await expect(startRemediator(missing)).rejects.toThrow(/MLMON_REMEDIATOR_TLS_CERT cannot be read: ENOENT/);
     const other = throwawayTls();
-    const mismatched = loadRemediatorConfig({ ...base, REMEDIATOR_TLS_CERT: pki.cert, REMEDIATOR_TLS_KEY: other.key });
-    await expect(startRemediator(mismatched)).rejects.toThrow(/REMEDIATOR_TLS_CERT and REMEDIATOR_TLS_KEY are not a usable certificate and key: .*key values mismatch/);
+    const mismatched = loadRemediatorConfig({ ...base, MLMON_REMEDIATOR_TLS_CERT: pki.cert, MLMON_REMEDIATOR_TLS_KEY: other.key });
+    await expect(startRemediator(mismatched)).rejects.toThrow(/MLMON_REMEDIATOR_TLS_CERT and MLMON_REMEDIATOR_TLS_KEY are not a usable certificate and key: .*key values mismatch/);
   });
 });

@@ -13,7 +13,7 @@ let r: Awaited<ReturnType<typeof remediatorFor>>;
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 beforeAll(async () => {
-  r = await remediatorFor({ REMEDIATOR_BASIC_USER: 'watcher', REMEDIATOR_BASIC_PASSWORD: 'basic-password-0123456789' });
+  r = await remediatorFor({ MLMON_REMEDIATOR_BASIC_USER: 'watcher', MLMON_REMEDIATOR_BASIC_PASSWORD: 'basic-password-0123456789' });
 });
 afterAll(() => r.close());
 
@@ -59,14 +59,14 @@ describe('authentication', () => {
   });
 
   it('will not start without credentials for its webhooks', () => {
-    expect(() => loadRemediatorConfig({})).toThrow(/REMEDIATOR_TOKEN/);
-    expect(() => loadRemediatorConfig({ REMEDIATOR_TOKEN: 'short' })).toThrow(/REMEDIATOR_TOKEN.*16 characters/);
+    expect(() => loadRemediatorConfig({})).toThrow(/MLMON_REMEDIATOR_TOKEN/);
+    expect(() => loadRemediatorConfig({ MLMON_REMEDIATOR_TOKEN: 'short' })).toThrow(/MLMON_REMEDIATOR_TOKEN.*16 characters/);
   });
 
   it('owns the replica count unless told an autoscaler does', () => {
-    expect(loadRemediatorConfig({ REMEDIATOR_TOKEN: TOKEN }).REMEDIATOR_SCALE_OWNER).toBe('remediator');
-    expect(loadRemediatorConfig({ REMEDIATOR_TOKEN: TOKEN, REMEDIATOR_SCALE_OWNER: 'external' }).REMEDIATOR_SCALE_OWNER).toBe('external');
-    expect(() => loadRemediatorConfig({ REMEDIATOR_TOKEN: TOKEN, REMEDIATOR_SCALE_OWNER: 'hpa' })).toThrow(/REMEDIATOR_SCALE_OWNER.*"remediator"\|"external".*\(got "hpa"\)/);
+    expect(loadRemediatorConfig({ MLMON_REMEDIATOR_TOKEN: TOKEN }).MLMON_REMEDIATOR_SCALE_OWNER).toBe('remediator');
+    expect(loadRemediatorConfig({ MLMON_REMEDIATOR_TOKEN: TOKEN, MLMON_REMEDIATOR_SCALE_OWNER: 'external' }).MLMON_REMEDIATOR_SCALE_OWNER).toBe('external');
+    expect(() => loadRemediatorConfig({ MLMON_REMEDIATOR_TOKEN: TOKEN, MLMON_REMEDIATOR_SCALE_OWNER: 'hpa' })).toThrow(/MLMON_REMEDIATOR_SCALE_OWNER.*"remediator"\|"external".*\(got "hpa"\)/);
   });
 });
 
@@ -101,7 +101,7 @@ describe('payload validation', () => {
     const res = await hook(r.url, 'scale-out', alert());
     expect(res.status).toBe(502);
     expect(res.body).toMatchObject({ decision: 'failed', reason: 'plan_failed' });
-    expect(res.body.detail).toMatch(/REMEDIATOR_BACKEND/);
+    expect(res.body.detail).toMatch(/MLMON_REMEDIATOR_BACKEND/);
   });
 
   it('accepts the body a Watcher webhook renders from the documented mustache template', () => {

@@ -11,7 +11,7 @@ import { javaString } from './watcher/compare.js';
  * What `mlmon rules …` does, as functions that return the lines to print, so
  * the CLI stays a thin commander layer and tests call them directly.
  */
-const load = (config: RunnerConfig) => loadWatches({ dir: config.RULES_DIR, deployment: deploymentOf(config), notifyMinSeverity: config.NOTIFY_MIN_SEVERITY });
+const load = (config: RunnerConfig) => loadWatches({ dir: config.MLMON_RULES_DIR, deployment: deploymentOf(config), notifyMinSeverity: config.MLMON_RULES_NOTIFY_MIN_SEVERITY });
 
 function findWatch(watches: LoadedWatch[], id: string): LoadedWatch {
   const w = watches.find((x) => x.id === id);

@@ -1,49 +1,50 @@
 import os from 'node:os';
 import { z } from 'zod';
-import { ALERT_SEVERITIES, DEFAULT_LOG_DIR, LOG_DIR_VAR } from '@mlmon/contract';
-import { booleanFlag, esConfigShape, loadConfig } from '@mlmon/runtime';
-import { parseDuration } from './watcher/duration.js';
+import { ALERT_SEVERITIES } from '@mlmon/contract';
+import { commaList, esConfigShape, loadConfig, logDirSetting, logStdoutSetting, positiveDuration, setting } from '@mlmon/runtime';
 import { WATCHES_DIR, type Deployment } from './load.js';
-
-const positiveInt = z.coerce.number().int().positive();
 
 export const runnerConfigShape = {
   ...esConfigShape,
-  /** Where the alert events go (`rule-runner.ndjson`), beside the other services' logs, for the shipper. */
-  [LOG_DIR_VAR]: z.string().default(DEFAULT_LOG_DIR),
-  LOG_STDOUT: booleanFlag.default(false),
-  RULES_DIR: z.string().default(WATCHES_DIR),
-  /** Run only these watches (comma-separated ids). */
-  RULES_ONLY: z
-    .string()
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .optional(),
-  /** Runs every watch at this interval instead of its own, e.g. 5s for a demo. */
-  RULES_INTERVAL: z
-    .string()
-    .refine((v) => {
-      try {
-        return parseDuration(v) > 0;
-      } catch {
-        return false;
-      }
-    }, 'must be a duration such as 10s or 1m')
-    .optional(),
-  /** This runner's name in leases and history records. */
-  RULES_NODE: z.string().min(1).default(`${os.hostname()}-${process.pid}`),
-  /** The remediator's base URL; remediation webhooks POST to <url>/v1/hooks/<action>. */
-  REMEDIATOR_URL: z.url().default('http://127.0.0.1:8070'),
-  /** Bearer token the remediator expects. */
-  REMEDIATOR_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** A PEM file of CA certificates that webhook actions trust besides the system ones, as Watcher's xpack.http.ssl.certificate_authorities (the remediator over HTTPS with the stack's own CA). */
-  WEBHOOK_CA_CERT: z.string().min(1).optional(),
-  /** A Slack-compatible incoming-webhook URL: when set, every rule of at least NOTIFY_MIN_SEVERITY also notifies there. */
-  NOTIFY_WEBHOOK_URL: z.url().optional(),
-  NOTIFY_MIN_SEVERITY: z.enum(ALERT_SEVERITIES).default('warning'),
-  /** Extra attempts of a webhook after a connection error, a timeout, 429 or 5xx; Watcher itself does not retry. */
-  RULES_WEBHOOK_RETRIES: z.coerce.number().int().nonnegative().default(2),
-  RULES_WEBHOOK_BACKOFF_MS: positiveInt.default(500),
-  STATUS_INTERVAL_S: z.coerce.number().positive().default(60),
+  MLMON_LOG_DIR: logDirSetting('the runner writes its alert events (`rule-runner.ndjson`)'),
+  MLMON_LOG_STDOUT: logStdoutSetting(),
+  MLMON_RULES_DIR: setting(z.string().default(WATCHES_DIR), { description: 'The watch files (one JSON per rule).', aliases: ['RULES_DIR'], shownDefault: '<repo>/watcher-rules/watches' }),
+  MLMON_RULES_ONLY: setting(commaList.optional(), { description: 'Run only these watches (comma-separated ids).', aliases: ['RULES_ONLY'] }),
+  MLMON_RULES_INTERVAL: setting(positiveDuration.optional(), { description: 'Run every watch at this interval instead of its own, e.g. 5s for a demo.', aliases: ['RULES_INTERVAL'] }),
+  MLMON_RULES_NODE: setting(z.string().min(1).default(`${os.hostname()}-${process.pid}`), {
+    description: "This runner's name in leases and history records.",
+    aliases: ['RULES_NODE'],
+    shownDefault: '<host name>-<pid>',
+  }),
+  MLMON_REMEDIATOR_URL: setting(z.url().default('http://127.0.0.1:8070'), {
+    description: "The remediator's base URL; remediation webhooks POST to <url>/v1/hooks/<action> (`${MLMON_REMEDIATOR_URL}` in the watches).",
+    aliases: ['REMEDIATOR_URL'],
+  }),
+  MLMON_REMEDIATOR_TOKEN: setting(z.string().min(16, 'must be at least 16 characters').optional(), {
+    description: 'Bearer token the remediator expects (`${MLMON_REMEDIATOR_TOKEN}` in the watches).',
+    secret: true,
+    aliases: ['REMEDIATOR_TOKEN'],
+  }),
+  MLMON_RULES_WEBHOOK_CA_CERT: setting(z.string().min(1).optional(), {
+    description:
+      "A PEM file of CA certificates that webhook actions trust besides the system ones, as Watcher's xpack.http.ssl.certificate_authorities (the remediator over HTTPS with the stack's own CA).",
+    aliases: ['WEBHOOK_CA_CERT'],
+  }),
+  MLMON_RULES_NOTIFY_WEBHOOK_URL: setting(z.url().optional(), {
+    description: 'A Slack-compatible incoming-webhook URL: when set, every rule of at least MLMON_RULES_NOTIFY_MIN_SEVERITY also notifies there.',
+    secret: true,
+    aliases: ['NOTIFY_WEBHOOK_URL'],
+  }),
+  MLMON_RULES_NOTIFY_MIN_SEVERITY: setting(z.enum(ALERT_SEVERITIES).default('warning'), { description: 'The least severity that notifies.', aliases: ['NOTIFY_MIN_SEVERITY'] }),
+  MLMON_RULES_WEBHOOK_RETRIES: setting(z.coerce.number().int().nonnegative().default(2), {
+    description: 'Extra attempts of a webhook after a connection error, a timeout, 429 or 5xx; Watcher itself does not retry.',
+    aliases: ['RULES_WEBHOOK_RETRIES'],
+  }),
+  MLMON_RULES_WEBHOOK_BACKOFF: setting(positiveDuration.prefault('500ms'), {
+    description: 'Wait before the first retry of a webhook, doubled for each next one.',
+    aliases: [{ name: 'RULES_WEBHOOK_BACKOFF_MS', unit: 'ms' }],
+  }),
+  MLMON_RULES_STATUS_INTERVAL: setting(positiveDuration.prefault('1m'), { description: 'How often the runner writes its status line.', aliases: [{ name: 'STATUS_INTERVAL_S', unit: 's' }] }),
 };
 
 export type RunnerConfig = z.infer<z.ZodObject<typeof runnerConfigShape>>;
@@ -56,8 +57,8 @@ export function loadRunnerConfig(env?: Record<string, string | undefined>): Runn
 export function deploymentOf(c: RunnerConfig): Deployment {
   return {
     MLMON_INDEX_PREFIX: c.MLMON_INDEX_PREFIX,
-    REMEDIATOR_URL: c.REMEDIATOR_URL.replace(/\/$/, ''),
-    REMEDIATOR_TOKEN: c.REMEDIATOR_TOKEN ?? '',
-    NOTIFY_WEBHOOK_URL: c.NOTIFY_WEBHOOK_URL,
+    MLMON_REMEDIATOR_URL: c.MLMON_REMEDIATOR_URL.replace(/\/$/, ''),
+    MLMON_REMEDIATOR_TOKEN: c.MLMON_REMEDIATOR_TOKEN ?? '',
+    MLMON_RULES_NOTIFY_WEBHOOK_URL: c.MLMON_RULES_NOTIFY_WEBHOOK_URL,
   };
 }

@@ -29,7 +29,7 @@ function action(w: LoadedWatch): string {
   const m = w.body.metadata;
   const parts = Object.entries(w.body.actions).map(([id, a]) => {
     if (a.webhook && m.remediation && id === 'remediate') {
-      return `\`POST {REMEDIATOR_URL}/v1/hooks/${HOOKS[m.remediation]}\`${a.condition ? ' (only when its own condition holds, see the query)' : ''}, at most every ${throttle(w, id)}`;
+      return `\`POST {MLMON_REMEDIATOR_URL}/v1/hooks/${HOOKS[m.remediation]}\`${a.condition ? ' (only when its own condition holds, see the query)' : ''}, at most every ${throttle(w, id)}`;
     }
     if (a.logging) return `log line, at most every ${throttle(w, id)}`;
     return `${id} (${Object.keys(a).find((k) => ['webhook', 'index', 'logging'].includes(k))})`;
@@ -71,7 +71,7 @@ export function renderRulesSection(watches: LoadedWatch[]): string {
 
 /** The README with its rules section regenerated from the watch files. */
 export function renderReadme(current = readFileSync(README, 'utf8')): string {
-  const watches = loadWatches({ deployment: { MLMON_INDEX_PREFIX: 'mlmon', REMEDIATOR_URL: '{REMEDIATOR_URL}', REMEDIATOR_TOKEN: '{REMEDIATOR_TOKEN}' } });
+  const watches = loadWatches({ deployment: { MLMON_INDEX_PREFIX: 'mlmon', MLMON_REMEDIATOR_URL: '{MLMON_REMEDIATOR_URL}', MLMON_REMEDIATOR_TOKEN: '{MLMON_REMEDIATOR_TOKEN}' } });
   const start = current.indexOf(BEGIN.slice(0, 20));
   const end = current.indexOf(END);
   if (start === -1 || end === -1) throw new Error(`${README}: the markers of the rules section are missing (${BEGIN} … ${END})`);

@@ -90,7 +90,7 @@ export function parseWatch(id: string, raw: unknown, deployment: Deployment): Lo
 export interface LoadOptions {
   dir?: string;
   deployment: Deployment;
-  /** Adds the notification action to every watch of at least this severity when NOTIFY_WEBHOOK_URL is set. */
+  /** Adds the notification action to every watch of at least this severity when MLMON_RULES_NOTIFY_WEBHOOK_URL is set. */
   notifyMinSeverity?: (typeof ALERT_SEVERITIES)[number];
 }
 
@@ -98,7 +98,7 @@ export interface LoadOptions {
 export function loadWatches(o: LoadOptions): LoadedWatch[] {
   const dir = o.dir ?? WATCHES_DIR;
   const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
-  const notify = o.deployment.NOTIFY_WEBHOOK_URL ? (JSON.parse(readFileSync(NOTIFY_ACTION_FILE, 'utf8')) as unknown) : undefined;
+  const notify = o.deployment.MLMON_RULES_NOTIFY_WEBHOOK_URL ? (JSON.parse(readFileSync(NOTIFY_ACTION_FILE, 'utf8')) as unknown) : undefined;
   const minRank = ALERT_SEVERITIES.indexOf(o.notifyMinSeverity ?? 'warning');
   return files.map((file) => {
     const id = path.basename(file, '.json');

@@ -52,17 +52,17 @@ export const nextTick = (now: number, intervalMs: number) => Math.floor(now / in
  */
 export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): Promise<Runner> {
   // First: a CA file that cannot be read stops the runner before it opens anything.
-  const send = o.send ?? httpSend(config.WEBHOOK_CA_CERT);
+  const send = o.send ?? httpSend(config.MLMON_RULES_WEBHOOK_CA_CERT);
   const client = o.client ?? createEsClient(config, { name: 'mlmon-rule-runner' });
   const ownsClient = !o.client;
-  const node = config.RULES_NODE;
-  const log = o.log ?? createRunnerLog({ dir: config.LOG_DIR, node, stdout: config.LOG_STDOUT });
+  const node = config.MLMON_RULES_NODE;
+  const log = o.log ?? createRunnerLog({ dir: config.MLMON_LOG_DIR, node, stdout: config.MLMON_LOG_STDOUT });
   const ownsLog = !o.log;
-  let watches = o.watches ?? loadWatches({ dir: config.RULES_DIR, deployment: deploymentOf(config), notifyMinSeverity: config.NOTIFY_MIN_SEVERITY });
-  if (config.RULES_ONLY) {
-    const unknown = config.RULES_ONLY.filter((id) => !watches.some((w) => w.id === id));
-    if (unknown.length) throw new Error(`RULES_ONLY names unknown watches: ${unknown.join(', ')}`);
-    watches = watches.filter((w) => config.RULES_ONLY!.includes(w.id));
+  let watches = o.watches ?? loadWatches({ dir: config.MLMON_RULES_DIR, deployment: deploymentOf(config), notifyMinSeverity: config.MLMON_RULES_NOTIFY_MIN_SEVERITY });
+  if (config.MLMON_RULES_ONLY) {
+    const unknown = config.MLMON_RULES_ONLY.filter((id) => !watches.some((w) => w.id === id));
+    if (unknown.length) throw new Error(`MLMON_RULES_ONLY names unknown watches: ${unknown.join(', ')}`);
+    watches = watches.filter((w) => config.MLMON_RULES_ONLY!.includes(w.id));
   }
   const store = new StateStore(client, config.MLMON_INDEX_PREFIX);
   const clock = o.clock ?? Date.now;
@@ -71,7 +71,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
     void log.write('mlmon.app', level, message, {}).catch(() => {});
     (level === 'info' ? console.log : console.error)(`rule-runner: ${message}`);
   };
-  if (!config.REMEDIATOR_TOKEN) say('warn', 'REMEDIATOR_TOKEN is not set: remediation webhooks are sent without a usable bearer token');
+  if (!config.MLMON_REMEDIATOR_TOKEN) say('warn', 'MLMON_REMEDIATOR_TOKEN is not set: remediation webhooks are sent without a usable bearer token');
 
   let ensured = false;
   const esDown = (err: unknown) => {
@@ -122,7 +122,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
         client,
         actions: {
           send,
-          delivery: { retries: config.RULES_WEBHOOK_RETRIES, backoffMs: config.RULES_WEBHOOK_BACKOFF_MS },
+          delivery: { retries: config.MLMON_RULES_WEBHOOK_RETRIES, backoffMs: config.MLMON_RULES_WEBHOOK_BACKOFF },
           log: (level, text) => say(level === 'error' ? 'error' : level === 'warn' ? 'warn' : 'info', `[${w.id}] ${text}`),
         },
       });
@@ -159,7 +159,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
   }
 
   const schedule = (w: LoadedWatch) => {
-    const interval = parseDuration(config.RULES_INTERVAL ?? w.body.trigger.schedule.interval);
+    const interval = config.MLMON_RULES_INTERVAL ?? parseDuration(w.body.trigger.schedule.interval);
     const scheduled = nextTick(clock(), interval);
     timers.set(
       w.id,
@@ -177,7 +177,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
   const status = setInterval(() => {
     const s = stats;
     say('info', `${s.watches} rules, ${s.executions} executions, ${s.fired} fired, ${s.failed} failed, ${s.skipped} ticks run by another runner; Elasticsearch ${s.elasticsearch}`);
-  }, config.STATUS_INTERVAL_S * 1000);
+  }, config.MLMON_RULES_STATUS_INTERVAL);
   status.unref();
   say('info', `running ${watches.length} rules as ${node} (prefix "${config.MLMON_INDEX_PREFIX}", alerts in ${log.file})`);
 

@@ -97,7 +97,7 @@ describe('into Watcher (Watcher is not running here: a fake of its documented AP
   const prefix = 'mlmon';
   const config = () => runnerConfig({ esUrl: 'http://127.0.0.1:1', prefix });
   beforeAll(async () => {
-    client = createEsClient({ ES_URL: await fake.start(), ES_PORT: 9200 }, { maxRetries: 0 });
+    client = createEsClient({ MLMON_ES_URL: await fake.start(), MLMON_ES_PORT: 9200 }, { maxRetries: 0 });
   });
   afterAll(async () => {
     await client.close();

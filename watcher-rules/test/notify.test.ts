@@ -1,5 +1,5 @@
 /**
- * The Slack-compatible notification: absent unless NOTIFY_WEBHOOK_URL is set,
+ * The Slack-compatible notification: absent unless MLMON_RULES_NOTIFY_WEBHOOK_URL is set,
  * then sent by a firing rule to a local receiver in Slack's incoming-webhook
  * shape, with the observed value, threshold, target and runbook.
  */
@@ -26,13 +26,13 @@ afterAll(async () => {
 
 it('is off by default', () => {
   const config = runnerConfig({ esUrl: cluster.url, prefix: cluster.prefix });
-  expect(config.NOTIFY_WEBHOOK_URL).toBeUndefined();
+  expect(config.MLMON_RULES_NOTIFY_WEBHOOK_URL).toBeUndefined();
   expect(loadWatches({ deployment: deploymentOf(config) }).some((w) => 'notify' in w.body.actions)).toBe(false);
 });
 
 it('with a URL, every rule of at least the configured severity notifies there', () => {
-  const config = runnerConfig({ esUrl: cluster.url, prefix: cluster.prefix, env: { NOTIFY_WEBHOOK_URL: `${slack.url}/services/T0/B0/x`, NOTIFY_MIN_SEVERITY: 'critical' } });
-  const watches = loadWatches({ deployment: deploymentOf(config), notifyMinSeverity: config.NOTIFY_MIN_SEVERITY });
+  const config = runnerConfig({ esUrl: cluster.url, prefix: cluster.prefix, env: { MLMON_RULES_NOTIFY_WEBHOOK_URL: `${slack.url}/services/T0/B0/x`, MLMON_RULES_NOTIFY_MIN_SEVERITY: 'critical' } });
+  const watches = loadWatches({ deployment: deploymentOf(config), notifyMinSeverity: config.MLMON_RULES_NOTIFY_MIN_SEVERITY });
   for (const w of watches) expect('notify' in w.body.actions, w.id).toBe(w.body.metadata.severity === 'critical');
 });
 
@@ -40,7 +40,7 @@ it('a firing rule posts a Slack-compatible message to the receiver', async () =>
   const c = CASES.find((x) => x.rule === 'cpu-saturation' && x.fires)!;
   const T = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000;
   await indexDocs(cluster.client, cluster.prefix, c.docs(T));
-  const config = { ...runnerConfig({ esUrl: cluster.url, prefix: cluster.prefix, env: { NOTIFY_WEBHOOK_URL: `${slack.url}/services/T0/B0/x` } }), RULES_ONLY: [c.rule] };
+  const config = { ...runnerConfig({ esUrl: cluster.url, prefix: cluster.prefix, env: { MLMON_RULES_NOTIFY_WEBHOOK_URL: `${slack.url}/services/T0/B0/x` } }), MLMON_RULES_ONLY: [c.rule] };
   const seen: Execution[] = [];
   const offset = Date.now() - (T - 500);
   const runner = await startRunner(config, { clock: () => Date.now() - offset, onExecution: (e) => seen.push(e) });

@@ -28,7 +28,7 @@ let hook: Awaited<ReturnType<typeof receiver>>;
 beforeAll(async () => {
   await setupTemplates(client, { prefix });
   hook = await receiver();
-  const config = runnerConfig({ esUrl: url, prefix, env: { REMEDIATOR_URL: hook.url } });
+  const config = runnerConfig({ esUrl: url, prefix, env: { MLMON_REMEDIATOR_URL: hook.url } });
   watches = new Map(loadWatches({ deployment: deploymentOf(config) }).map((w) => [w.id, w]));
   await indexDocs(client, prefix, CASES.flatMap((c, i) => c.docs(tickOf(i))));
 }, 180_000);
@@ -60,11 +60,11 @@ describe('rules test (dry run) on each case', () => {
 });
 
 describe('the runner agrees with rules test on each case', () => {
-  const config = () => runnerConfig({ esUrl: url, prefix, env: { REMEDIATOR_URL: hook.url } });
+  const config = () => runnerConfig({ esUrl: url, prefix, env: { MLMON_REMEDIATOR_URL: hook.url } });
   CASES.forEach((c, i) => {
     it(`${c.rule}: ${c.name}`, async () => {
       const T = tickOf(i);
-      const cfg = { ...config(), RULES_ONLY: [c.rule] };
+      const cfg = { ...config(), MLMON_RULES_ONLY: [c.rule] };
       const executions: Execution[] = [];
       const offset = Date.now() - (T - 500);
       const sent = hook.received.length;
@@ -80,7 +80,7 @@ describe('the runner agrees with rules test on each case', () => {
       const dry = await dryRunTick(client, watches.get(c.rule)!, scheduled);
       expect(e.fired).toBe(dry.would_fire);
       expect(e.condition?.met).toBe(dry.met);
-      const alerts = alertLines(cfg.LOG_DIR);
+      const alerts = alertLines(cfg.MLMON_LOG_DIR);
       expect(alerts).toHaveLength(c.fires ? 1 : 0);
       if (!c.fires) return;
       const alert = alerts[0]!;

@@ -76,8 +76,8 @@ const calls = (path: string) => hook.received.filter((r) => r.path === path);
 describe('two runners on one cluster', () => {
   it('execute each tick of a watch once between them', async () => {
     const w = logWatch('lease');
-    const a = await startRunner({ ...runnerConfig({ esUrl: url, prefix }), RULES_NODE: 'runner-a' }, { watches: [w] });
-    const b = await startRunner({ ...runnerConfig({ esUrl: url, prefix }), RULES_NODE: 'runner-b' }, { watches: [w] });
+    const a = await startRunner({ ...runnerConfig({ esUrl: url, prefix }), MLMON_RULES_NODE: 'runner-a' }, { watches: [w] });
+    const b = await startRunner({ ...runnerConfig({ esUrl: url, prefix }), MLMON_RULES_NODE: 'runner-b' }, { watches: [w] });
     try {
       await expect.poll(() => a.stats().executions + b.stats().executions, { timeout: 20_000 }).toBeGreaterThanOrEqual(6);
     } finally {
@@ -237,13 +237,13 @@ describe('webhooks to an HTTPS receiver whose certificate a private CA signed', 
   const firing = (id: string, url: string) =>
     parseWatch(id, { trigger: { schedule: { interval: '1s' } }, input: { simple: {} }, condition: { always: {} }, actions: { hook: { throttle_period: '1h', webhook: { method: 'post', url, body: '{{ctx.id}}' } } }, metadata: meta }, {});
 
-  it('are delivered with WEBHOOK_CA_CERT naming that CA, and fail saying so without it', async () => {
+  it('are delivered with MLMON_RULES_WEBHOOK_CA_CERT naming that CA, and fail saying so without it', async () => {
     const pki = throwawayTls();
     const secure = await receiver(() => 200, pki);
     const seen: Execution[] = [];
     const byWatch = (id: string) => seen.filter((e) => e.record.watch_id === id);
-    const trusting = await startRunner(runnerConfig({ esUrl: url, prefix, env: { WEBHOOK_CA_CERT: pki.ca } }), { watches: [firing('tls-trusted', `${secure.url}/trusted`)], onExecution: (e) => seen.push(e) });
-    const plain = await startRunner(runnerConfig({ esUrl: url, prefix, env: { RULES_WEBHOOK_RETRIES: '0' } }), { watches: [firing('tls-untrusted', `${secure.url}/untrusted`)], onExecution: (e) => seen.push(e) });
+    const trusting = await startRunner(runnerConfig({ esUrl: url, prefix, env: { MLMON_RULES_WEBHOOK_CA_CERT: pki.ca } }), { watches: [firing('tls-trusted', `${secure.url}/trusted`)], onExecution: (e) => seen.push(e) });
+    const plain = await startRunner(runnerConfig({ esUrl: url, prefix, env: { MLMON_RULES_WEBHOOK_RETRIES: '0' } }), { watches: [firing('tls-untrusted', `${secure.url}/untrusted`)], onExecution: (e) => seen.push(e) });
     try {
       await expect.poll(() => byWatch('tls-trusted').length > 0 && byWatch('tls-untrusted').length > 0, { timeout: 15_000 }).toBe(true);
     } finally {
@@ -255,7 +255,7 @@ describe('webhooks to an HTTPS receiver whose certificate a private CA signed', 
     expect(secure.received.filter((r) => r.path === '/trusted').map((r) => r.body)).toEqual([trusted.ctx.id]);
     const untrusted = byWatch('tls-untrusted')[0]!.record.result.actions[0]!;
     expect(untrusted).toMatchObject({ id: 'hook', status: 'failure', webhook: { attempts: 1 } });
-    expect(untrusted.reason).toBe("TLS: the receiver's certificate is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate); set WEBHOOK_CA_CERT to the CA that signed it");
+    expect(untrusted.reason).toBe("TLS: the receiver's certificate is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate); set MLMON_RULES_WEBHOOK_CA_CERT to the CA that signed it");
     expect(secure.received.filter((r) => r.path === '/untrusted')).toEqual([]);
   });
 
@@ -263,7 +263,7 @@ describe('webhooks to an HTTPS receiver whose certificate a private CA signed', 
     const [signer, other] = [throwawayTls(), throwawayTls()];
     const secure = await receiver(() => 200, signer);
     const seen: Execution[] = [];
-    const runner = await startRunner(runnerConfig({ esUrl: url, prefix, env: { WEBHOOK_CA_CERT: other.ca, RULES_WEBHOOK_RETRIES: '0' } }), { watches: [firing('tls-other-ca', `${secure.url}/other`)], onExecution: (e) => seen.push(e) });
+    const runner = await startRunner(runnerConfig({ esUrl: url, prefix, env: { MLMON_RULES_WEBHOOK_CA_CERT: other.ca, MLMON_RULES_WEBHOOK_RETRIES: '0' } }), { watches: [firing('tls-other-ca', `${secure.url}/other`)], onExecution: (e) => seen.push(e) });
     try {
       await expect.poll(() => seen.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(1);
     } finally {
@@ -272,7 +272,7 @@ describe('webhooks to an HTTPS receiver whose certificate a private CA signed', 
     }
     expect(seen[0]!.record.result.actions[0]).toMatchObject({ status: 'failure', reason: expect.stringMatching(/not trusted/) });
     expect(secure.received).toEqual([]);
-    await expect(startRunner(runnerConfig({ esUrl: url, prefix, env: { WEBHOOK_CA_CERT: '/nonexistent/ca.pem' } }))).rejects.toThrow(/WEBHOOK_CA_CERT cannot be read: ENOENT/);
-    await expect(startRunner(runnerConfig({ esUrl: url, prefix, env: { WEBHOOK_CA_CERT: other.key } }))).rejects.toThrow(/WEBHOOK_CA_CERT \(.*\) does not start with a PEM certificate/);
+    await expect(startRunner(runnerConfig({ esUrl: url, prefix, env: { MLMON_RULES_WEBHOOK_CA_CERT: '/nonexistent/ca.pem' } }))).rejects.toThrow(/MLMON_RULES_WEBHOOK_CA_CERT cannot be read: ENOENT/);
+    await expect(startRunner(runnerConfig({ esUrl: url, prefix, env: { MLMON_RULES_WEBHOOK_CA_CERT: other.key } }))).rejects.toThrow(/MLMON_RULES_WEBHOOK_CA_CERT \(.*\) does not start with a PEM certificate/);
   });
 });

@@ -56,18 +56,17 @@ export async function receiver(
   };
 }
 
-export function runnerConfig(o: { esUrl: string; prefix: string; env?: Record<string, string> }): RunnerConfig & { LOG_DIR: string } {
-  const LOG_DIR = mkdtempSync(path.join(os.tmpdir(), 'mlmon-rules-'));
+export function runnerConfig(o: { esUrl: string; prefix: string; env?: Record<string, string> }): RunnerConfig {
   return loadRunnerConfig({
-    ES_URL: o.esUrl,
+    MLMON_ES_URL: o.esUrl,
     MLMON_INDEX_PREFIX: o.prefix,
-    LOG_DIR,
-    REMEDIATOR_TOKEN: TOKEN,
-    RULES_INTERVAL: '1s',
-    RULES_WEBHOOK_BACKOFF_MS: '50',
-    STATUS_INTERVAL_S: '3600',
+    MLMON_LOG_DIR: mkdtempSync(path.join(os.tmpdir(), 'mlmon-rules-')),
+    MLMON_REMEDIATOR_TOKEN: TOKEN,
+    MLMON_RULES_INTERVAL: '1s',
+    MLMON_RULES_WEBHOOK_BACKOFF: '50ms',
+    MLMON_RULES_STATUS_INTERVAL: '1h',
     ...o.env,
-  }) as RunnerConfig & { LOG_DIR: string };
+  });
 }
 
 export function alertLines(dir: string): AlertEvent[] {

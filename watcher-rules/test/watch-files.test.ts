@@ -4,7 +4,7 @@ import { REMEDIATION_ACTIONS } from '@mlmon/contract';
 import { README, renderReadme } from '../src/docs.js';
 import { loadWatches, parseWatch, WatchError } from '../src/load.js';
 
-const deployment = { MLMON_INDEX_PREFIX: 'mlmon', REMEDIATOR_URL: 'http://127.0.0.1:8070', REMEDIATOR_TOKEN: 'token-of-sixteen-chars' };
+const deployment = { MLMON_INDEX_PREFIX: 'mlmon', MLMON_REMEDIATOR_URL: 'http://127.0.0.1:8070', MLMON_REMEDIATOR_TOKEN: 'token-of-sixteen-chars' };
 const watches = loadWatches({ deployment });
 interface RawWatch {
   metadata: Record<string, unknown>;
@@ -95,7 +95,7 @@ describe('bad watches get a clear error naming the field', () => {
     delete w.metadata.threshold;
     expect(load(w)).toThrow('watch bad-rule: metadata.threshold:');
     expect(() => parseWatch('bad-rule', raw('replica-overload'), { MLMON_INDEX_PREFIX: 'mlmon' })).toThrow(
-      'watch bad-rule: actions.remediate.webhook.url: ${REMEDIATOR_URL} is not set',
+      'watch bad-rule: actions.remediate.webhook.url: ${MLMON_REMEDIATOR_URL} is not set',
     );
   });
 });

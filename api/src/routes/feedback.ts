@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { validate as isUuid, version as uuidVersion } from 'uuid';
+import { formatDuration } from '@mlmon/runtime';
 import { ApiError } from '../errors.js';
 import type { Deps } from '../deps.js';
 import { readJson } from './read-json.js';
@@ -28,8 +29,8 @@ export function feedbackRoutes({ config, registry, log }: Deps) {
     // Feedback whose prediction never reached Elasticsearch is the analyzer's to count.
     const issuedAt = uuidVersion(id) === 7 ? uuidv7Millis(id) : NaN;
     const age = Date.now() - issuedAt;
-    if (!(age >= -CLOCK_SKEW_MS && age <= config.FEEDBACK_MAX_AGE_DAYS * 86_400_000)) {
-      throw new ApiError(404, 'unknown_prediction', `no prediction ${id} within the last ${config.FEEDBACK_MAX_AGE_DAYS} days`, 'prediction_id');
+    if (!(age >= -CLOCK_SKEW_MS && age <= config.MLMON_API_FEEDBACK_MAX_AGE)) {
+      throw new ApiError(404, 'unknown_prediction', `no prediction ${id} within the last ${formatDuration(config.MLMON_API_FEEDBACK_MAX_AGE)} (MLMON_API_FEEDBACK_MAX_AGE)`, 'prediction_id');
     }
     const classes = registry.get(registry.serving().active).card.class_labels;
     if (typeof label !== 'string' || !classes.includes(label)) {

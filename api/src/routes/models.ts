@@ -23,7 +23,7 @@ export function modelRoutes({ registry }: Deps) {
 
 function bearer(token: string | undefined): MiddlewareHandler {
   return async (c, next) => {
-    if (!token) throw new ApiError(403, 'admin_disabled', 'admin endpoints are disabled: set ADMIN_TOKEN to enable them');
+    if (!token) throw new ApiError(403, 'admin_disabled', 'admin endpoints are disabled: set MLMON_API_ADMIN_TOKEN to enable them');
     if (!bearerMatches(c.req.header('authorization'), token)) {
       throw new ApiError(401, 'unauthorized', 'missing or wrong bearer token');
     }
@@ -41,7 +41,7 @@ async function versionOf(c: Parameters<MiddlewareHandler>[0]): Promise<{ version
 export function adminRoutes({ config, registry, log }: Deps) {
   const audit = (message: string) => log.write('mlmon.app', 'info', message, {});
   return new Hono()
-    .use(bearer(config.ADMIN_TOKEN))
+    .use(bearer(config.MLMON_API_ADMIN_TOKEN))
     .put('/models/active', async (c) => {
       const { version } = await versionOf(c);
       const state = await registry.setActive(version);

@@ -60,7 +60,7 @@ export function predictRoutes({ config, registry, log }: Deps) {
   const privacy = createPrivacy(config);
   return new Hono().post('/predict', async (c) => {
     const started = process.hrtime.bigint();
-    const request = parseRequest(await readJson(c), config.MAX_BATCH);
+    const request = parseRequest(await readJson(c), config.MLMON_API_MAX_BATCH);
     const context = privacy.context(request.context);
     const { model, role } = registry.choose(request.pinned);
     const rows = request.rows.map((row, i) => checkRow(model, row, request.base(i)));
@@ -77,7 +77,7 @@ export function predictRoutes({ config, registry, log }: Deps) {
     const logged: Array<Promise<void>> = [];
     const predictions = results.map((r, i) => {
       const id = predictionId();
-      if (config.LOG_PREDICTIONS) {
+      if (config.MLMON_API_LOG_PREDICTIONS) {
         logged.push(
           // Every part was validated above (features, context) or made here (ids, the model's checked output).
           log.writePrevalidated('mlmon.prediction', 'info', 'prediction', {

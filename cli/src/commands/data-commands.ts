@@ -1,18 +1,8 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { ensureLabeledTemplate } from '@mlmon/analyzer';
 import { applyRetention, RETENTION_DAYS, setupLifecycle, setupSecurity, setupTemplates } from '@mlmon/contract';
 import { createEsClient, loadConfig, loadEsConfig } from '@mlmon/runtime';
-
-/** Passwords the setup job gives each service's user; a service whose variable is unset gets none. */
-const password = z.string().min(12, 'must be at least 12 characters').optional();
-const setupSecurityEnvShape = {
-  MLMON_SHIPPER_PASSWORD: password,
-  MLMON_ANALYZER_PASSWORD: password,
-  MLMON_RULES_PASSWORD: password,
-  MLMON_READER_PASSWORD: password,
-  KIBANA_SYSTEM_PASSWORD: password,
-};
+import { setupSecurityConfigShape } from '../config.js';
 
 /** Commands that manage what is stored: templates, lifecycle, retention. */
 export function registerDataCommands(program: Command): void {
@@ -30,9 +20,9 @@ export function registerDataCommands(program: Command): void {
         const ilm = await setupLifecycle(client, { prefix: config.MLMON_INDEX_PREFIX });
         console.log(ilm ? 'lifecycle: ILM policies installed' : 'lifecycle: this cluster has no ILM; run `mlmon retention` daily instead');
         if (opts.security) {
-          const env = loadConfig(setupSecurityEnvShape);
+          const env = loadConfig(setupSecurityConfigShape);
           const passwords = { shipper: env.MLMON_SHIPPER_PASSWORD, analyzer: env.MLMON_ANALYZER_PASSWORD, rules: env.MLMON_RULES_PASSWORD, reader: env.MLMON_READER_PASSWORD };
-          const done = await setupSecurity(client, { prefix: config.MLMON_INDEX_PREFIX, passwords, ...(env.KIBANA_SYSTEM_PASSWORD ? { kibanaSystemPassword: env.KIBANA_SYSTEM_PASSWORD } : {}) });
+          const done = await setupSecurity(client, { prefix: config.MLMON_INDEX_PREFIX, passwords, ...(env.MLMON_KIBANA_SYSTEM_PASSWORD ? { kibanaSystemPassword: env.MLMON_KIBANA_SYSTEM_PASSWORD } : {}) });
           console.log(`security: roles ${done.roles.join(', ')}; users ${done.users.join(', ') || 'none'}`);
         }
       } finally {

@@ -26,7 +26,7 @@ export function registerDeployCommands(program: Command): void {
         upstreams: o.upstream ?? ['api:9001'],
         statusPort: Number(o.statusPort),
         // The replicas' own limit, so nginx refuses exactly what they would.
-        bodyLimitBytes: loadConfig({ BODY_LIMIT_BYTES: apiConfigShape.BODY_LIMIT_BYTES }).BODY_LIMIT_BYTES,
+        bodyLimitBytes: loadConfig({ MLMON_API_BODY_LIMIT_BYTES: apiConfigShape.MLMON_API_BODY_LIMIT_BYTES }).MLMON_API_BODY_LIMIT_BYTES,
         logDir: o.logDir,
         runDir: o.runDir,
         tempDir: o.tempDir,

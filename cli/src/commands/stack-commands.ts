@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { loadEsConfig, waitUntil } from '@mlmon/runtime';
+import { esUrl, loadEsConfig, waitUntil } from '@mlmon/runtime';
 import { describeReport, ensureCluster, localClusterStatus, stopLocalCluster } from '@mlmon/elasticsearch';
 import { scaleReplicas, stackStatus } from '../stack/client.js';
 import type { ProcessInfo } from '../stack/managed.js';
@@ -76,7 +76,7 @@ export function registerStackCommands(program: Command): void {
     .option('--port <port>', 'nginx port; its status page listens on port+1, the control API on port+10', int, 8080)
     .option('--replica-port <port>', 'port of replica-1; replica-N listens on port+N-1', int, 9001)
     .option('--max-replicas <n>', 'most replicas `mlmon scale` may run (nginx gets one slot each)', int, 8)
-    .option('--remediator-port <port>', "the remediator's webhooks (REMEDIATOR_DRY_RUN=true and the other REMEDIATOR_* variables configure it)", int, 8070)
+    .option('--remediator-port <port>', "the remediator's webhooks (MLMON_REMEDIATOR_DRY_RUN=true and the other MLMON_REMEDIATOR_* variables configure it)", int, 8070)
     .action(async (opts: { replicas: number; port: number; replicaPort: number; maxReplicas: number; remediatorPort: number }) => {
       const config = loadEsConfig();
       const { url, local, report } = await ensureCluster(config);
@@ -90,7 +90,7 @@ export function registerStackCommands(program: Command): void {
         stack = await startSupervisor(paths, args.map(String));
       }
       console.log(`\nmlmon is up:`);
-      console.log(`  Elasticsearch  ${url.padEnd(24)} ${local ? 'local' : 'ES_URL'}, ${describeReport(report)}, prefix "${config.MLMON_INDEX_PREFIX}"`);
+      console.log(`  Elasticsearch  ${url.padEnd(24)} ${local ? 'local' : 'MLMON_ES_URL'}, ${describeReport(report)}, prefix "${config.MLMON_INDEX_PREFIX}"`);
       await printProcesses(stack, (await stackStatus(stack)).processes);
       console.log(`\n  predictions: curl -s ${stack.url}/v1/predict -H 'content-type: application/json' -d @api/examples/predict.json`);
       console.log(`  logs: ${stack.logDir}   stop: npm run mlmon -- down`);
@@ -128,7 +128,7 @@ export function registerStackCommands(program: Command): void {
         if (isAlive(stack.supervisorPid)) process.kill(stack.supervisorPid, 'SIGKILL');
         console.log('stack stopped');
       }
-      if (!loadEsConfig().ES_URL && (await stopLocalCluster())) return;
+      if (!loadEsConfig().MLMON_ES_URL && (await stopLocalCluster())) return;
       if (!stack) console.log('nothing to stop');
     });
 
@@ -137,7 +137,7 @@ export function registerStackCommands(program: Command): void {
     .description('show each process, its health and ports')
     .action(async () => {
       const config = loadEsConfig();
-      if (config.ES_URL) console.log(`  Elasticsearch  ${config.ES_URL}  (ES_URL, not managed by mlmon)`);
+      if (config.MLMON_ES_URL) console.log(`  Elasticsearch  ${esUrl(config)}  (MLMON_ES_URL, not managed by mlmon)`);
       else {
         const s = await localClusterStatus();
         console.log(s.running ? `  Elasticsearch  ${s.url.padEnd(24)} pid ${String(s.pid).padEnd(7)} ${s.version ?? '?'} health ${s.health ?? '?'}` : '  Elasticsearch  not running');

@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { DEFAULT_RUN_DIR, runLogDir } from '@mlmon/contract';
+import { runLogDir } from '@mlmon/contract';
+import { loadConfig } from '@mlmon/runtime';
+import { stackConfigShape } from '../config.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -10,7 +12,7 @@ export function serviceEntry(pkg: 'api' | 'log-shipper' | 'analyzer' | 'watcher-
 }
 
 /** Everything `mlmon up` starts keeps its state here (git-ignored); MLMON_RUN_DIR moves it, e.g. for tests. */
-export function runPaths(runDir = process.env.MLMON_RUN_DIR || DEFAULT_RUN_DIR) {
+export function runPaths(runDir = loadConfig({ MLMON_RUN_DIR: stackConfigShape.MLMON_RUN_DIR }).MLMON_RUN_DIR) {
   return {
     runDir,
     logs: runLogDir(runDir),

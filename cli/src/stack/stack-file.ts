@@ -6,7 +6,7 @@ import type { RunPaths } from './paths.js';
 export interface StackFile {
   supervisorPid: number;
   controlUrl: string;
-  /** The remediator's webhooks (bearer: adminToken unless REMEDIATOR_TOKEN was set). */
+  /** The remediator's webhooks (bearer: adminToken unless MLMON_REMEDIATOR_TOKEN was set). */
   remediatorUrl: string;
   url: string;
   nginxStatusUrl: string;

@@ -17,6 +17,8 @@ export interface StackOptions {
   replicas: number;
   /** nginx gets one upstream slot per possible replica, so scaling up to this never reloads it. */
   maxReplicas: number;
+  /** The most the remediator may scale to, never above maxReplicas. */
+  remediatorMaxReplicas?: number | undefined;
   listenPort: number;
   statusPort: number;
   firstReplicaPort: number;
@@ -24,6 +26,8 @@ export interface StackOptions {
   /** The supervisor's control API, which the remediator scales and restarts through. */
   controlUrl: string;
   adminToken: string;
+  /** The remediator's webhook token; the admin token when unset. */
+  remediatorToken?: string | undefined;
   bodyLimitBytes: number;
   log: EventLog;
 }
@@ -107,13 +111,13 @@ export class Stack {
       readyPath: '/readyz',
       stderr: `${name}.stderr.log`,
       env: serviceEnv(apiConfigShape, {
-        PORT: port,
-        REPLICA_ID: name,
-        LOG_DIR: this.o.paths.logs,
-        MODEL_STATE_FILE: this.o.paths.modelState,
-        RETRAINED_MODEL_DIR: this.o.paths.retrainedModels,
-        ADMIN_TOKEN: this.o.adminToken,
-        BODY_LIMIT_BYTES: this.o.bodyLimitBytes,
+        MLMON_API_PORT: port,
+        MLMON_API_REPLICA_ID: name,
+        MLMON_LOG_DIR: this.o.paths.logs,
+        MLMON_API_MODEL_STATE_FILE: this.o.paths.modelState,
+        MLMON_API_RETRAINED_MODEL_DIR: this.o.paths.retrainedModels,
+        MLMON_API_ADMIN_TOKEN: this.o.adminToken,
+        MLMON_API_BODY_LIMIT_BYTES: this.o.bodyLimitBytes,
       }),
     });
   }
@@ -125,9 +129,9 @@ export class Stack {
       pkg: 'log-shipper',
       stderr: 'shipper.stderr.log',
       env: serviceEnv(shipperConfigShape, {
-        SHIPPER_GLOBS: logGlob(this.o.paths.logs),
-        SHIPPER_STATE_DIR: path.join(this.o.paths.runDir, 'shipper'),
-        SHIPPER_LOG_DIR: this.o.paths.logs,
+        MLMON_SHIPPER_GLOBS: logGlob(this.o.paths.logs),
+        MLMON_SHIPPER_STATE_DIR: path.join(this.o.paths.runDir, 'shipper'),
+        MLMON_LOG_DIR: this.o.paths.logs,
       }),
     });
   }
@@ -138,7 +142,7 @@ export class Stack {
       name: 'analyzer',
       pkg: 'analyzer',
       stderr: 'analyzer.stderr.log',
-      env: serviceEnv(analyzerConfigShape, { LOG_DIR: this.o.paths.logs, ANALYZER_STATE_DIR: path.join(this.o.paths.runDir, 'analyzer') }),
+      env: serviceEnv(analyzerConfigShape, { MLMON_LOG_DIR: this.o.paths.logs, MLMON_ANALYZER_STATE_DIR: path.join(this.o.paths.runDir, 'analyzer') }),
     });
   }
 
@@ -153,10 +157,10 @@ export class Stack {
       pkg: 'watcher-rules',
       stderr: 'rule-runner.stderr.log',
       env: serviceEnv(runnerConfigShape, {
-        LOG_DIR: this.o.paths.logs,
-        RULES_NODE: 'rule-runner',
-        REMEDIATOR_URL: `http://127.0.0.1:${this.o.remediatorPort}`,
-        REMEDIATOR_TOKEN: process.env.REMEDIATOR_TOKEN || this.o.adminToken,
+        MLMON_LOG_DIR: this.o.paths.logs,
+        MLMON_RULES_NODE: 'rule-runner',
+        MLMON_REMEDIATOR_URL: `http://127.0.0.1:${this.o.remediatorPort}`,
+        MLMON_REMEDIATOR_TOKEN: this.o.remediatorToken ?? this.o.adminToken,
       }),
     });
   }
@@ -164,8 +168,8 @@ export class Stack {
   /**
    * The remediator acts on alerts through the supervisor's control API and the
    * replicas' admin API (via nginx); both take the stack's admin token, and so
-   * do its webhooks unless REMEDIATOR_TOKEN is set. Its other settings
-   * (REMEDIATOR_DRY_RUN, limits) come from the environment `mlmon up` runs in.
+   * do its webhooks unless MLMON_REMEDIATOR_TOKEN is set. Its other settings
+   * (MLMON_REMEDIATOR_DRY_RUN, limits) come from the environment `mlmon up` runs in.
    */
   private remediatorProcess(): Managed {
     const port = this.o.remediatorPort;
@@ -176,18 +180,18 @@ export class Stack {
       readyPath: '/healthz',
       stderr: 'remediator.stderr.log',
       env: serviceEnv(remediatorConfigShape, {
-        REMEDIATOR_PORT: port,
-        REMEDIATOR_TOKEN: process.env.REMEDIATOR_TOKEN || this.o.adminToken,
-        REMEDIATOR_STATE_FILE: this.o.paths.remediatorState,
-        REMEDIATOR_BACKEND: 'supervisor',
-        REMEDIATOR_MAX_REPLICAS: Math.min(this.o.maxReplicas, Number(process.env.REMEDIATOR_MAX_REPLICAS) || this.o.maxReplicas),
-        SUPERVISOR_URL: this.o.controlUrl,
-        SUPERVISOR_TOKEN: this.o.adminToken,
-        MODEL_ADMIN_URL: `http://127.0.0.1:${this.o.listenPort}`,
-        MODEL_ADMIN_TOKEN: this.o.adminToken,
-        RETRAIN_OUTPUT_DIR: this.o.paths.retrainedModels,
-        RETRAIN_WORK_DIR: this.o.paths.retrainWork,
-        LOG_DIR: this.o.paths.logs,
+        MLMON_REMEDIATOR_PORT: port,
+        MLMON_REMEDIATOR_TOKEN: this.o.remediatorToken ?? this.o.adminToken,
+        MLMON_REMEDIATOR_STATE_FILE: this.o.paths.remediatorState,
+        MLMON_REMEDIATOR_BACKEND: 'supervisor',
+        MLMON_REMEDIATOR_MAX_REPLICAS: Math.min(this.o.maxReplicas, this.o.remediatorMaxReplicas ?? this.o.maxReplicas),
+        MLMON_SUPERVISOR_URL: this.o.controlUrl,
+        MLMON_SUPERVISOR_TOKEN: this.o.adminToken,
+        MLMON_API_URL: `http://127.0.0.1:${this.o.listenPort}`,
+        MLMON_API_ADMIN_TOKEN: this.o.adminToken,
+        MLMON_RETRAIN_OUTPUT_DIR: this.o.paths.retrainedModels,
+        MLMON_RETRAIN_WORK_DIR: this.o.paths.retrainWork,
+        MLMON_LOG_DIR: this.o.paths.logs,
       }),
     });
   }

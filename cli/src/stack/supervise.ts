@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import { LOG_BASENAMES } from '@mlmon/contract';
 import { apiConfigShape } from '@mlmon/api/config';
 import { bearerMatches, createEventLog, esUrl, loadConfig, loadEsConfig } from '@mlmon/runtime';
+import { stackConfigShape } from '../config.js';
 import { Stack, UnknownProcessError } from './stack.js';
 import { writeStackFile } from './stack-file.js';
 import type { RunPaths } from './paths.js';
@@ -26,20 +27,23 @@ export interface SuperviseOptions {
  * loopback (status, scale, shutdown) that the CLI and the remediator use.
  */
 export async function supervise(o: SuperviseOptions): Promise<void> {
-  const adminToken = process.env.ADMIN_TOKEN || randomBytes(24).toString('hex');
+  const env = loadConfig(stackConfigShape);
+  const adminToken = env.MLMON_API_ADMIN_TOKEN ?? randomBytes(24).toString('hex');
   const log = createEventLog({ service: 'mlmon-supervisor', node: 'local', dir: o.paths.logs, basename: LOG_BASENAMES.supervisor, maxBytes: 10 * 1024 * 1024, maxFiles: 3 });
   const stack = new Stack({
     paths: o.paths,
     replicas: o.replicas,
     maxReplicas: o.maxReplicas,
+    remediatorMaxReplicas: env.MLMON_REMEDIATOR_MAX_REPLICAS,
     listenPort: o.port,
     statusPort: o.statusPort,
     firstReplicaPort: o.firstReplicaPort,
     remediatorPort: o.remediatorPort,
     controlUrl: `http://127.0.0.1:${o.controlPort}`,
     adminToken,
+    remediatorToken: env.MLMON_REMEDIATOR_TOKEN,
     // The replicas' own limit, so nginx refuses exactly what they would.
-    bodyLimitBytes: loadConfig({ BODY_LIMIT_BYTES: apiConfigShape.BODY_LIMIT_BYTES }).BODY_LIMIT_BYTES,
+    bodyLimitBytes: loadConfig({ MLMON_API_BODY_LIMIT_BYTES: apiConfigShape.MLMON_API_BODY_LIMIT_BYTES }).MLMON_API_BODY_LIMIT_BYTES,
     log,
   });
 

@@ -7,9 +7,6 @@ import { fileURLToPath } from 'node:url';
  * CLI that wires them together all take names from here.
  */
 
-/** The variable every producer reads its log directory from. */
-export const LOG_DIR_VAR = 'LOG_DIR';
-
 /** `run/` in the checkout, the same from src/ and dist/: where the local stack keeps its state. */
 export const DEFAULT_RUN_DIR = fileURLToPath(new URL('../../../run', import.meta.url));
 

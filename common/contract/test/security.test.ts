@@ -22,7 +22,7 @@ const users = Object.keys(roles).map((role) => ({ username: role.replace(`${pref
 let url: string;
 const clients: Client[] = [];
 const as = (username: string) => {
-  const client = createEsClient({ ...loadEsConfig({}), ES_URL: url, ES_USERNAME: username, ES_PASSWORD: username === LAUNCHER_USER.username ? LAUNCHER_USER.password : password }, { maxRetries: 0 });
+  const client = createEsClient({ ...loadEsConfig({}), MLMON_ES_URL: url, MLMON_ES_USERNAME: username, MLMON_ES_PASSWORD: username === LAUNCHER_USER.username ? LAUNCHER_USER.password : password }, { maxRetries: 0 });
   clients.push(client);
   return client;
 };
@@ -55,7 +55,7 @@ const prediction = (id: string) => ({
 describe('least privilege on a cluster with security on (file realm)', () => {
   it('refuses anonymous requests and a wrong password', async () => {
     expect(await status(fetch(`${url}/_cluster/health`).then((r) => (r.ok ? r : Promise.reject({ meta: { statusCode: r.status } }))))).toBe(401);
-    const wrong = createEsClient({ ...loadEsConfig({}), ES_URL: url, ES_USERNAME: 'shipper', ES_PASSWORD: 'wrong' }, { maxRetries: 0 });
+    const wrong = createEsClient({ ...loadEsConfig({}), MLMON_ES_URL: url, MLMON_ES_USERNAME: 'shipper', MLMON_ES_PASSWORD: 'wrong' }, { maxRetries: 0 });
     clients.push(wrong);
     expect(await status(wrong.count({ index: today }))).toBe(401);
   });
@@ -144,7 +144,7 @@ describe('setupSecurity (recorded-API fake: the native realm is not available on
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const fake = createEsClient({ ...loadEsConfig({}), ES_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, { maxRetries: 0 });
+    const fake = createEsClient({ ...loadEsConfig({}), MLMON_ES_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, { maxRetries: 0 });
     try {
       const done = await setupSecurity(fake, { prefix: 'mlmon', passwords: { shipper: 'shipper-password-1', analyzer: 'analyzer-password-1' }, kibanaSystemPassword: 'kibana-password-1' });
       expect(done.users).toEqual(['mlmon-shipper', 'mlmon-analyzer']);

@@ -1,4 +1,5 @@
 export * from './config.js';
+export * from './config-doc.js';
 export * from './es-client.js';
 export * from './event-log.js';
 export * from './write-events.js';

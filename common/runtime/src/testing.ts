@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { portNumber, positiveDuration, setting } from './config.js';
 
 /** PEM file paths of a throwaway CA and of a server certificate and key it signed. */
 export interface ThrowawayTls {
@@ -36,3 +37,15 @@ export function throwawayTls(): ThrowawayTls {
   ]);
   return { ca: file('ca.pem'), cert: file('server.pem'), key: file('server.key') };
 }
+
+/** What the test harness reads from the environment (besides MLMON_ES_URL, which points it at an existing cluster). */
+export const testConfigShape = {
+  MLMON_TEST_ES_PORT: setting(portNumber.default(9201), {
+    description: 'Port of the `test` cluster the test run starts when MLMON_ES_URL is unset (apart from the `dev` one `mlmon up` runs).',
+    aliases: ['ES_TEST_PORT'],
+  }),
+  MLMON_TEST_LOOP_STEADY: setting(positiveDuration.prefault('40s'), {
+    description: "How long cli/test/loop.test.ts runs the stack with no fault and expects no rule to fire (5m found the next fix once).",
+    aliases: [{ name: 'LOOP_STEADY_S', unit: 's' }],
+  }),
+};

@@ -51,7 +51,7 @@ export class DockerScaler implements Scaler {
     for (let n = running.length; n < count; n++) await this.addFrom(running);
     for (const c of running.slice(count).reverse()) {
       const container = this.docker.getContainer(c.Id);
-      // SIGTERM first: the replica drains its in-flight requests (its SHUTDOWN_TIMEOUT_MS is below this).
+      // SIGTERM first: the replica drains its in-flight requests (its MLMON_API_SHUTDOWN_TIMEOUT is below this).
       await container.stop({ t: 20 });
       await container.remove();
     }

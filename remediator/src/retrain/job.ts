@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@elastic/elasticsearch';
-import type { EventLog } from '@mlmon/runtime';
+import { formatDuration, type EventLog } from '@mlmon/runtime';
 import type { RemediatorConfig } from '../config.js';
 import type { ModelAdmin } from '../models.js';
 import type { AlertPayload } from '../payload.js';
@@ -48,7 +48,7 @@ export class RetrainJob implements RetrainStarter {
     const jobId = `retrain-${now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').toLowerCase()}`;
     this.current = jobId;
     this.last = this.run(jobId, now, alert, report).finally(() => (this.current = undefined));
-    return { jobId, detail: `job ${jobId}: up to ${config.RETRAIN_MAX_ROWS} labeled rows from the last ${config.RETRAIN_WINDOW_H} h, then model/train.py --from-data` };
+    return { jobId, detail: `job ${jobId}: up to ${config.MLMON_RETRAIN_MAX_ROWS} labeled rows from the last ${formatDuration(config.MLMON_RETRAIN_WINDOW)}, then model/train.py --from-data` };
   }
 
   private progress(jobId: string, message: string): void {
@@ -61,35 +61,35 @@ export class RetrainJob implements RetrainStarter {
     const stage = (decision: 'finished' | 'registered' | 'refused' | 'failed', detail: string, extra: { reason?: string; version?: { before?: string; after?: string } } = {}) =>
       report({ decision, target, detail, job_id: jobId, ...extra });
     try {
-      const holdout = JSON.parse(readFileSync(config.RETRAIN_HOLDOUT_FILE, 'utf8')) as { feature_names: string[]; class_labels: string[] };
-      const start = new Date(now.getTime() - config.RETRAIN_WINDOW_H * 3_600_000);
+      const holdout = JSON.parse(readFileSync(config.MLMON_RETRAIN_HOLDOUT_FILE, 'utf8')) as { feature_names: string[]; class_labels: string[] };
+      const start = new Date(now.getTime() - config.MLMON_RETRAIN_WINDOW);
       const data = await pullLabeledData(client, {
         prefix: config.MLMON_INDEX_PREFIX,
         start,
         end: now,
-        maxRows: config.RETRAIN_MAX_ROWS,
+        maxRows: config.MLMON_RETRAIN_MAX_ROWS,
         featureNames: holdout.feature_names,
         classLabels: holdout.class_labels,
         progress: (m) => this.progress(jobId, m),
       });
-      if (data.rows.length < config.RETRAIN_MIN_ROWS) {
-        await stage('refused', `${data.rows.length} usable labeled rows in the last ${config.RETRAIN_WINDOW_H} h; at least ${config.RETRAIN_MIN_ROWS} are needed (RETRAIN_MIN_ROWS)`, { reason: 'not_enough_data' });
+      if (data.rows.length < config.MLMON_RETRAIN_MIN_ROWS) {
+        await stage('refused', `${data.rows.length} usable labeled rows in the last ${formatDuration(config.MLMON_RETRAIN_WINDOW)}; at least ${config.MLMON_RETRAIN_MIN_ROWS} are needed (MLMON_RETRAIN_MIN_ROWS)`, { reason: 'not_enough_data' });
         return;
       }
       const [serving, versions] = await Promise.all([models.serving(), models.versions()]);
       const active = versions.find((v) => v.version === serving.active);
-      const workDir = path.join(config.RETRAIN_WORK_DIR, jobId);
+      const workDir = path.join(config.MLMON_RETRAIN_WORK_DIR, jobId);
       mkdirSync(workDir, { recursive: true });
-      mkdirSync(config.RETRAIN_OUTPUT_DIR, { recursive: true });
+      mkdirSync(config.MLMON_RETRAIN_OUTPUT_DIR, { recursive: true });
       const dataFile = path.join(workDir, 'data.json');
-      const lineage = { job_id: jobId, source: data.source, window: data.window, feedback_read: data.feedback, rows: data.rows.length, max_rows: config.RETRAIN_MAX_ROWS, parent_version: serving.active, alert: { watch_id: alert.watch_id, execution_id: alert.execution_id } };
+      const lineage = { job_id: jobId, source: data.source, window: data.window, feedback_read: data.feedback, rows: data.rows.length, max_rows: config.MLMON_RETRAIN_MAX_ROWS, parent_version: serving.active, alert: { watch_id: alert.watch_id, execution_id: alert.execution_id } };
       writeFileSync(dataFile, JSON.stringify({ feature_names: holdout.feature_names, class_labels: holdout.class_labels, lineage, rows: data.rows }));
-      const python = await trainingPython({ configured: config.RETRAIN_PYTHON, modelDir: MODEL_SOURCE_DIR, progress: (m) => this.progress(jobId, m) });
+      const python = await trainingPython({ configured: config.MLMON_RETRAIN_PYTHON, modelDir: MODEL_SOURCE_DIR, progress: (m) => this.progress(jobId, m) });
       // The active version's recipe, retrained on what production saw.
       const algorithm = /Gradient/i.test(active?.algorithm ?? '') ? 'gbt' : 'logreg';
       const lines = await run(
         python,
-        [path.join(MODEL_SOURCE_DIR, 'train.py'), '--from-data', dataFile, '--version', jobId, '--out-dir', path.join(config.RETRAIN_OUTPUT_DIR, jobId), '--holdout', config.RETRAIN_HOLDOUT_FILE, '--algorithm', algorithm],
+        [path.join(MODEL_SOURCE_DIR, 'train.py'), '--from-data', dataFile, '--version', jobId, '--out-dir', path.join(config.MLMON_RETRAIN_OUTPUT_DIR, jobId), '--holdout', config.MLMON_RETRAIN_HOLDOUT_FILE, '--algorithm', algorithm],
         (l) => this.progress(jobId, l),
       );
       const summary = JSON.parse(lines.filter((l) => l.startsWith('{')).at(-1) ?? 'null') as TrainSummary | null;
@@ -101,15 +101,15 @@ export class RetrainJob implements RetrainStarter {
         `trained ${jobId} (${algorithm}) on ${summary.n_train} rows from ${data.window.start} to ${data.window.end}, training data sha256 ${summary.training_data_sha256}; holdout accuracy ${accuracy.toFixed(4)} vs active ${serving.active} ${baseline?.toFixed(4) ?? 'unknown'}`,
         { version: { before: serving.active, after: jobId } },
       );
-      if (baseline === undefined || accuracy < baseline - config.RETRAIN_TOLERANCE) {
-        await stage('refused', `${jobId} holdout accuracy ${accuracy.toFixed(4)} is below active ${serving.active} ${baseline?.toFixed(4) ?? '(unknown)'} minus tolerance ${config.RETRAIN_TOLERANCE}; not registered`, {
+      if (baseline === undefined || accuracy < baseline - config.MLMON_RETRAIN_TOLERANCE) {
+        await stage('refused', `${jobId} holdout accuracy ${accuracy.toFixed(4)} is below active ${serving.active} ${baseline?.toFixed(4) ?? '(unknown)'} minus tolerance ${config.MLMON_RETRAIN_TOLERANCE}; not registered`, {
           reason: 'worse_than_active',
           version: { before: serving.active, after: jobId },
         });
         return;
       }
-      await models.setCanary(jobId, config.RETRAIN_CANARY_WEIGHT);
-      await stage('registered', `${jobId} registered as canary at ${config.RETRAIN_CANARY_WEIGHT}% beside active ${serving.active}`, { version: { before: serving.active, after: jobId } });
+      await models.setCanary(jobId, config.MLMON_RETRAIN_CANARY_WEIGHT);
+      await stage('registered', `${jobId} registered as canary at ${config.MLMON_RETRAIN_CANARY_WEIGHT}% beside active ${serving.active}`, { version: { before: serving.active, after: jobId } });
     } catch (err) {
       await stage('failed', (err as Error).message, { reason: 'retrain_failed' });
     }

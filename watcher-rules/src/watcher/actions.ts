@@ -21,18 +21,18 @@ export interface HttpResponse {
 }
 export type HttpSend = (req: HttpRequest) => Promise<HttpResponse>;
 
-/** The PEM certificates of WEBHOOK_CA_CERT, checked at start: a wrong path fails the runner, not every webhook later. */
+/** The PEM certificates of MLMON_RULES_WEBHOOK_CA_CERT, checked at start: a wrong path fails the runner, not every webhook later. */
 function readCaFile(file: string): string {
   let pem: string;
   try {
     pem = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError('WEBHOOK_CA_CERT', `cannot be read: ${(err as Error).message}`);
+    throw new ConfigError('MLMON_RULES_WEBHOOK_CA_CERT', `cannot be read: ${(err as Error).message}`);
   }
   try {
     void new X509Certificate(pem);
   } catch (err) {
-    throw new ConfigError('WEBHOOK_CA_CERT', `(${file}) does not start with a PEM certificate: ${(err as Error).message}`);
+    throw new ConfigError('MLMON_RULES_WEBHOOK_CA_CERT', `(${file}) does not start with a PEM certificate: ${(err as Error).message}`);
   }
   return pem;
 }
@@ -68,7 +68,7 @@ function failureReason(err: Error, req: HttpRequest): string {
   if (err.name === 'TimeoutError') return `timed out after ${req.timeoutMs} ms`;
   const cause = err.cause as (Error & { code?: string }) | undefined;
   if (cause?.code && UNTRUSTED_CERT.has(cause.code)) {
-    return `TLS: the receiver's certificate is not trusted (${cause.code}: ${cause.message}); set WEBHOOK_CA_CERT to the CA that signed it`;
+    return `TLS: the receiver's certificate is not trusted (${cause.code}: ${cause.message}); set MLMON_RULES_WEBHOOK_CA_CERT to the CA that signed it`;
   }
   return cause?.message ?? err.message;
 }

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { loadConfig, positiveDuration, positiveInt, setting } from '@mlmon/runtime';
+
+/** What the benchmarks (`npm run bench:*`) read from the environment. */
+export const benchConfigShape = {
+  MLMON_BENCH_ROUNDS: setting(positiveInt.default(3), { description: 'Rounds of each variant, taking turns; tables show medians.', aliases: ['BENCH_ROUNDS'] }),
+  MLMON_BENCH_DURATION: setting(positiveDuration.prefault('10s'), {
+    description: 'Length of each load run (bench:api, bench:scaling).',
+    aliases: [{ name: 'BENCH_SECONDS', unit: 's' }],
+  }),
+  MLMON_BENCH_CONNECTIONS: setting(positiveInt.optional(), {
+    description: 'Connections autocannon keeps open (bench:api, bench:scaling).',
+    aliases: ['BENCH_CONNECTIONS'],
+    shownDefault: '16 (bench:api), 32 (bench:scaling)',
+  }),
+  MLMON_BENCH_EVENTS: setting(positiveInt.default(100_000), { description: 'Lines in the file each shipper variant indexes (bench:shipper).', aliases: ['BENCH_EVENTS'] }),
+  MLMON_BENCH_LAG_DURATION: setting(positiveDuration.prefault('20s'), {
+    description: 'Length of the end-to-end lag phase (bench:shipper).',
+    aliases: [{ name: 'BENCH_LAG_SECONDS', unit: 's' }],
+  }),
+  MLMON_BENCH_LAG_RATE: setting(positiveInt.default(1000), { description: 'Predictions per second written during the lag phase (bench:shipper).', aliases: ['BENCH_LAG_RATE'] }),
+  MLMON_BENCH_ES_URL: setting(z.url().optional(), {
+    description: 'An existing cluster for bench:shipper (no Elasticsearch CPU column then); unset: it starts its own.',
+    aliases: ['BENCH_ES_URL'],
+  }),
+};
+
+export const benchConfig = () => loadConfig(benchConfigShape);
