@@ -23,8 +23,8 @@ export const analyzerConfigShape = {
   }),
   MLMON_ANALYZER_MIN_LABELED: setting(positiveInt.default(30), { description: 'Quality ratios need this many labeled predictions to count as sufficient.', aliases: ['ANALYZER_MIN_LABELED'] }),
   MLMON_ANALYZER_MIN_PREDICTIONS: setting(positiveInt.default(30), { description: 'Drift needs this many predictions in the window.', aliases: ['ANALYZER_MIN_PREDICTIONS'] }),
-  MLMON_ANALYZER_PSI_THRESHOLD: setting(z.coerce.number().positive().default(0.2), { description: 'A feature drifts when its PSI is at least this.', aliases: ['ANALYZER_PSI_THRESHOLD'] }),
-  MLMON_ANALYZER_ALPHA: setting(z.coerce.number().gt(0).lt(1).default(0.05), { description: 'Significance level of the drift tests (KS, chi-squared).', aliases: ['ANALYZER_ALPHA'] }),
+  MLMON_ANALYZER_PSI_THRESHOLD: setting(z.coerce.number().positive().default(0.2), { description: 'A feature counts as drifted when its PSI is at least this and its adjusted p-value is below MLMON_ANALYZER_ALPHA.', aliases: ['ANALYZER_PSI_THRESHOLD'] }),
+  MLMON_ANALYZER_ALPHA: setting(z.coerce.number().gt(0).lt(1).default(0.05), { description: "Significance level of the drift tests, and 1 minus the confidence of the canary's accuracy-difference interval.", aliases: ['ANALYZER_ALPHA'] }),
   MLMON_ANALYZER_REFERENCE_PROFILE: setting(z.string().default(`${REPO_ROOT}model/artifacts/reference_profile.json`), {
     description: "The training reference drift is measured against (model/train.py writes it).",
     aliases: ['REFERENCE_PROFILE'],

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { metaOf } from '@mlmon/runtime';
+import { metaOf, renamedVariables } from '@mlmon/runtime';
 import { CONFIG_DOC, renderConfigurationDoc, SECTIONS } from '../config-docs.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -53,5 +53,17 @@ describe('every variable mlmon reads is declared in a settings schema', () => {
     const inline = occurrences(/loadConfig\(\{([^}]*)\}/g, isCode).flatMap((r) => [...r.name.matchAll(/\b([A-Z][A-Z0-9_]*)\s*:/g)].map((m) => ({ file: r.file, name: m[1]! })));
     expect(viaSetting.length).toBeGreaterThan(100);
     expect([...viaSetting, ...inline].filter((r) => !declared.has(r.name))).toEqual([]);
+  });
+});
+
+describe('renamed variables', () => {
+  /** Where old names belong: the schemas that still read them, the generated doc, and the tests of that reading. */
+  const KEEPS_OLD_NAMES = [/\/src\/config\.ts$/, /^common\/runtime\/src\/testing\.ts$/, /^bench\/settings\.ts$/, /^docs\/configuration\.md$/, /^\.env\.example$/, /^api\/test\/deprecated-settings\.test\.ts$/, /^common\/runtime\/test\/config\.test\.ts$/, /^scripts\/test\//];
+
+  it('are used nowhere else: code, deployment material and docs say the new names', () => {
+    const old = renamedVariables(SECTIONS).map((r) => (typeof r.old === 'string' ? r.old : r.old.name));
+    expect(old).toContain('ES_URL');
+    const pattern = new RegExp(`(?<![A-Za-z0-9_])(${old.join('|')})(?![A-Za-z0-9_])`, 'g');
+    expect(occurrences(pattern, (f) => !KEEPS_OLD_NAMES.some((k) => k.test(f)))).toEqual([]);
   });
 });

@@ -89,7 +89,8 @@ export function loadConfig<S extends Settings>(
   const readFrom: Record<string, { name: string; raw: string }> = {};
   for (const [name, schema] of Object.entries(shape)) {
     if (isSet(name)) values[name] = env[name]!;
-    for (const old of metaOf(schema)?.aliases ?? []) {
+    const meta = metaOf(schema);
+    for (const old of meta?.aliases ?? []) {
       const { name: oldName, unit } = typeof old === 'string' ? { name: old, unit: '' } : old;
       if (!isSet(oldName)) continue;
       const raw = env[oldName]!;
@@ -103,7 +104,8 @@ export function loadConfig<S extends Settings>(
       }
       values[name] = `${raw}${unit}`;
       readFrom[name] = { name: oldName, raw };
-      warn(`${oldName} is deprecated: its value is used for this release; set ${name}=${values[name]} instead`);
+      // A secret's value stays out of the notice, which goes to a log.
+      warn(`${oldName} is deprecated: its value is used for this release; set ${meta?.secret ? name : `${name}=${values[name]}`} instead`);
     }
   }
   const result = z.object(shape).safeParse(values);

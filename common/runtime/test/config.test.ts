@@ -104,15 +104,15 @@ describe('durations', () => {
 describe('old names, for one release', () => {
   const shape = {
     EXAMPLE_INTERVAL: setting(positiveDuration.prefault('15s'), { description: 'x', aliases: [{ name: 'OLD_INTERVAL_S', unit: 's' }] }),
-    EXAMPLE_TOKEN: setting(z.string().optional(), { description: 'y', aliases: ['OLD_TOKEN'] }),
+    EXAMPLE_TOKEN: setting(z.string().optional(), { description: 'y', secret: true, aliases: ['OLD_TOKEN'] }),
   };
 
-  it('uses the old variable when the new one is unset, converting its unit, and warns once naming both', () => {
-    const { config, warnings } = load(shape, { OLD_INTERVAL_S: '15', OLD_TOKEN: 'abc' });
-    expect(config).toEqual({ EXAMPLE_INTERVAL: 15_000, EXAMPLE_TOKEN: 'abc' });
+  it('uses the old variable when the new one is unset, converting its unit, and warns once naming both (a secret without its value)', () => {
+    const { config, warnings } = load(shape, { OLD_INTERVAL_S: '15', OLD_TOKEN: 'a-secret-value' });
+    expect(config).toEqual({ EXAMPLE_INTERVAL: 15_000, EXAMPLE_TOKEN: 'a-secret-value' });
     expect(warnings).toEqual([
       'OLD_INTERVAL_S is deprecated: its value is used for this release; set EXAMPLE_INTERVAL=15s instead',
-      'OLD_TOKEN is deprecated: its value is used for this release; set EXAMPLE_TOKEN=abc instead',
+      'OLD_TOKEN is deprecated: its value is used for this release; set EXAMPLE_TOKEN instead',
     ]);
   });
 
