@@ -1,7 +1,6 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
-import ms from 'ms';
 import { familyPattern, type IndexFamily, type MlmonEvent } from '@mlmon/contract';
-import { createEsClient, loadEsConfig } from '@mlmon/runtime';
+import { createEsClient, durationMs, loadEsConfig } from '@mlmon/runtime';
 
 /** Where the troubleshooting commands read: the configured cluster and index prefix. */
 export interface LogStore {
@@ -24,11 +23,10 @@ export interface Hit {
 export const allFamilies = (prefix: string) => `${prefix}-*`;
 export const family = (prefix: string, f: IndexFamily) => familyPattern(prefix, f);
 
-/** `15m`, `2h`, `30s`, `1d` (what `ms` understands) to a start instant; the flag is named on a bad value. */
+/** `15m`, `2h`, `30s`, `1d` (a duration as every setting takes one) to a start instant; the flag is named on a bad value. */
 export function sinceToDate(since: string, flag = '--since', now = Date.now()): Date {
-  // ms() accepts a bare number as milliseconds, which no operator means by `--since 15`.
-  const span = /^\d+(\.\d+)?\s*[a-z]+$/i.test(since.trim()) ? ms(since as ms.StringValue) : undefined;
-  if (typeof span !== 'number' || !Number.isFinite(span) || span <= 0) {
+  const span = durationMs(since);
+  if (span === undefined || span <= 0) {
     throw new Error(`${flag} must be a duration such as 30s, 15m, 2h or 1d (got "${since}")`);
   }
   return new Date(now - span);

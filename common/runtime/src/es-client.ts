@@ -1,14 +1,15 @@
 import { Client, type ClientOptions } from '@elastic/elasticsearch';
 import type { EsConfig } from './config.js';
 
-/** The connection part of the Elasticsearch settings; a test may name its one node as a plain string. */
+/** The connection part of the Elasticsearch settings; a test may give the nodes as MLMON_ES_URL's text (one URL, or several comma-separated). */
 export type EsConnection = Pick<EsConfig, 'MLMON_ES_PORT' | 'MLMON_ES_USERNAME' | 'MLMON_ES_PASSWORD' | 'MLMON_ES_API_KEY'> & {
   MLMON_ES_URL?: string | readonly string[] | undefined;
 };
 
 /** The cluster's nodes: MLMON_ES_URL's list, or the local cluster on MLMON_ES_PORT. */
 export function esUrls(config: Pick<EsConnection, 'MLMON_ES_URL' | 'MLMON_ES_PORT'>): string[] {
-  const urls = [config.MLMON_ES_URL ?? []].flat();
+  const given = config.MLMON_ES_URL ?? [];
+  const urls = typeof given === 'string' ? given.split(',').map((u) => u.trim()).filter(Boolean) : [...given];
   return urls.length > 0 ? urls : [`http://127.0.0.1:${config.MLMON_ES_PORT}`];
 }
 

@@ -40,6 +40,8 @@ describe('loadEsConfig', () => {
     expect(esUrl(c)).toBe('http://es1:9200,http://es2:9200,http://es3:9200');
     const client = createEsClient(c);
     expect(client.connectionPool.connections.map((conn) => conn.url.host)).toEqual(['es1:9200', 'es2:9200', 'es3:9200']);
+    // As a test harness passes them on: the same text.
+    expect(esUrls({ MLMON_ES_URL: esUrl(c), MLMON_ES_PORT: 9200 })).toEqual(['http://es1:9200', 'http://es2:9200', 'http://es3:9200']);
   });
 
   it('treats an empty variable as unset', () => {
