@@ -26,7 +26,7 @@ export const analyzerConfigShape = {
   MLMON_ANALYZER_PSI_THRESHOLD: setting(z.coerce.number().positive().default(0.2), { description: 'A feature counts as drifted when its PSI is at least this and its adjusted p-value is below MLMON_ANALYZER_ALPHA.', aliases: ['ANALYZER_PSI_THRESHOLD'] }),
   MLMON_ANALYZER_ALPHA: setting(z.coerce.number().gt(0).lt(1).default(0.05), { description: "Significance level of the drift tests, and 1 minus the confidence of the canary's accuracy-difference interval.", aliases: ['ANALYZER_ALPHA'] }),
   MLMON_ANALYZER_REFERENCE_PROFILE: setting(z.string().default(`${REPO_ROOT}model/artifacts/reference_profile.json`), {
-    description: "The training reference drift is measured against (model/train.py writes it).",
+    description: 'The training reference drift is measured against (model/train.py writes it).',
     aliases: ['REFERENCE_PROFILE'],
     shownDefault: '<repo>/model/artifacts/reference_profile.json',
   }),

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { booleanFlag, commaList, loadConfig, logDirSetting, logStdoutSetting, portOrAny, positiveDuration, positiveInt, setting } from '@mlmon/runtime';
+import { booleanFlag, commaList, loadConfig, logDirSetting, logStdoutSetting, portOrAny, positiveDuration, positiveInt, secretToken, setting } from '@mlmon/runtime';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -37,7 +37,7 @@ export const apiConfigShape = {
   }),
   MLMON_API_MAX_BATCH: setting(positiveInt.default(64), { description: 'Most instances in one request.', aliases: ['MAX_BATCH'] }),
   MLMON_API_BODY_LIMIT_BYTES: setting(positiveInt.default(128 * 1024), { description: 'Largest request body; nginx uses the same limit (client_max_body_size).', aliases: ['BODY_LIMIT_BYTES'] }),
-  MLMON_API_ADMIN_TOKEN: setting(z.string().min(16, 'must be at least 16 characters').optional(), {
+  MLMON_API_ADMIN_TOKEN: setting(secretToken.optional(), {
     description: 'Bearer token of /admin (rollback, canary, shadow); /admin answers 403 when unset.',
     secret: true,
     aliases: ['ADMIN_TOKEN'],

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_RUN_DIR } from '@mlmon/contract';
-import { positiveInt, setting } from '@mlmon/runtime';
+import { positiveInt, secretToken, setting } from '@mlmon/runtime';
 
 /** What `mlmon up` and the stack it supervises read from the environment (beyond each service's own settings). */
 export const stackConfigShape = {
@@ -8,13 +8,13 @@ export const stackConfigShape = {
     description: 'Where everything `mlmon up` starts keeps its state and logs (git-ignored); moved for tests.',
     shownDefault: '<repo>/run',
   }),
-  MLMON_API_ADMIN_TOKEN: setting(z.string().min(16, 'must be at least 16 characters').optional(), {
+  MLMON_API_ADMIN_TOKEN: setting(secretToken.optional(), {
     description:
       "The stack's admin token: the replicas' /admin, the supervisor's control API and, unless MLMON_REMEDIATOR_TOKEN is set, the remediator's webhooks. Unset: a random one, written to stack.json.",
     secret: true,
     aliases: ['ADMIN_TOKEN'],
   }),
-  MLMON_REMEDIATOR_TOKEN: setting(z.string().min(16, 'must be at least 16 characters').optional(), {
+  MLMON_REMEDIATOR_TOKEN: setting(secretToken.optional(), {
     description: "The remediator's webhook token in the local stack; unset: the admin token.",
     secret: true,
     aliases: ['REMEDIATOR_TOKEN'],

@@ -1,10 +1,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { booleanFlag, ConfigError, duration, esConfigShape, loadConfig, logDirSetting, logStdoutSetting, portOrAny, positiveDuration, positiveInt, setting } from '@mlmon/runtime';
+import { booleanFlag, ConfigError, duration, esConfigShape, loadConfig, logDirSetting, logStdoutSetting, portOrAny, positiveDuration, positiveInt, secretToken, setting } from '@mlmon/runtime';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const secret = z.string().min(16, 'must be at least 16 characters');
 
 export const BACKENDS = ['supervisor', 'kubernetes', 'docker'] as const;
 export const SCALE_OWNERS = ['remediator', 'external'] as const;
@@ -13,7 +12,7 @@ export const remediatorConfigShape = {
   ...esConfigShape,
   MLMON_REMEDIATOR_HOST: setting(z.string().default('127.0.0.1'), { description: 'Address the webhooks listen on.', aliases: ['REMEDIATOR_HOST'] }),
   MLMON_REMEDIATOR_PORT: setting(portOrAny.default(8070), { description: 'Port of the webhooks; 0 picks a free one (tests), which is printed.', aliases: ['REMEDIATOR_PORT'] }),
-  MLMON_REMEDIATOR_TOKEN: setting(secret.optional(), {
+  MLMON_REMEDIATOR_TOKEN: setting(secretToken.optional(), {
     description: 'Bearer token the webhooks require. This or the basic pair must be set: the hooks never run open.',
     secret: true,
     aliases: ['REMEDIATOR_TOKEN'],
@@ -22,7 +21,7 @@ export const remediatorConfigShape = {
     description: "Basic credentials, for callers that only do basic auth (a Watcher webhook's `auth.basic`).",
     aliases: ['REMEDIATOR_BASIC_USER'],
   }),
-  MLMON_REMEDIATOR_BASIC_PASSWORD: setting(secret.optional(), { description: 'Its password.', secret: true, aliases: ['REMEDIATOR_BASIC_PASSWORD'] }),
+  MLMON_REMEDIATOR_BASIC_PASSWORD: setting(secretToken.optional(), { description: 'Its password.', secret: true, aliases: ['REMEDIATOR_BASIC_PASSWORD'] }),
   MLMON_REMEDIATOR_TLS_CERT: setting(z.string().min(1).optional(), {
     description: 'PEM certificate: with MLMON_REMEDIATOR_TLS_KEY the webhooks are served over HTTPS, so a token or password never crosses the network in clear.',
     aliases: ['REMEDIATOR_TLS_CERT'],

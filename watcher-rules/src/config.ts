@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { ALERT_SEVERITIES } from '@mlmon/contract';
-import { commaList, esConfigShape, loadConfig, logDirSetting, logStdoutSetting, positiveDuration, setting } from '@mlmon/runtime';
+import { commaList, esConfigShape, loadConfig, logDirSetting, logStdoutSetting, positiveDuration, secretToken, setting } from '@mlmon/runtime';
 import { WATCHES_DIR, type Deployment } from './load.js';
 
 export const runnerConfigShape = {
@@ -20,7 +20,7 @@ export const runnerConfigShape = {
     description: "The remediator's base URL; remediation webhooks POST to <url>/v1/hooks/<action> (`${MLMON_REMEDIATOR_URL}` in the watches).",
     aliases: ['REMEDIATOR_URL'],
   }),
-  MLMON_REMEDIATOR_TOKEN: setting(z.string().min(16, 'must be at least 16 characters').optional(), {
+  MLMON_REMEDIATOR_TOKEN: setting(secretToken.optional(), {
     description: 'Bearer token the remediator expects (`${MLMON_REMEDIATOR_TOKEN}` in the watches).',
     secret: true,
     aliases: ['REMEDIATOR_TOKEN'],

@@ -125,6 +125,9 @@ export const portOrAny = portNumber.or(z.literal(0).or(z.literal('0')).transform
 
 export const positiveInt = z.coerce.number().int().positive();
 
+/** A bearer token or password a service checks: long enough not to be guessed. */
+export const secretToken = z.string().min(16, 'must be at least 16 characters');
+
 /** A yes/no variable: true/false, 1/0, on/off, yes/no. */
 export const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'], { error: 'must be true or false' })
