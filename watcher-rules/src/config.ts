@@ -53,12 +53,19 @@ export function loadRunnerConfig(env?: Record<string, string | undefined>): Runn
   return loadConfig(runnerConfigShape, env);
 }
 
-/** The `${NAME}` values watches may use. */
+/** The `${NAME}` values watches may use: the settings of those names. */
 export function deploymentOf(c: RunnerConfig): Deployment {
-  return {
+  const deployment = {
     MLMON_INDEX_PREFIX: c.MLMON_INDEX_PREFIX,
     MLMON_REMEDIATOR_URL: c.MLMON_REMEDIATOR_URL.replace(/\/$/, ''),
     MLMON_REMEDIATOR_TOKEN: c.MLMON_REMEDIATOR_TOKEN ?? '',
     MLMON_RULES_NOTIFY_WEBHOOK_URL: c.MLMON_RULES_NOTIFY_WEBHOOK_URL,
+  };
+  // For one release, a watch of one's own written before the settings were renamed still loads.
+  return {
+    ...deployment,
+    REMEDIATOR_URL: deployment.MLMON_REMEDIATOR_URL,
+    REMEDIATOR_TOKEN: deployment.MLMON_REMEDIATOR_TOKEN,
+    NOTIFY_WEBHOOK_URL: deployment.MLMON_RULES_NOTIFY_WEBHOOK_URL,
   };
 }
