@@ -8,15 +8,20 @@ import { familyPattern } from './indices.js';
  * which deletes whole daily indices on clusters without ILM (the local one).
  * Predictions and feedback only matter while they can still be joined and
  * analysed; metrics, alerts and remediations are the long-term record (a year
- * and a month, so a year-over-year comparison has its month).
+ * and a month, so a year-over-year comparison has its month). A labeled
+ * document copies its prediction (model, label, score), so it is kept exactly
+ * as long: never past the prediction it copies. Its daily index is named by
+ * the prediction's day, so both go on the same day.
  */
+const PREDICTION_DAYS = 30;
 export const RETENTION_DAYS: Readonly<Record<IndexFamily, number>> = {
-  predictions: 30,
+  predictions: PREDICTION_DAYS,
   feedback: 30,
   nginx: 14,
   resources: 14,
   metrics: 400,
   events: 400,
+  labeled: PREDICTION_DAYS,
 };
 
 const DAY_MS = 86_400_000;

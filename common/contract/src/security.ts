@@ -7,8 +7,9 @@ type RoleDescriptor = Pick<estypes.SecurityRoleDescriptor, 'cluster' | 'indices'
  * The least privilege each mlmon service needs, in one place: written to the
  * file realm's roles.yml on the local cluster (the security tests) and put
  * through the security API by docker-compose's setup job. Services that only
- * write log lines (replicas, remediator) need no cluster access at all: their
- * lines reach Elasticsearch through the shipper.
+ * write log lines (replicas) need no cluster access at all: their lines reach
+ * Elasticsearch through the shipper. The remediator's too, except that its
+ * retrain job reads labeled data (`retrain`).
  */
 export function serviceRoles(prefix: string): Record<string, RoleDescriptor> {
   const all = `${prefix}-*`;
@@ -16,13 +17,13 @@ export function serviceRoles(prefix: string): Record<string, RoleDescriptor> {
     // Appends documents, never changes or deletes one (create_doc refuses an overwrite), and
     // creates the next daily index through the templates it cannot change itself.
     [`${prefix}_shipper`]: { cluster: [], indices: [{ names: [all], privileges: ['create_doc', 'auto_configure'] }] },
-    // Reads every family, writes only metrics (and its own join of feedback to predictions).
+    // Reads every family, writes only metrics and labeled (its join of each feedback to its prediction,
+    // rewritten when a later feedback wins: `index` with an external version, which create_doc cannot do).
     [`${prefix}_analyzer`]: {
       cluster: [],
       indices: [
         { names: [all], privileges: ['read', 'view_index_metadata'] },
-        // labeled: its join of each feedback to its prediction, rewritten when later feedback wins.
-        { names: [familyPattern(prefix, 'metrics'), `${prefix}-labeled-*`], privileges: ['create_doc', 'index', 'auto_configure'] },
+        { names: [familyPattern(prefix, 'metrics'), familyPattern(prefix, 'labeled')], privileges: ['create_doc', 'index', 'auto_configure'] },
       ],
     },
     // Reads what rules query; keeps its execution history and state in indices of its own.
@@ -32,6 +33,11 @@ export function serviceRoles(prefix: string): Record<string, RoleDescriptor> {
         { names: [all], privileges: ['read', 'view_index_metadata'] },
         { names: [rulesIndexPattern(prefix)], privileges: ['read', 'index', 'create_doc', 'create_index'] },
       ],
+    },
+    // The remediator's retrain job: the analyzer's labeled documents and the features of their predictions, read only.
+    [`${prefix}_retrain`]: {
+      cluster: [],
+      indices: [{ names: [familyPattern(prefix, 'labeled'), familyPattern(prefix, 'predictions')], privileges: ['read'] }],
     },
     // Troubleshooting from the CLI and dashboards: read only.
     [`${prefix}_reader`]: { cluster: ['monitor'], indices: [{ names: [all], privileges: ['read', 'view_index_metadata'] }] },

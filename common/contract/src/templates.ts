@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { DATASETS, INDEX_FAMILIES, type Dataset, type IndexFamily } from './events/index.js';
+import type { z } from 'zod';
+import { DATASETS, DERIVED_DOCUMENTS, INDEX_FAMILIES, type Dataset, type DerivedDocument, type IndexFamily } from './events/index.js';
 import { familyPattern } from './indices.js';
 import { lifecyclePolicies, lifecyclePolicyName } from './retention.js';
 
@@ -67,6 +68,24 @@ export function datasetsOf(family: IndexFamily): Dataset[] {
   return (Object.keys(DATASETS) as Dataset[]).filter((d) => DATASETS[d].family === family);
 }
 
+function derivedOf(family: IndexFamily): DerivedDocument[] {
+  return (Object.keys(DERIVED_DOCUMENTS) as DerivedDocument[]).filter((d) => DERIVED_DOCUMENTS[d].family === family);
+}
+
+/** Each kind of document a family holds, by the name of its component template, with its schema. */
+export function schemasOf(family: IndexFamily): Array<[name: Dataset | DerivedDocument, schema: z.ZodType]> {
+  return [
+    ...datasetsOf(family).map((d): [Dataset, z.ZodType] => [d, DATASETS[d].schema]),
+    ...derivedOf(family).map((d): [DerivedDocument, z.ZodType] => [d, DERIVED_DOCUMENTS[d].schema]),
+  ];
+}
+
+/** The component templates a family's index template composes: the shared settings, ECS for log lines, then its documents. */
+function partsOf(family: IndexFamily): string[] {
+  const derived = derivedOf(family);
+  return derived.length > 0 ? ['settings', ...derived] : ['settings', 'ecs-base', ...datasetsOf(family)];
+}
+
 type Desired =
   | { kind: 'component'; name: string; body: ComponentBody }
   | { kind: 'index'; name: string; body: IndexTemplateBody };
@@ -82,8 +101,7 @@ function withHash<B extends object>(body: B, meta: estypes.Metadata = {}): B & {
 }
 
 export function desiredTemplates(prefix: string, missing: ReadonlySet<OptionalFieldType> = new Set()): Desired[] {
-  const shared = ['settings', 'ecs-base'];
-  const components: Desired[] = [...shared, ...Object.keys(DATASETS)].map((part) => {
+  const components: Desired[] = ['settings', 'ecs-base', ...Object.keys(DATASETS), ...Object.keys(DERIVED_DOCUMENTS)].map((part) => {
     const { _meta, ...body } = componentFile(part);
     return { kind: 'component' as const, name: componentName(prefix, part), body: withHash(adapt(body, missing) as ComponentBody, _meta) };
   });
@@ -93,13 +111,13 @@ export function desiredTemplates(prefix: string, missing: ReadonlySet<OptionalFi
     body: withHash(
       {
         index_patterns: [familyPattern(prefix, family)],
-        composed_of: [...[...shared, ...datasetsOf(family)].map((part) => componentName(prefix, part)), lifecycleComponentName(prefix, family)],
+        composed_of: [...partsOf(family).map((part) => componentName(prefix, part)), lifecycleComponentName(prefix, family)],
         // Only a cluster with ILM gets the lifecycle component (setupLifecycle); elsewhere it is skipped.
         ignore_missing_component_templates: [lifecycleComponentName(prefix, family)],
         // Above the built-in logs-*/metrics-* templates (100) of a full distribution.
         priority: 200,
       },
-      { description: `mlmon ${family}: ${datasetsOf(family).join(', ')}` },
+      { description: `mlmon ${family}: ${schemasOf(family).map(([name]) => name).join(', ')}` },
     ),
   }));
   return [...components, ...indexTemplates];

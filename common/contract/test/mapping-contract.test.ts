@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { testCluster } from '@mlmon/elasticsearch/testing';
-import { DATASETS, datasetsOf, familyIndex, featureValues, INDEX_FAMILIES, setupTemplates, type IndexFamily } from '../src/index.js';
+import { familyIndex, featureValues, INDEX_FAMILIES, schemasOf, setupTemplates, type IndexFamily } from '../src/index.js';
 
 /**
  * The zod schemas in common/contract/src/events/ and the component templates
@@ -17,7 +17,7 @@ const ES_TYPES: Record<Exclude<Kind, `record<${string}>`>, string[]> = {
   // wildcard and match_only_text are ECS's refinements of keyword and text; ip is a string the schema checks.
   string: ['keyword', 'text', 'wildcard', 'match_only_text', 'ip'],
   date: ['date'],
-  integer: ['long', 'integer', 'short'],
+  integer: ['long', 'integer', 'short', 'byte'],
   number: ['float', 'double'],
   boolean: ['boolean'],
 };
@@ -136,8 +136,8 @@ describe('schemas and mappings agree', () => {
     const mapping = await familyMapping(family);
     const problems: string[] = [];
     const inSomeSchema = new Set<string>();
-    for (const dataset of datasetsOf(family)) {
-      for (const [field, kind] of schemaFields(DATASETS[dataset].schema)) {
+    for (const [dataset, schema] of schemasOf(family)) {
+      for (const [field, kind] of schemaFields(schema)) {
         inSomeSchema.add(field);
         const esType = mapping.get(field);
         if (esType === undefined) problems.push(`${dataset}: ${field} (${kind}) is not mapped`);

@@ -7,7 +7,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ES_DIST_DIR, LAUNCHER_USER, startInstance, stopInstance } from '@mlmon/elasticsearch';
 import { createEsClient, freePort, loadEsConfig } from '@mlmon/runtime';
-import { familyIndex, familyPattern, rulesHistoryIndex, rulesIndex, serviceRoles, setupSecurity, setupTemplates } from '../src/index.js';
+import { familyIndex, familyPattern, rulesHistoryIndex, rulesIndex, serviceRoles, setupSecurity, setupTemplates, type LabeledDocument } from '../src/index.js';
 
 /**
  * A cluster of its own with security on (file realm: the roles of
@@ -31,6 +31,7 @@ const status = (call: Promise<unknown>) => call.then(() => 200, (err: { meta?: {
 
 const today = familyIndex(prefix, 'predictions', new Date());
 const metrics = familyIndex(prefix, 'metrics', new Date());
+const labeled = familyIndex(prefix, 'labeled', new Date());
 
 beforeAll(async () => {
   const port = await freePort();
@@ -45,6 +46,12 @@ afterAll(async () => {
   await stopInstance(INSTANCE);
   rmSync(path.join(path.dirname(ES_DIST_DIR), 'instances', INSTANCE), { recursive: true, force: true });
 }, 90_000);
+
+/** The analyzer's join of a feedback to prediction p-1, as it writes it: the feedback time decides the version. */
+const labeledDoc = (trueLabel: string): LabeledDocument => ({
+  '@timestamp': new Date().toISOString(),
+  mlmon: { prediction: { id: 'p-1' }, feedback: { true_label: trueLabel, at: new Date().toISOString(), id: 'f-1' }, labeled: { status: 'orphaned' } },
+});
 
 const prediction = (id: string) => ({
   '@timestamp': new Date().toISOString(),
@@ -78,11 +85,20 @@ describe('least privilege on a cluster with security on (file realm)', () => {
     expect(await status(shipper.index({ index: 'other-index', document: { a: 1 } }))).toBe(403);
   });
 
-  it('lets the analyzer read every family and write metrics, and nothing more', async () => {
+  it('lets the analyzer read every family and write metrics and labeled documents, and nothing more', async () => {
     const analyzer = as('analyzer');
     await as('setup').indices.refresh({ index: today });
     expect((await analyzer.count({ index: `${prefix}-predictions-*` })).count).toBe(1);
     expect(await status(analyzer.index({ index: metrics, document: { '@timestamp': new Date().toISOString() } }))).toBe(200);
+    // Its join creates the day's labeled index through the template and rewrites a document when a later feedback wins.
+    const write = (version: number, trueLabel: string) =>
+      status(analyzer.index({ index: labeled, id: 'p-1', version, version_type: 'external', document: labeledDoc(trueLabel), refresh: true }));
+    expect(await write(2, 'benign')).toBe(200);
+    expect(await write(4, 'malignant')).toBe(200);
+    expect(await write(3, 'benign')).toBe(409);
+    expect((await analyzer.get<LabeledDocument>({ index: labeled, id: 'p-1' }))._source?.mlmon.feedback.true_label).toBe('malignant');
+    expect((await as('setup').indices.getMapping({ index: labeled }))[labeled]?.mappings.properties?.mlmon).toBeDefined();
+    expect(await status(analyzer.indices.delete({ index: labeled }))).toBe(403);
     expect(await status(analyzer.index({ index: today, id: 'p-2', document: prediction('p-2') }))).toBe(403);
     expect(await status(analyzer.indices.delete({ index: metrics }))).toBe(403);
     expect(await status(analyzer.indices.putIndexTemplate({ name: `${prefix}-metrics`, index_patterns: ['x-*'] }))).toBe(403);
@@ -120,7 +136,20 @@ describe('least privilege on a cluster with security on (file realm)', () => {
   it('gives the read-only user (CLI, dashboards) reads and no writes', async () => {
     const reader = as('reader');
     expect((await reader.count({ index: `${prefix}-*` })).count).toBeGreaterThanOrEqual(1);
+    expect((await reader.count({ index: familyPattern(prefix, 'labeled') })).count).toBe(1);
     expect(await status(reader.index({ index: metrics, document: { a: 1 } }))).toBe(403);
+    expect(await status(reader.index({ index: labeled, id: 'p-1', version: 9, version_type: 'external', document: labeledDoc('benign') }))).toBe(403);
+  });
+
+  it("lets retraining read the labeled documents and their predictions' features, and nothing more", async () => {
+    const retrain = as('retrain');
+    const hits = await retrain.search<LabeledDocument>({ index: familyPattern(prefix, 'labeled') });
+    expect(hits.hits.hits.map((h) => [h._id, h._source?.mlmon.feedback.true_label])).toEqual([['p-1', 'malignant']]);
+    expect((await retrain.search({ index: familyPattern(prefix, 'predictions'), query: { ids: { values: ['p-1'] } } })).hits.hits.map((h) => h._id)).toEqual(['p-1']);
+    // A concrete index: a wildcard leaves out what the user may not read instead of refusing.
+    expect(await status(retrain.search({ index: metrics }))).toBe(403);
+    expect(await status(retrain.index({ index: labeled, id: 'p-1', version: 9, version_type: 'external', document: labeledDoc('benign') }))).toBe(403);
+    expect(await status(retrain.indices.delete({ index: labeled }))).toBe(403);
   });
 
   it('lets the setup job manage templates but not read documents', async () => {
