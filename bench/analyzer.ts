@@ -30,14 +30,14 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from 'simple-statistics';
 import { HttpConnection, type Client } from '@elastic/elasticsearch';
 import { createEsClient, loadEsConfig, waitUntil } from '@mlmon/runtime';
-import { setupTemplates } from '@mlmon/contract';
+import { familyPattern, setupTemplates } from '@mlmon/contract';
 import {
   DEFAULT_SETTINGS,
   FEATURE_ERRORS,
@@ -48,7 +48,6 @@ import {
   aucFromHistograms,
   binCounts,
   countsBelow,
-  ensureLabeledTemplate,
   ksPValue,
   ksStatistic,
   loadReference,
@@ -408,17 +407,21 @@ async function servicePeak(joinState: string): Promise<{ mb: number; count: numb
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   let exited: number | null | undefined;
   child.on('exit', (code) => (exited = code));
-  const file = path.join(dir, 'analyzer.ndjson');
-  const quality = () =>
-    existsSync(file)
-      ? readFileSync(file, 'utf8')
-          .split('\n')
-          .filter((l) => l.includes('"mlmon.quality"'))
-          .map((l) => JSON.parse(l) as { mlmon: { window: { end: string }; quality: { count: number } } })
-      : [];
+  // The service indexes its metric documents itself: the quality ones of this run's window.
+  const quality = async () => {
+    await client.indices.refresh({ index: familyPattern(prefix, 'metrics'), allow_no_indices: true });
+    const res = await client.search<{ mlmon: { window: { end: string }; quality: { count: number } } }>({
+      index: familyPattern(prefix, 'metrics'),
+      allow_no_indices: true,
+      size: 100,
+      query: { bool: { filter: [{ term: { 'event.dataset': 'mlmon.quality' } }, { term: { 'mlmon.window.name': '1h' } }] } },
+      sort: [{ 'mlmon.window.end': 'asc' }],
+    });
+    return res.hits.hits.map((h) => h._source!);
+  };
   try {
-    const events = await waitUntil(() => {
-      const q = quality();
+    const events = await waitUntil(async () => {
+      const q = await quality();
       return new Set(q.map((e) => e.mlmon.window.end)).size >= 2 && q;
     }, { timeoutMs: 20 * 60_000, intervalMs: 1000, what: 'the analyzer service computing two ticks', abortIf: () => (exited !== undefined ? `exited (${exited}): ${stderr.slice(-500)}` : undefined) });
     const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
@@ -430,20 +433,19 @@ async function servicePeak(joinState: string): Promise<{ mb: number; count: numb
 
 try {
   await setupTemplates(client, { prefix });
-  await ensureLabeledTemplate(client, prefix);
   const ctx = { client, prefix, reference, settings: DEFAULT_SETTINGS, requestCache: false };
   const joinState = path.join(work, 'state.json');
   const small = Math.round(N / 10);
   await generate(0, small);
   let t = Date.now();
-  let joined = await new Joiner(client, prefix, reference.positiveLabel, new StateFile(joinState), log).run();
+  let joined = await new Joiner(client, prefix, reference.positiveLabel, new StateFile(joinState), { progress: log }).run();
   log(`join of ${joined.feedbackRead} feedback: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   const fullSmall = await timed(`full pass at ${small}`, () => analyzeWindow(ctx, window));
   const tickSmall = await tick(ctx, small);
   const agreeSmall = sameReports(tickSmall.result, fullSmall.result);
   await generate(small, N);
   t = Date.now();
-  joined = await new Joiner(client, prefix, reference.positiveLabel, new StateFile(joinState), log).run();
+  joined = await new Joiner(client, prefix, reference.positiveLabel, new StateFile(joinState), { progress: log }).run();
   log(`join of ${joined.feedbackRead} more feedback: ${((Date.now() - t) / 1000).toFixed(1)} s`);
   const full = await timed(`full pass at ${N}`, () => analyzeWindow(ctx, window));
   const tickBig = await tick(ctx, N);

@@ -1,9 +1,9 @@
 import type { estypes } from '@elastic/elasticsearch';
-import { labeledFamily } from './labeled.js';
-import { emptyLabeled, type RawGroup, type RawLabeled, type RawRejected, type RawWindow } from './raw.js';
-import { rangesFor, type Reference, type ReferenceDistribution } from './reference.js';
+import { familyPattern } from '@mlmon/contract';
+import type { AnalysisContext, ModelKey } from './context.js';
+import { emptyLabeled, SCORE_DECILE_KEYS, SCORE_DECILES, type RawGroup, type RawLabeled, type RawRejected, type RawWindow } from './raw.js';
+import { rangesFor } from './reference.js';
 import { nextFloatUp } from './stats.js';
-import type { AnalysisContext, ModelKey } from './window.js';
 
 /**
  * Collect: the searches that turn a time range into its raw buckets (raw.ts).
@@ -18,8 +18,6 @@ export interface TimeRange {
 
 /** Width of the ROC AUC histogram's bins on the logit scale (the score 0.5 ± 0.004 near the middle). */
 export const AUC_BIN = 2 ** -6;
-const SCORE_DECILES = 10;
-export const SCORE_DECILE_KEYS = Array.from({ length: SCORE_DECILES }, (_, i) => `${String(i * 10).padStart(2, '0')}-${(i + 1) * 10}`);
 export const FEATURE_ERRORS = ['missing_feature', 'invalid_feature_value'] as const;
 
 type Aggs = Record<string, estypes.AggregationsAggregate>;
@@ -63,28 +61,6 @@ export function groupsOf(terms: GroupTerms | undefined): Array<{ model: ModelKey
     for (const v of n.version!.buckets) for (const r of v.role!.buckets) out.push({ model: { name: n.key, version: v.key, role: r.key as ModelKey['role'] }, count: r.doc_count });
   }
   return out;
-}
-
-/** The raw buckets of a group without predictions in a range: what a window reports for a version that served only outside it. */
-export function emptyGroup(reference: Reference, m: ModelKey): RawGroup {
-  const zeros = (d: ReferenceDistribution) => new Uint32Array(rangesFor(d).length);
-  const scoreRef = reference.scores.get(m.version);
-  return {
-    model: m,
-    count: 0,
-    scoreSum: 0,
-    scoreMin: Infinity,
-    scoreMax: -Infinity,
-    positive: 0,
-    lowCount: 0,
-    lowSum: 0,
-    highSum: 0,
-    deciles: SCORE_DECILE_KEYS.map(() => 0),
-    ood: 0,
-    features: reference.featureNames.map((f) => zeros(reference.features.get(f)!)),
-    ...(scoreRef ? { scoreRanges: zeros(scoreRef) } : {}),
-    labeled: emptyLabeled(),
-  };
 }
 
 /** The raw buckets of a range: its groups (found, or given by a census), each group's predictions and labels, and the rejected requests. */
@@ -171,7 +147,7 @@ export async function collectLabeled(ctx: AnalysisContext, r: TimeRange, m: Mode
     filter: { bool: { filter: [{ term: { 'mlmon.labeled.positive': y } }, { term: { 'mlmon.labeled.predicted_positive': p } }] } },
   });
   const res = await ctx.client.search({
-    index: `${labeledFamily(ctx.prefix)}-*`,
+    index: familyPattern(ctx.prefix, 'labeled'),
     size: 0,
     request_cache: ctx.requestCache,
     track_total_hits: true,

@@ -1,4 +1,4 @@
-import type { EventFields, EventLog } from '@mlmon/runtime';
+import type { EventFields } from '@mlmon/runtime';
 import type { GroupReport, WindowReport } from './window.js';
 
 /**
@@ -38,10 +38,4 @@ export function metricEvents(report: WindowReport): Array<
       ...dq.map((d) => ({ dataset: 'mlmon.data_quality' as const, message: `data quality ${who}: ${d.feature}`, fields: { mlmon: finiteOnly({ ...scope, data_quality: d }) } })),
     ];
   });
-}
-
-export async function writeMetricEvents(log: EventLog, report: WindowReport): Promise<number> {
-  const events = metricEvents(report);
-  for (const e of events) await log.write(e.dataset, 'info', e.message, e.fields as never);
-  return events.length;
 }

@@ -1,10 +1,12 @@
 export { analyzerConfigShape, loadAnalyzerConfig, type AnalyzerConfig } from './config.js';
 export { startAnalyzer, analyzeOnce, type Analyzer } from './service.js';
-export { metricEvents, writeMetricEvents, finiteOnly } from './events.js';
-export { Joiner, StateFile, ensureLabeledTemplate, uuidv7Time } from './labeled.js';
+export { metricEvents, finiteOnly } from './events.js';
+export { AnalyzerWriter, type LabeledWrite, type Written } from './writer.js';
+export { Joiner, StateFile, uuidv7Time, type JoinerOptions } from './labeled.js';
 export { binCounts, countsBelow, ksStatistic, loadReference, referenceBinCounts, type Reference, type ReferenceDistribution } from './reference.js';
 export { SliceStore, type SliceStoreOptions, type UpdateStats } from './slices.js';
 export { collect, collectLabeled, AUC_BIN, FEATURE_ERRORS } from './collect.js';
 export { mergeRaw, type RawWindow } from './raw.js';
-export { analyzeWindow, finish, aucFromHistograms, DEFAULT_SETTINGS, type WindowReport, type GroupReport, type AnalysisSettings } from './window.js';
+export { DEFAULT_SETTINGS, type AnalysisContext, type AnalysisSettings, type ModelKey } from './context.js';
+export { analyzeWindow, finish, aucFromHistograms, type WindowReport, type GroupReport } from './window.js';
 export { ksPValue, kolmogorovSf, newcombeDiff, twoProportionPValue, psi, benjaminiHochberg } from './stats.js';

@@ -2,11 +2,15 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { familyIndex } from '@mlmon/contract';
+import { familyIndex, familyPattern, type LabeledDocument } from '@mlmon/contract';
 import { writeFileAtomic } from '@mlmon/runtime';
+import type { ModelKey } from './context.js';
+import { AnalyzerWriter, type LabeledWrite } from './writer.js';
 
 /**
- * The feedback↔prediction join (see README "How labels meet predictions").
+ * The feedback↔prediction join (see README "How labels meet predictions"),
+ * the only one: the analyzer's quality metrics aggregate its documents and the
+ * remediator's retraining reads them as its labeled rows.
  * Each feedback event is read once, in `_seq_no` order per feedback index; its
  * prediction is fetched by id (the UUIDv7 id names the day, hence the index);
  * and one "labeled" document per prediction, `_id` = prediction id, holds what
@@ -15,51 +19,10 @@ import { writeFileAtomic } from '@mlmon/runtime';
  * and a retry or a duplicate can never count twice.
  */
 
-export const labeledFamily = (prefix: string) => `${prefix}-labeled`;
-const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '.');
-export const labeledIndex = (prefix: string, ms: number) => `${labeledFamily(prefix)}-${dayOf(ms)}`;
-const predictionIndex = (prefix: string, ms: number) => familyIndex(prefix, 'predictions', new Date(ms));
+const dayIndex = (prefix: string, family: 'predictions' | 'labeled', ms: number) => familyIndex(prefix, family, new Date(ms));
 
 /** sklearn's log_loss clips probabilities to [eps, 1-eps] with the float64 machine epsilon. */
 const EPS = 2.220446049250313e-16;
-
-export async function ensureLabeledTemplate(client: Client, prefix: string): Promise<void> {
-  const keyword = { type: 'keyword' } as const;
-  await client.indices.putIndexTemplate({
-    name: labeledFamily(prefix),
-    index_patterns: [`${labeledFamily(prefix)}-*`],
-    priority: 200,
-    _meta: { managed_by: 'mlmon', description: 'analyzer: one document per prediction with ground truth' },
-    template: {
-      settings: { number_of_shards: 1, auto_expand_replicas: '0-1' },
-      mappings: {
-        dynamic: false,
-        properties: {
-          '@timestamp': { type: 'date' },
-          http: { properties: { request: { properties: { id: keyword } } } },
-          mlmon: {
-            properties: {
-              model: { properties: { name: keyword, version: keyword, role: keyword } },
-              prediction: { properties: { id: keyword, label: keyword, score: { type: 'double' } } },
-              feedback: { properties: { true_label: keyword, at: { type: 'date' }, id: keyword } },
-              labeled: {
-                properties: {
-                  status: keyword,
-                  positive: { type: 'byte' },
-                  predicted_positive: { type: 'byte' },
-                  correct: { type: 'byte' },
-                  log_loss: { type: 'double' },
-                  brier: { type: 'double' },
-                  logit: { type: 'double' },
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-  });
-}
 
 /** Milliseconds since the epoch inside a UUIDv7, or undefined for any other id. */
 export function uuidv7Time(id: string): number | undefined {
@@ -77,7 +40,7 @@ interface Feedback {
 interface PredictionSource {
   '@timestamp': string;
   http?: { request?: { id?: string } };
-  mlmon: { model: { name: string; version: string; role: string }; prediction: { id: string; label: string; score: number } };
+  mlmon: { model: ModelKey; prediction: { id: string; label: string; score: number } };
 }
 
 interface State {
@@ -118,19 +81,34 @@ export interface JoinStats {
   superseded: number;
 }
 
+export interface JoinerOptions {
+  progress?: (message: string) => void;
+  /** Feedback read per search. */
+  batchSize?: number;
+  /** Slice width (the service's tick) for pendingSlices(); without it nothing is tracked. */
+  sliceMs?: number;
+  /** The service's writer (which reports what it could not write); a joiner on its own writes through one of its own. */
+  writer?: AnalyzerWriter;
+}
+
 export class Joiner {
   private state: State;
+  private readonly progress: (message: string) => void;
+  private readonly batchSize: number;
+  private readonly sliceMs: number | undefined;
+  private readonly writer: AnalyzerWriter;
   constructor(
     private readonly client: Client,
     private readonly prefix: string,
     private readonly positiveLabel: string,
     private readonly stateFile: StateFile,
-    private readonly progress: (message: string) => void = () => {},
-    private readonly batchSize = 2000,
-    /** Slice width (the service's tick) for pendingSlices(); without it nothing is tracked. */
-    private readonly sliceMs?: number,
+    o: JoinerOptions = {},
   ) {
     this.state = stateFile.read();
+    this.progress = o.progress ?? (() => {});
+    this.batchSize = o.batchSize ?? 2000;
+    this.sliceMs = o.sliceMs;
+    this.writer = o.writer ?? new AnalyzerWriter(client, { prefix });
   }
 
   /** The slices (by start) whose labeled part changed since clearPending last covered them. */
@@ -200,7 +178,7 @@ export class Joiner {
   private async retryOrphans(stats: JoinStats): Promise<void> {
     const res = await this.client.search<{ mlmon: { prediction: { id: string }; feedback: { true_label: string; at: string; id: string } } }>(
       {
-        index: `${labeledFamily(this.prefix)}-*`,
+        index: familyPattern(this.prefix, 'labeled'),
         size: 10_000,
         query: { term: { 'mlmon.labeled.status': 'orphaned' } },
         _source: ['mlmon.prediction.id', 'mlmon.feedback'],
@@ -232,7 +210,7 @@ export class Joiner {
     // A prediction is logged a moment after its id is made: near midnight it can land in the next day's index.
     const docs = batch.flatMap((f) => {
       const t = uuidv7Time(f.predictionId) ?? f.at;
-      const days = [...new Set([predictionIndex(this.prefix, t), predictionIndex(this.prefix, t + 60_000)])];
+      const days = [...new Set([dayIndex(this.prefix, 'predictions', t), dayIndex(this.prefix, 'predictions', t + 60_000)])];
       return days.map((index) => ({ _index: index, _id: f.predictionId }));
     });
     const found = new Map<string, PredictionSource>();
@@ -241,19 +219,16 @@ export class Joiner {
       _source_includes: ['@timestamp', 'http.request.id', 'mlmon.model', 'mlmon.prediction.id', 'mlmon.prediction.label', 'mlmon.prediction.score'],
     });
     for (const d of res.docs) if ('found' in d && d.found && d._source) found.set(d._id, d._source);
-    const body = batch.flatMap((f) => {
+    const writes = batch.flatMap((f): LabeledWrite[] => {
       const p = found.get(f.predictionId);
       // An orphan that is still one stays as it is.
       if (!p && retry) return [];
       const t = uuidv7Time(f.predictionId) ?? f.at;
       const feedback = { true_label: f.trueLabel, at: new Date(f.at).toISOString(), id: f.id };
+      const target = { index: dayIndex(this.prefix, 'labeled', t), id: f.predictionId };
       if (!p) {
         stats.orphaned += 1;
-        return {
-          version: f.at * 2,
-          index: labeledIndex(this.prefix, t),
-          doc: { '@timestamp': new Date(t).toISOString(), mlmon: { prediction: { id: f.predictionId }, feedback, labeled: { status: 'orphaned' } } },
-        };
+        return [{ ...target, version: f.at * 2, doc: { '@timestamp': new Date(t).toISOString(), mlmon: { prediction: { id: f.predictionId }, feedback, labeled: { status: 'orphaned' } } } }];
       }
       stats.joined += 1;
       this.touch(Date.parse(p['@timestamp']));
@@ -261,48 +236,30 @@ export class Joiner {
       const predicted = p.mlmon.prediction.label === this.positiveLabel ? 1 : 0;
       const score = p.mlmon.prediction.score;
       const clipped = Math.min(Math.max(score, EPS), 1 - EPS);
-      return {
-        // Joined outranks orphaned for the same feedback; a later feedback outranks both.
-        version: f.at * 2 + 1,
-        index: labeledIndex(this.prefix, t),
-        doc: {
-          '@timestamp': p['@timestamp'],
-          ...(p.http?.request?.id ? { http: { request: { id: p.http.request.id } } } : {}),
-          mlmon: {
-            model: p.mlmon.model,
-            prediction: p.mlmon.prediction,
-            feedback,
-            labeled: {
-              status: 'joined',
-              positive: y,
-              predicted_positive: predicted,
-              correct: y === predicted ? 1 : 0,
-              log_loss: -(y * Math.log(clipped) + (1 - y) * Math.log(1 - clipped)),
-              brier: (score - y) ** 2,
-              // The ROC AUC histogram bins the logit: the same order as the score, but scores piled up near 0
-              // and 1 spread over many bins, which keeps the AUC's binning error small where models are confident.
-              logit: Math.log(clipped) - Math.log(1 - clipped),
-            },
+      const doc: LabeledDocument = {
+        '@timestamp': p['@timestamp'],
+        ...(p.http?.request?.id ? { http: { request: { id: p.http.request.id } } } : {}),
+        mlmon: {
+          model: p.mlmon.model,
+          prediction: p.mlmon.prediction,
+          feedback,
+          labeled: {
+            status: 'joined',
+            positive: y,
+            predicted_positive: predicted,
+            correct: y === predicted ? 1 : 0,
+            log_loss: -(y * Math.log(clipped) + (1 - y) * Math.log(1 - clipped)),
+            brier: (score - y) ** 2,
+            // The ROC AUC histogram bins the logit: the same order as the score, but scores piled up near 0
+            // and 1 spread over many bins, which keeps the AUC's binning error small where models are confident.
+            logit: Math.log(clipped) - Math.log(1 - clipped),
           },
         },
       };
+      // Joined outranks orphaned for the same feedback; a later feedback outranks both.
+      return [{ ...target, version: f.at * 2 + 1, doc }];
     });
-    if (body.length === 0) return;
-    const failures: string[] = [];
-    const meta = new Map<object, { index: string; version: number }>(body.map((b) => [b.doc, b]));
-    await this.client.helpers.bulk<(typeof body)[number]['doc']>({
-      datasource: body.map((b) => b.doc),
-      onDocument: (doc) => {
-        const { index, version } = meta.get(doc)!;
-        return { index: { _index: index, _id: doc.mlmon.prediction.id, version, version_type: 'external' as const } };
-      },
-      onDrop: (drop) => {
-        // 409: this prediction already holds a later feedback (or this very one), which is the point.
-        if (drop.status === 409) stats.superseded += 1;
-        else failures.push(`${drop.status} ${drop.error?.reason ?? ''}`);
-      },
-      refreshOnCompletion: true,
-    });
-    if (failures.length > 0) throw new Error(`writing labeled documents failed: ${failures.slice(0, 3).join('; ')}`);
+    // Refused as not newer: this prediction already holds a later feedback (or this very one), which is the point.
+    stats.superseded += (await this.writer.labeled(writes)).conflicts;
   }
 }

@@ -1,4 +1,9 @@
-import type { ModelKey } from './window.js';
+import type { ModelKey } from './context.js';
+import { rangesFor, type Reference, type ReferenceDistribution } from './reference.js';
+
+/** The score histogram's bins: `00-10` … `90-100` (percent), in the order RawGroup.deciles counts them. */
+export const SCORE_DECILES = 10;
+export const SCORE_DECILE_KEYS = Array.from({ length: SCORE_DECILES }, (_, i) => `${String(i * 10).padStart(2, '0')}-${(i + 1) * 10}`);
 
 /**
  * The raw aggregated buckets of a time range (a tick's slice, or a whole
@@ -58,6 +63,28 @@ export interface RawWindow {
 export const groupKey = (m: ModelKey) => `${m.name}\u0000${m.version}\u0000${m.role}`;
 
 export const emptyLabeled = (): RawLabeled => ({ count: 0, tp: 0, fp: 0, tn: 0, fn: 0, logLossSum: 0, brierSum: 0, logitPos: new Map(), logitNeg: new Map() });
+
+/** The raw buckets of a group without predictions in a range: what a window reports for a version that served only outside it. */
+export function emptyGroup(reference: Reference, m: ModelKey): RawGroup {
+  const zeros = (d: ReferenceDistribution) => new Uint32Array(rangesFor(d).length);
+  const scoreRef = reference.scores.get(m.version);
+  return {
+    model: m,
+    count: 0,
+    scoreSum: 0,
+    scoreMin: Infinity,
+    scoreMax: -Infinity,
+    positive: 0,
+    lowCount: 0,
+    lowSum: 0,
+    highSum: 0,
+    deciles: SCORE_DECILE_KEYS.map(() => 0),
+    ood: 0,
+    features: reference.featureNames.map((f) => zeros(reference.features.get(f)!)),
+    ...(scoreRef ? { scoreRanges: zeros(scoreRef) } : {}),
+    labeled: emptyLabeled(),
+  };
+}
 
 function addMap(into: Map<number, number>, from: Map<number, number>): void {
   for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v);

@@ -2,13 +2,14 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpConnection, type Client } from '@elastic/elasticsearch';
 import { createEsClient, createEventLog, formatDuration, type EventLog } from '@mlmon/runtime';
-import { LOG_BASENAMES, setupTemplates } from '@mlmon/contract';
+import { familyPattern, LOG_BASENAMES, setupTemplates } from '@mlmon/contract';
 import type { AnalyzerConfig } from './config.js';
-import { writeMetricEvents } from './events.js';
-import { Joiner, StateFile, ensureLabeledTemplate } from './labeled.js';
+import type { AnalysisContext, AnalysisSettings } from './context.js';
+import { Joiner, StateFile } from './labeled.js';
 import { loadReference, type Reference } from './reference.js';
 import { SliceStore } from './slices.js';
-import { analyzeWindow, type AnalysisContext, type AnalysisSettings, type WindowReport } from './window.js';
+import { analyzeWindow, type WindowReport } from './window.js';
+import { AnalyzerWriter } from './writer.js';
 
 export function settingsOf(config: AnalyzerConfig): AnalysisSettings {
   return {
@@ -31,8 +32,9 @@ export interface Analyzer {
 /**
  * The analyzer service: every interval it joins new feedback to its
  * predictions, brings the per-tick slices up to date (slices.ts), then merges
- * each configured window ending at that tick from them and writes its metric events to `MLMON_LOG_DIR/analyzer.ndjson`, which the log shipper
- * indexes like every other line. Ticks are multiples of the interval and the
+ * each configured window ending at that tick from them and indexes its metric
+ * documents (writer.ts); its own app lines go to `MLMON_LOG_DIR/analyzer.ndjson`,
+ * which the log shipper indexes like every other log. Ticks are multiples of the interval and the
  * next one to compute is kept in the state file, so after Elasticsearch was
  * down (or the analyzer itself) every missed tick is computed once it is back.
  */
@@ -55,7 +57,12 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
   };
   const interval = config.MLMON_ANALYZER_INTERVAL;
   const horizon = config.MLMON_ANALYZER_LATE_HORIZON;
-  const joiner = new Joiner(client, prefix, reference.positiveLabel, new StateFile(path.join(config.MLMON_ANALYZER_STATE_DIR, 'state.json')), (m) => say('info', m), 2000, interval);
+  const writer = new AnalyzerWriter(client, { prefix, node: config.MLMON_ANALYZER_NODE, report: (m) => say('warn', m) });
+  const joiner = new Joiner(client, prefix, reference.positiveLabel, new StateFile(path.join(config.MLMON_ANALYZER_STATE_DIR, 'state.json')), {
+    progress: (m) => say('info', m),
+    sliceMs: interval,
+    writer,
+  });
   const ctx: AnalysisContext = { client, prefix, reference, settings: settingsOf(config) };
   const slices = new SliceStore(ctx, {
     intervalMs: interval,
@@ -77,10 +84,7 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
   const pass = async () => {
     if (!prepared) {
       // Off where a setup job installs templates (least privilege: the analyzer's role cannot).
-      if (config.MLMON_ANALYZER_SETUP_TEMPLATES) {
-        await setupTemplates(client, { prefix });
-        await ensureLabeledTemplate(client, prefix);
-      }
+      if (config.MLMON_ANALYZER_SETUP_TEMPLATES) await setupTemplates(client, { prefix });
       prepared = true;
     }
     const joined = await joiner.run();
@@ -98,12 +102,9 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
       if (recheck && Date.now() >= recheck.until) recheck = undefined;
       await slices.update(next, { pending: joiner.pendingSlices(), ...(recheck ? { checkFrom: recheck.from } : {}) });
       await joiner.clearPending(next);
-      const empty: string[] = [];
-      for (const w of config.MLMON_ANALYZER_WINDOWS) {
-        const report = slices.report(next, w);
-        if (report.versions.length === 0) empty.push(w.name);
-        await writeMetricEvents(log, report);
-      }
+      const reports = config.MLMON_ANALYZER_WINDOWS.map((w) => slices.report(next, w));
+      await writer.metrics(reports);
+      const empty = reports.filter((r) => r.versions.length === 0).map((r) => r.window.name);
       // No version to report means no metric event: this line is what tells "no traffic" from "analyzer not running".
       if (empty.length > 0) {
         await log.write('mlmon.app', 'info', `windows ${empty.join(', ')} ending ${new Date(next).toISOString()}: no predictions, no metrics (insufficient data: 0 predictions)`, {});
@@ -137,7 +138,7 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
       }
     }
   })();
-  say('info', `analyzing ${prefix}-* every ${formatDuration(config.MLMON_ANALYZER_INTERVAL)} over ${config.MLMON_ANALYZER_WINDOWS.map((w) => w.name).join(', ')}; metrics to ${log.file}`);
+  say('info', `analyzing ${prefix}-* every ${formatDuration(config.MLMON_ANALYZER_INTERVAL)} over ${config.MLMON_ANALYZER_WINDOWS.map((w) => w.name).join(', ')}; metrics to ${familyPattern(prefix, 'metrics')}`);
 
   return {
     log,

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { writeFileAtomic } from '@mlmon/runtime';
 import { collect, collectLabeled, groupsOf, groupTerms, rejectedQuery, timeRange, type GroupTerms, type TimeRange } from './collect.js';
 import { deserializeRaw, groupKey, mergeRaw, serializeRaw, type RawWindow } from './raw.js';
-import { finish, type AnalysisContext, type ModelKey, type WindowReport } from './window.js';
+import type { AnalysisContext, ModelKey } from './context.js';
+import { finish, type WindowReport } from './window.js';
 
 export interface SliceStoreOptions {
   /** Slice width = the service's tick; slices start at multiples of it. */

@@ -1,30 +1,13 @@
-import type { Client } from '@elastic/elasticsearch';
-import { collect, emptyGroup, SCORE_DECILE_KEYS } from './collect.js';
-import { groupKey, type RawGroup, type RawLabeled, type RawRejected, type RawWindow } from './raw.js';
-import { binCounts, countsBelow, ksStatistic, referenceBinCounts, type Reference, type ReferenceDistribution } from './reference.js';
+import { collect } from './collect.js';
+import type { AnalysisContext, AnalysisSettings, ModelKey } from './context.js';
+import { emptyGroup, groupKey, SCORE_DECILE_KEYS, type RawGroup, type RawLabeled, type RawRejected, type RawWindow } from './raw.js';
+import { binCounts, countsBelow, ksStatistic, referenceBinCounts, type ReferenceDistribution } from './reference.js';
 import { benjaminiHochberg, ksPValue, newcombeDiff, nextFloatUp, psi, twoProportionPValue } from './stats.js';
-
-/** Thresholds and sample sizes; README.md explains each. */
-export interface AnalysisSettings {
-  minLabeled: number;
-  minPredictions: number;
-  psiThreshold: number;
-  alpha: number;
-  psiFloor: number;
-}
-
-export const DEFAULT_SETTINGS: AnalysisSettings = { minLabeled: 30, minPredictions: 30, psiThreshold: 0.2, alpha: 0.05, psiFloor: 1e-4 };
 
 export interface Window {
   start: Date;
   end: Date;
   name: string;
-}
-
-export interface ModelKey {
-  name: string;
-  version: string;
-  role: 'active' | 'canary' | 'pinned';
 }
 
 export interface Quality {
@@ -116,15 +99,6 @@ export interface GroupReport {
 export interface WindowReport {
   window: { start: string; end: string; name: string };
   versions: GroupReport[];
-}
-
-export interface AnalysisContext {
-  client: Client;
-  prefix: string;
-  reference: Reference;
-  settings: AnalysisSettings;
-  /** Off for benchmarks: a repeated window would otherwise be answered from the shard request cache. */
-  requestCache?: boolean;
 }
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : undefined);

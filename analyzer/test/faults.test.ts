@@ -3,11 +3,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEsClient, createEventLog, loadEsConfig } from '@mlmon/runtime';
-import { parseEcsLine, type MlmonEvent } from '@mlmon/contract';
+import type { estypes } from '@elastic/elasticsearch';
+import { createEsClient, loadEsConfig } from '@mlmon/runtime';
+import { familyPattern, parseEcsLine, type MlmonEvent } from '@mlmon/contract';
 import { testCluster } from '@mlmon/elasticsearch/testing';
 import { setupTemplates } from '@mlmon/contract';
-import { DEFAULT_SETTINGS, SliceStore, analyzeWindow, loadAnalyzerConfig, loadReference, startAnalyzer, writeMetricEvents, type WindowReport } from '../src/index.js';
+import { AnalyzerWriter, DEFAULT_SETTINGS, SliceStore, analyzeWindow, loadAnalyzerConfig, loadReference, startAnalyzer, type WindowReport } from '../src/index.js';
 import { fixture, index, predictionEvent } from './support.js';
 
 const cluster = testCluster();
@@ -51,13 +52,20 @@ const rows = (version: string, n: number, at = () => new Date().toISOString()) =
 const ctx = { client, prefix, reference, settings: DEFAULT_SETTINGS };
 type Event<D extends MlmonEvent['event']['dataset']> = Extract<MlmonEvent, { event: { dataset: D } }>;
 
-/** A report's metric events as the service writes them: through the event log, then read back and checked against the contract. */
+/** The metric documents under a prefix that match `filter`, in the order they were written, each checked against the contract. */
+async function metricDocs(of: string, filter: estypes.QueryDslQueryContainer[]): Promise<MlmonEvent[]> {
+  await client.indices.refresh({ index: familyPattern(of, 'metrics'), allow_no_indices: true });
+  const res = await client.search({ index: familyPattern(of, 'metrics'), allow_no_indices: true, size: 10_000, query: { bool: { filter } }, sort: [{ '@timestamp': 'asc' }, { 'event.sequence': 'asc' }] });
+  return res.hits.hits.map((h) => parseEcsLine(JSON.stringify(h._source)));
+}
+
+/** A report's metric documents as the service writes them: indexed by the analyzer's writer, then read back. */
 async function written(report: WindowReport): Promise<MlmonEvent[]> {
-  const out = mkdtempSync(path.join(dir, 'events-'));
-  const log = createEventLog({ service: 'mlmon-analyzer', node: 'test', dir: out, basename: 'analyzer', maxBytes: 1e8, maxFiles: 1 });
-  await writeMetricEvents(log, report);
-  await log.close();
-  return readFileSync(log.file, 'utf8').trimEnd().split('\n').map(parseEcsLine);
+  const writer = new AnalyzerWriter(client, { prefix, node: 'test' });
+  const first = await writer.metrics([report]);
+  // Written again (a tick computed twice after a crash): every document is already there, none is added.
+  expect(await writer.metrics([report])).toEqual({ written: 0, conflicts: first.written });
+  return metricDocs(prefix, [{ term: { 'mlmon.window.name': report.window.name } }, { term: { 'mlmon.window.end': report.window.end } }]);
 }
 
 describe('empty windows', () => {
@@ -117,6 +125,7 @@ describe('empty windows', () => {
     }
     const events = readFileSync(path.join(out, 'analyzer.ndjson'), 'utf8').trimEnd().split('\n').map(parseEcsLine);
     expect(events.filter((e) => e.event.dataset !== 'mlmon.app')).toEqual([]);
+    expect(await metricDocs(`${prefix}-idle`, [])).toEqual([]);
     const idle = events.filter((e) => e.message.includes('no predictions'));
     expect(idle.length).toBeGreaterThanOrEqual(3);
     expect(idle[0]!.message).toMatch(/^windows 2s, 4s ending \S+Z: no predictions, no metrics \(insufficient data: 0 predictions\)$/);
@@ -197,10 +206,12 @@ describe('the service', () => {
       await r.close();
     }
 
-    const text = readFileSync(path.join(dir, 'analyzer.ndjson'), 'utf8');
-    expect(text).not.toMatch(/NaN|Infinity|null/);
-    // Every line is a valid event of the contract.
-    const events: MlmonEvent[] = text.trimEnd().split('\n').map(parseEcsLine);
+    // The app lines in its log file, the metric documents in Elasticsearch: every one a valid event of the contract.
+    const lines = readFileSync(path.join(dir, 'analyzer.ndjson'), 'utf8').trimEnd().split('\n').map(parseEcsLine);
+    expect(lines.filter((e) => e.event.dataset !== 'mlmon.app')).toEqual([]);
+    expect(lines.some((e) => e.message.startsWith('Elasticsearch is back'))).toBe(true);
+    const events = await metricDocs(prefix, [{ term: { 'mlmon.window.name': '1h' } }]);
+    expect(JSON.stringify(events)).not.toMatch(/NaN|Infinity|null/);
     const quality = events.filter((e) => e.event.dataset === 'mlmon.quality') as Array<Extract<MlmonEvent, { event: { dataset: 'mlmon.quality' } }>>;
     for (const version of ['v1', 'v9']) {
       const ends = quality.filter((e) => e.mlmon.model.version === version).map((e) => Date.parse(e.mlmon.window.end));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testCluster } from '@mlmon/elasticsearch/testing';
 import { setupTemplates } from '@mlmon/contract';
-import { DEFAULT_SETTINGS, Joiner, StateFile, analyzeWindow, ensureLabeledTemplate, ksPValue, loadReference, metricEvents, type GroupReport, type WindowReport } from '../src/index.js';
+import { DEFAULT_SETTINGS, Joiner, StateFile, analyzeWindow, ksPValue, loadReference, metricEvents, type GroupReport, type WindowReport } from '../src/index.js';
 import { feedbackEvent, fixture, index, predictionEvent, rejectedEvent } from './support.js';
 
 /**
@@ -25,7 +25,6 @@ let report: WindowReport;
 
 beforeAll(async () => {
   await setupTemplates(client, { prefix });
-  await ensureLabeledTemplate(client, prefix);
   const names = fixture.feature_names;
   await index(client, prefix, fixture.predictions.filter((p) => !late.has(p.id)).map((p) => predictionEvent(p, names)));
   await index(client, prefix, [...fixture.feedback.map(feedbackEvent), ...fixture.rejected.map(rejectedEvent)]);

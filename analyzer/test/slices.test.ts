@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testCluster } from '@mlmon/elasticsearch/testing';
 import { setupTemplates } from '@mlmon/contract';
-import { DEFAULT_SETTINGS, Joiner, SliceStore, StateFile, analyzeWindow, collect, ensureLabeledTemplate, finish, loadReference, mergeRaw, type WindowReport } from '../src/index.js';
+import { DEFAULT_SETTINGS, Joiner, SliceStore, StateFile, analyzeWindow, collect, finish, loadReference, mergeRaw, type WindowReport } from '../src/index.js';
 import { feedbackEvent, fixture, index, predictionEvent, rejectedEvent } from './support.js';
 
 /**
@@ -30,11 +30,10 @@ const tmp = () => {
   dirs.push(d);
   return d;
 };
-const joiner = new Joiner(client, prefix, fixture.positive_label, new StateFile(undefined), () => {}, 2000, INTERVAL);
+const joiner = new Joiner(client, prefix, fixture.positive_label, new StateFile(undefined), { sliceMs: INTERVAL });
 
 beforeAll(async () => {
   await setupTemplates(client, { prefix });
-  await ensureLabeledTemplate(client, prefix);
   await index(client, prefix, [
     ...fixture.predictions.map((p) => predictionEvent(p, fixture.feature_names)),
     ...fixture.feedback.map(feedbackEvent),

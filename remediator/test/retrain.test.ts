@@ -8,14 +8,16 @@ import { setupTemplates, type EventOf } from '@mlmon/contract';
 import { sampleEvents } from '@mlmon/contract/testing';
 import { testCluster } from '@mlmon/elasticsearch/testing';
 import { TEST_ADMIN_TOKEN, MODEL_ARTIFACTS_DIR, REPO_ROOT, holdout, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
+import { Joiner, StateFile, loadAnalyzerConfig, loadReference } from '@mlmon/analyzer';
 import { writeEvents } from '@mlmon/runtime';
 import { trainingPython } from '../src/retrain/python.js';
 import { alert, events, hook, remediatorFor, tempDir } from './support.js';
 
 /**
  * The retrain job end to end on real parts: labeled production data in the
- * real Elasticsearch, model/train.py in the pinned venv, a real replica that
- * loads the new version when it is registered as the canary.
+ * real Elasticsearch (predictions and feedback, joined by the analyzer's own
+ * join as the running analyzer does), model/train.py in the pinned venv, a
+ * real replica that loads the new version when it is registered as the canary.
  */
 const PYTHON = path.join(REPO_ROOT, 'model/.venv/bin/python');
 const HOUR = 3_600_000;
@@ -84,6 +86,11 @@ beforeAll(async () => {
   // Bad data: the same traffic with every label inverted.
   const b = traffic(rows, { labeled: 400, invert: true, at: now - HOUR });
   expect((await writeEvents(bad.client, { prefix: bad.prefix, events: b.events, refresh: true })).failed).toEqual([]);
+  // The analyzer's join: 400 predictions labeled (the newer of the two feedbacks on one of them), one orphan.
+  const { positiveLabel } = loadReference(loadAnalyzerConfig({}).MLMON_ANALYZER_REFERENCE_PROFILE);
+  const joined = await new Joiner(good.client, good.prefix, positiveLabel, new StateFile(undefined)).run();
+  expect(joined).toEqual({ feedbackRead: 402, joined: 401, orphaned: 1, superseded: 1 });
+  expect((await new Joiner(bad.client, bad.prefix, positiveLabel, new StateFile(undefined)).run()).joined).toBe(400);
   replica = await startReplicaProcess({ MLMON_API_MODEL_STATE_FILE: path.join(tempDir('retrain-state'), 'state.json'), MLMON_API_RETRAINED_MODEL_DIR: outDir });
 }, 900_000);
 
@@ -138,8 +145,8 @@ describe('retrain', () => {
       expect(stages.every((e) => e.mlmon.remediation.execution_id === call.execution_id)).toBe(true);
 
       const card = JSON.parse(readFileSync(path.join(outDir, jobId, 'model_card.json'), 'utf8')) as Card;
-      // The cap is on labels read (300); the orphan feedback is one of the newest and has no prediction to join.
-      expect(card.training_data.rows).toBe(299);
+      // The cap is on labels read (300); the orphan feedback, one of the newest, has no prediction and is no label.
+      expect(card.training_data.rows).toBe(300);
       expect(card.lineage).toMatchObject({ parent_version: 'v1', job_id: jobId, alert: { execution_id: call.execution_id } });
       // The hash covers exactly the rows the job pulled: recomputed here from its data file, as the card's method says.
       const data = JSON.parse(readFileSync(path.join(workDir, jobId, 'data.json'), 'utf8')) as { rows: typeof rows; lineage: { window: Card['training_data']['window'] } };
@@ -151,7 +158,7 @@ describe('retrain', () => {
       // The newest labels, the corrected one included with its newer label; the older ones left out.
       const byFeatures = new Map(rows.map((row, i) => [JSON.stringify(row.features), i]));
       const taken = data.rows.map((row) => byFeatures.get(JSON.stringify(row.features))!);
-      expect(taken.sort((a, b) => a - b)).toEqual(Array.from({ length: 299 }, (_, i) => i));
+      expect(taken.sort((a, b) => a - b)).toEqual(Array.from({ length: 300 }, (_, i) => i));
       expect(data.rows.find((row) => JSON.stringify(row.features) === JSON.stringify(rows[0]!.features))!.label).toBe(rows[0]!.label);
 
       // The window is the one the job searched: MLMON_RETRAIN_WINDOW (24h) up to when it started, holding every label it took.

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { ensureLabeledTemplate } from '@mlmon/analyzer';
 import { applyRetention, RETENTION_DAYS, setupLifecycle, setupSecurity, setupTemplates } from '@mlmon/contract';
 import { createEsClient, loadConfig, loadEsConfig } from '@mlmon/runtime';
 import { setupSecurityConfigShape } from '../config.js';
@@ -15,8 +14,7 @@ export function registerDataCommands(program: Command): void {
       const client = createEsClient(config, { name: 'mlmon-setup' });
       try {
         const report = await setupTemplates(client, { prefix: config.MLMON_INDEX_PREFIX });
-        await ensureLabeledTemplate(client, config.MLMON_INDEX_PREFIX);
-        console.log(`templates: ${report.created.length} created, ${report.updated.length} updated, ${report.unchanged.length} unchanged; the analyzer's labeled template`);
+        console.log(`templates: ${report.created.length} created, ${report.updated.length} updated, ${report.unchanged.length} unchanged`);
         const ilm = await setupLifecycle(client, { prefix: config.MLMON_INDEX_PREFIX });
         console.log(ilm ? 'lifecycle: ILM policies installed' : 'lifecycle: this cluster has no ILM; run `mlmon retention` daily instead');
         if (opts.security) {

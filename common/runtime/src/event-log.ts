@@ -1,21 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import os from 'node:os';
 import { z } from 'zod';
 import { DATASETS, EventValidationError, logFile, type Dataset } from '@mlmon/contract';
-import { ecsLineFormatter } from './ecs-line.js';
+import { ecsEvents, type EventFields, type Level } from './ecs-line.js';
 import { RotatingFile } from './rotating-file.js';
-
-type Level = 'debug' | 'info' | 'warn' | 'error';
-
-/**
- * What a producer supplies: the event minus what the formatter and the log
- * itself add (timestamp, level, ECS version, service, host, process), and with
- * `event` holding only the dataset-specific members (duration, outcome).
- */
-export type EventFields<D extends Dataset> = Omit<
-  z.input<(typeof DATASETS)[D]['schema']>,
-  '@timestamp' | 'log' | 'ecs' | 'message' | 'service' | 'host' | 'process' | 'event'
-> & { event?: Record<string, unknown> };
 
 // What the producer hands in, before the formatter adds its fields; compiled by zod
 // ahead of time because the api validates one on every prediction.
@@ -97,30 +84,14 @@ export function createEventLog(opts: EventLogOptions): EventLog {
   const file = logFile(opts.dir, opts.basename);
   const rotating = new RotatingFile({ file, maxBytes: opts.maxBytes, maxFiles: opts.maxFiles });
   const append = opts.batched ? batched(rotating) : inline(rotating);
-  const format = ecsLineFormatter();
-  const defaults = {
-    service: { name: opts.service, node: { name: opts.node } },
-    host: { hostname: os.hostname() },
-    process: { pid: process.pid },
-  };
+  const events = ecsEvents(opts);
   let closed = false;
-  let sequence = 0;
-  // One object, built in the order the line reads; the ECS header is filled in when it is formatted.
   const build = <D extends Dataset>(dataset: D, level: Level, message: string, fields: EventFields<D>): Record<string, unknown> => {
     if (closed) throw new Error(`event log ${file} is closed; ${dataset} line not written: ${message}`);
-    return {
-      '@timestamp': '',
-      'log.level': level,
-      'ecs.version': '',
-      ...defaults,
-      ...fields,
-      message,
-      event: { dataset, kind: DATASETS[dataset].kind, sequence: ++sequence, ...fields.event },
-      level,
-    };
+    return events.build(dataset, level, message, fields);
   };
   const emit = (info: Record<string, unknown>): Promise<void> => {
-    const line = format(info);
+    const line = events.format(info);
     if (opts.stdout) process.stdout.write(`${line}\n`);
     return append.write(line);
   };

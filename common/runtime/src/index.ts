@@ -1,6 +1,7 @@
 export * from './config.js';
 export * from './config-doc.js';
 export * from './es-client.js';
+export * from './ecs-line.js';
 export * from './event-log.js';
 export * from './write-events.js';
 export * from './resource-sampler.js';

@@ -1,5 +1,5 @@
 import type { Client } from '@elastic/elasticsearch';
-import { familyPattern } from '@mlmon/contract';
+import { familyPattern, type LabeledDocument } from '@mlmon/contract';
 
 export interface LabeledRow {
   features: Record<string, number>;
@@ -8,8 +8,8 @@ export interface LabeledRow {
 
 export interface LabeledData {
   rows: LabeledRow[];
-  /** Feedback documents read, and how many found their prediction with every feature. */
-  feedback: number;
+  /** Labeled predictions read, and how many of them had every feature and a known label. */
+  labeled: number;
   window: { start: string; end: string };
   source: string;
 }
@@ -17,40 +17,43 @@ export interface LabeledData {
 const PAGE = 1000;
 
 /**
- * Recent labeled production data: the newest feedback in the window (one per
- * prediction, the latest wins), joined with its prediction by id. Feedback is
- * read page by page (search_after) and predictions fetched by id in batches,
- * so the job never exports a window: it stops at `maxRows` labels.
+ * Recent labeled production data: the analyzer's labeled documents (its join
+ * of each feedback to its prediction, one per prediction, the latest feedback
+ * winning) whose feedback arrived in the window, newest first, with the
+ * features of their predictions fetched by id. Labels are read page by page
+ * (search_after) and features in batches, so the job never exports a window:
+ * it stops at `maxRows` labels.
  */
 export async function pullLabeledData(
   client: Client,
   o: { prefix: string; start: Date; end: Date; maxRows: number; featureNames: string[]; classLabels: string[]; progress?: (message: string) => void },
 ): Promise<LabeledData> {
   const labels = new Map<string, string>();
-  let feedback = 0;
   let after: Array<string | number> | undefined;
   while (labels.size < o.maxRows) {
-    const page = await client.search<{ mlmon: { prediction: { id: string }; feedback: { true_label: string } } }>({
-      index: familyPattern(o.prefix, 'feedback'),
+    const size = Math.min(PAGE, o.maxRows - labels.size);
+    const page = await client.search<LabeledDocument>({
+      index: familyPattern(o.prefix, 'labeled'),
       ignore_unavailable: true,
       allow_no_indices: true,
-      size: PAGE,
+      size,
       _source: ['mlmon.prediction.id', 'mlmon.feedback.true_label'],
-      query: { range: { '@timestamp': { gte: o.start.toISOString(), lt: o.end.toISOString() } } },
-      sort: [{ '@timestamp': 'desc' }, { 'mlmon.prediction.id': 'asc' }],
+      query: {
+        bool: {
+          // An orphan (feedback whose prediction is not indexed yet) has no features to learn from.
+          filter: [{ term: { 'mlmon.labeled.status': 'joined' } }, { range: { 'mlmon.feedback.at': { gte: o.start.toISOString(), lt: o.end.toISOString() } } }],
+        },
+      },
+      sort: [{ 'mlmon.feedback.at': 'desc' }, { 'mlmon.prediction.id': 'asc' }],
       ...(after ? { search_after: after } : {}),
     });
     const hits = page.hits.hits;
-    for (const h of hits) {
-      feedback += 1;
-      const { prediction, feedback: fb } = h._source!.mlmon;
-      // Newest first: a later correction of the same prediction was already taken.
-      if (!labels.has(prediction.id) && labels.size < o.maxRows) labels.set(prediction.id, fb.true_label);
-    }
-    if (hits.length < PAGE) break;
+    // One document per prediction: each hit is a label of its own.
+    for (const h of hits) labels.set(h._source!.mlmon.prediction.id, h._source!.mlmon.feedback.true_label);
+    if (hits.length < size) break;
     after = hits.at(-1)!.sort as Array<string | number>;
   }
-  o.progress?.(`read ${feedback} feedback documents: ${labels.size} labeled predictions`);
+  o.progress?.(`read ${labels.size} labeled predictions`);
 
   const rows: LabeledRow[] = [];
   const ids = [...labels.keys()];
@@ -72,12 +75,12 @@ export async function pullLabeledData(
       if (!o.featureNames.every((f) => Number.isFinite(features[f]))) continue;
       rows.push({ features: Object.fromEntries(o.featureNames.map((f) => [f, features[f]!])), label });
     }
-    o.progress?.(`joined ${Math.min(i + PAGE, ids.length)}/${ids.length} predictions: ${rows.length} usable rows`);
+    o.progress?.(`fetched the features of ${Math.min(i + PAGE, ids.length)}/${ids.length} predictions: ${rows.length} usable rows`);
   }
   return {
     rows,
-    feedback,
+    labeled: labels.size,
     window: { start: o.start.toISOString(), end: o.end.toISOString() },
-    source: `${familyPattern(o.prefix, 'feedback')} joined with ${familyPattern(o.prefix, 'predictions')} by prediction id`,
+    source: `${familyPattern(o.prefix, 'labeled')} (the analyzer's join of feedback to predictions) with features from ${familyPattern(o.prefix, 'predictions')} by prediction id`,
   };
 }

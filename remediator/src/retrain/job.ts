@@ -82,7 +82,7 @@ export class RetrainJob implements RetrainStarter {
       mkdirSync(workDir, { recursive: true });
       mkdirSync(config.MLMON_RETRAIN_OUTPUT_DIR, { recursive: true });
       const dataFile = path.join(workDir, 'data.json');
-      const lineage = { job_id: jobId, source: data.source, window: data.window, feedback_read: data.feedback, rows: data.rows.length, max_rows: config.MLMON_RETRAIN_MAX_ROWS, parent_version: serving.active, alert: { watch_id: alert.watch_id, execution_id: alert.execution_id } };
+      const lineage = { job_id: jobId, source: data.source, window: data.window, labeled_read: data.labeled, rows: data.rows.length, max_rows: config.MLMON_RETRAIN_MAX_ROWS, parent_version: serving.active, alert: { watch_id: alert.watch_id, execution_id: alert.execution_id } };
       writeFileSync(dataFile, JSON.stringify({ feature_names: holdout.feature_names, class_labels: holdout.class_labels, lineage, rows: data.rows }));
       const python = await trainingPython({ configured: config.MLMON_RETRAIN_PYTHON, modelDir: MODEL_SOURCE_DIR, progress: (m) => this.progress(jobId, m) });
       // The active version's recipe, retrained on what production saw.
