@@ -1,16 +1,13 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { REQUEST_ID_MAX_LENGTH } from '@mlmon/contract';
-import { ApiError, asApiError } from './errors.js';
+import { ApiError, asApiError, errorClass, logRejection } from './errors.js';
 import { declaredBodyLimit } from './middleware/body-limit.js';
 import type { Deps } from './deps.js';
 import { feedbackRoutes } from './routes/feedback.js';
 import { healthRoutes } from './routes/health.js';
 import { adminRoutes, modelRoutes } from './routes/models.js';
 import { predictRoutes } from './routes/predict.js';
-
-/** ECS `error.type`: the class of what was thrown (UnknownModelVersionError, ApiError, TypeError). */
-const errorClass = (error: Error) => error.constructor.name || error.name;
 
 /**
  * The replica's HTTP surface. Middleware order matters: the request id and
@@ -52,18 +49,13 @@ export function createApp(deps: Deps) {
   });
 
   app.onError((error, c) => {
-    const requestIdOf = { http: { request: { id: c.get('requestId') } } };
     const err = asApiError(error);
     if (err) {
-      void log.write('mlmon.app', 'warn', `rejected ${c.req.method} ${c.req.path}: ${err.message}`, {
-        ...requestIdOf,
-        error: { code: err.code, message: err.message, type: errorClass(error) },
-        ...(err.field ? { mlmon: { app: { field: err.field } } } : {}),
-      });
+      logRejection(log, c, err, error);
       return c.json(err.toBody(), err.status);
     }
     void log.write('mlmon.app', 'error', `failed ${c.req.method} ${c.req.path}: ${error.message}`, {
-      ...requestIdOf,
+      http: { request: { id: c.get('requestId') } },
       error: { code: 'internal_error', message: error.message, type: errorClass(error), ...(error.stack ? { stack_trace: error.stack } : {}) },
     });
     return c.json({ error: { code: 'internal_error', message: 'internal error; see the replica log' } }, 500);

@@ -1,4 +1,6 @@
+import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { EventLog } from '@mlmon/runtime';
 import { CanaryIsActiveError, NoPreviousVersionError, NotActiveError, UnknownModelVersionError } from './models/registry.js';
 
 /** A refusal the client can act on: a status, a stable machine-readable code, and the field at fault. */
@@ -26,4 +28,16 @@ export function asApiError(err: unknown): ApiError | undefined {
   if (err instanceof NotActiveError) return new ApiError(409, 'not_active', err.message, 'version');
   if (err instanceof NoPreviousVersionError) return new ApiError(409, 'no_previous_version', err.message, 'version');
   return undefined;
+}
+
+/** ECS `error.type`: the class of what was thrown (UnknownModelVersionError, ApiError, TypeError). */
+export const errorClass = (error: Error) => error.constructor.name || error.name;
+
+/** The replica's log line for a refused request: what was wrong, the field at fault, and the request it answers. */
+export function logRejection(log: EventLog, c: Context, err: ApiError, thrown: Error = err): void {
+  void log.write('mlmon.app', 'warn', `rejected ${c.req.method} ${c.req.path}: ${err.message}`, {
+    http: { request: { id: c.get('requestId') } },
+    error: { code: err.code, message: err.message, type: errorClass(thrown) },
+    ...(err.field ? { mlmon: { app: { field: err.field } } } : {}),
+  });
 }

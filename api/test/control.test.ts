@@ -44,6 +44,13 @@ describe('model versions and admin', () => {
   it('answers 401 to a wrong token and 403 when no token is configured', async () => {
     expect((await call(a, 'PUT', '/admin/models/active', { version: 'v2' }, 'wrong-token')).status).toBe(401);
     expect((await call(a, 'PUT', '/admin/models/active', { version: 'v2' }, null)).status).toBe(401);
+    const refused = await call(a, 'PUT', '/admin/models/active', { version: 'v2' }, `${TEST_ADMIN_TOKEN}x`);
+    expect(await refused.json()).toEqual({ error: { code: 'unauthorized', message: 'missing or wrong bearer token' } });
+    expect(a.registry.serving().active).toBe('v1');
+    // Logged as every refusal is: the code, the class, the request it answers.
+    const line = await waitUntil(() => ofDataset(readEvents(logDir), 'mlmon.app').find((e) => e.error?.code === 'unauthorized'), { timeoutMs: 5000, what: 'the refusal line' });
+    expect(line.error).toEqual({ code: 'unauthorized', message: 'missing or wrong bearer token', type: 'ApiError' });
+    expect(line.http?.request.id).toMatch(/\S/);
     const closed = await createReplica(testConfig({ MLMON_API_REPLICA_ID: 'replica-closed', MLMON_API_ADMIN_TOKEN: '' }));
     try {
       const res = await call(closed, 'PUT', '/admin/models/active', { version: 'v2' });
@@ -58,6 +65,28 @@ describe('model versions and admin', () => {
     expect((await call(a, 'PUT', '/admin/models/active', { version: 'v9' })).status).toBe(404);
     expect((await call(a, 'PUT', '/admin/models/canary', { version: 'v2', weight: 101 })).status).toBe(400);
     expect((await call(a, 'PUT', '/admin/models/canary', { version: 'v1', weight: 10 })).status).toBe(409);
+  });
+
+  it.each([
+    ['PUT', '/admin/models/active', {}, 'invalid_version', 'version'],
+    ['PUT', '/admin/models/active', { version: '' }, 'invalid_version', 'version'],
+    ['POST', '/admin/models/rollback', { version: 7 }, 'invalid_version', 'version'],
+    ['PUT', '/admin/models/active', [1, 2], 'invalid_version', 'version'],
+    ['PUT', '/admin/models/canary', { version: 'v2' }, 'invalid_weight', 'weight'],
+    ['PUT', '/admin/models/canary', { version: 'v2', weight: '10' }, 'invalid_weight', 'weight'],
+    ['PUT', '/admin/models/canary', { version: 'v2', weight: -1 }, 'invalid_weight', 'weight'],
+    ['PUT', '/admin/models/active', '{"version":', 'malformed_json', undefined],
+  ])('%s %s refuses %j with 400, its code and the field, and changes nothing', async (method, path, body, code, field) => {
+    const before = a.registry.serving();
+    const res = await a.app.request(path, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as { error: { code: string; field?: string } };
+    expect([error.code, error.field]).toEqual([code, field]);
+    expect(a.registry.serving()).toEqual(before);
   });
 
   it('routes the canary its share, tags its predictions, and shares the change with every replica', async () => {
@@ -149,10 +178,22 @@ describe('POST /v1/feedback', () => {
     ['an id older than the window', { prediction_id: old, true_label: 'benign' }, 404, 'unknown_prediction'],
     ['an id from the future', { prediction_id: future, true_label: 'benign' }, 404, 'unknown_prediction'],
     ['an unknown label', { prediction_id: uuidv7(), true_label: 'maybe' }, 400, 'invalid_label'],
+    ['no label', { prediction_id: uuidv7() }, 400, 'invalid_label'],
+    ['a label that is not a string', { prediction_id: uuidv7(), true_label: 1 }, 400, 'invalid_label'],
+    ['an unknown field', { prediction_id: uuidv7(), true_label: 'benign', score: 0.5 }, 400, 'unknown_field'],
+    ['a body that is not an object', [uuidv7(), 'benign'], 400, 'invalid_body'],
   ])('refuses %s', async (_name, body, status, code) => {
     const res = await call(a, 'POST', '/v1/feedback', body);
     expect(res.status).toBe(status);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+  });
+
+  it('names the field it refuses, and the class a label must be one of', async () => {
+    const errorOf = async (body: unknown) => ((await (await call(a, 'POST', '/v1/feedback', body)).json()) as { error: { code: string; message: string; field?: string } }).error;
+    expect(await errorOf({ prediction_id: 'abc', true_label: 'benign' })).toEqual({ code: 'invalid_prediction_id', message: 'prediction_id must be the id a prediction returned (a UUID)', field: 'prediction_id' });
+    expect(await errorOf({ prediction_id: uuidv7(), true_label: 'benign', score: 0.5 })).toEqual({ code: 'unknown_field', message: 'unknown field "score"', field: 'score' });
+    expect(await errorOf({ prediction_id: uuidv7(), true_label: 2 })).toEqual({ code: 'invalid_label', message: 'true_label must be one of malignant, benign', field: 'true_label' });
+    expect(await errorOf({ prediction_id: uuidv7(), true_label: 'maybe' })).toEqual({ code: 'invalid_label', message: 'true_label must be one of malignant, benign', field: 'true_label' });
   });
 });
 

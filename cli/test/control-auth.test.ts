@@ -1,7 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOG_BASENAMES, logFile, parseEcsLine, type AppEvent } from '@mlmon/contract';
 import { testCluster } from '@mlmon/elasticsearch/testing';
 import type { ProcessInfo } from '../src/stack/managed.js';
 import { runPaths } from '../src/stack/paths.js';
@@ -50,6 +51,14 @@ async function state() {
   return { replicas: processes.filter((p) => p.name.startsWith('replica-')).map((p) => [p.name, p.restarts]), supervisor: isAlive(stack.supervisorPid) };
 }
 
+/** The supervisor's log lines for refusals of `route`: one per refused call. */
+function refusalsLogged(method: string, route: string): number {
+  const file = logFile(paths.logs, LOG_BASENAMES.supervisor);
+  if (!existsSync(file)) return 0;
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map(parseEcsLine);
+  return lines.filter((e): e is AppEvent => e.event.dataset === 'mlmon.app').filter((e) => e.error?.code === 'unauthorized' && e.message === `rejected ${method} ${route}: bearer token required`).length;
+}
+
 describe("the supervisor's control API (real stack)", () => {
   it.each(ROUTES)('%s %s answers 401 and does nothing without the token, with a wrong one, or with the token in another scheme', async (method, route, body) => {
     const wrong = {
@@ -60,11 +69,14 @@ describe("the supervisor's control API (real stack)", () => {
       'a prefix of the token': `Bearer ${stack.adminToken.slice(0, -1)}`,
       'basic, not bearer': `Basic ${Buffer.from(`admin:${stack.adminToken}`).toString('base64')}`,
     };
+    const logged = refusalsLogged(method, route);
     for (const [why, authorization] of Object.entries(wrong)) {
       const res = await call(method, route, authorization, body);
       expect(res.status, why).toBe(401);
+      expect(res.headers.get('www-authenticate'), why).toBe('Bearer realm="mlmon-supervisor"');
       expect(await res.json(), why).toEqual({ error: { code: 'unauthorized', message: 'bearer token required' } });
     }
+    expect(refusalsLogged(method, route) - logged).toBe(Object.keys(wrong).length);
     // The right token is let in (so the 401s above were the token check), and nothing was scaled, restarted or stopped.
     expect(await state()).toEqual({ replicas: [['replica-1', 0]], supervisor: true });
   });

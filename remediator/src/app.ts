@@ -1,9 +1,9 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { basicMatches, bearerMatches, type EventLog } from '@mlmon/runtime';
+import { jsonBody, requireCredentials, type EventLog } from '@mlmon/runtime';
 import type { RemediatorConfig } from './config.js';
-import { HOOKS, isHook, payloadSchema } from './payload.js';
+import { HOOKS, payloadSchema, type Action, type Hook } from './payload.js';
 import type { Decision, Remediator } from './remediator.js';
 
 const STATUS: Record<Decision['decision'], ContentfulStatusCode> = {
@@ -46,49 +46,60 @@ function remoteAddress(c: Context): string {
 
 export function createApp(opts: { config: RemediatorConfig; remediator: Remediator; log: EventLog }) {
   const { config, remediator, log } = opts;
-  const refuse = (c: Context, err: RequestRefused) => {
+  /** The refusal's log line, with the caller's address, the field at fault and the class of what was wrong. */
+  const record = (c: Context, err: RequestRefused) => {
     const { code, message, field } = err;
     void log.write('mlmon.app', 'warn', `rejected ${c.req.method} ${c.req.path} from ${remoteAddress(c)}: ${message}`, {
       error: { code, message, type: errorClass(err) },
       ...(field ? { mlmon: { app: { field } } } : {}),
     });
+  };
+  const refuse = (c: Context, err: RequestRefused) => {
+    record(c, err);
+    const { code, message, field } = err;
     return c.json({ error: { code, message, ...(field ? { field } : {}) } }, err.status);
   };
-  const authorized = (header: string | undefined) =>
-    (config.MLMON_REMEDIATOR_TOKEN !== undefined && bearerMatches(header, config.MLMON_REMEDIATOR_TOKEN)) ||
-    (config.MLMON_REMEDIATOR_BASIC_USER !== undefined && config.MLMON_REMEDIATOR_BASIC_PASSWORD !== undefined && basicMatches(header, config.MLMON_REMEDIATOR_BASIC_USER, config.MLMON_REMEDIATOR_BASIC_PASSWORD));
+  const hooks = Object.entries(HOOKS) as Array<[Hook, Action]>;
 
-  return new Hono()
+  const app = new Hono()
     .get('/healthz', (c) => c.json({ ok: true, dry_run: config.MLMON_REMEDIATOR_DRY_RUN }))
-    .use('/v1/*', async (c, next) => {
-      if (!authorized(c.req.header('authorization'))) {
-        c.header('WWW-Authenticate', config.MLMON_REMEDIATOR_TOKEN ? 'Bearer' : 'Basic realm="mlmon-remediator"');
-        return refuse(c, new RequestRefused(401, 'unauthorized', 'a valid bearer token or basic credentials are required'));
-      }
-      await next();
-    })
+    .use(
+      '/v1/*',
+      requireCredentials({
+        ...(config.MLMON_REMEDIATOR_TOKEN !== undefined ? { token: config.MLMON_REMEDIATOR_TOKEN } : {}),
+        ...(config.MLMON_REMEDIATOR_BASIC_USER !== undefined && config.MLMON_REMEDIATOR_BASIC_PASSWORD !== undefined
+          ? { basic: { username: config.MLMON_REMEDIATOR_BASIC_USER, password: config.MLMON_REMEDIATOR_BASIC_PASSWORD } }
+          : {}),
+        realm: 'mlmon-remediator',
+        message: 'a valid bearer token or basic credentials are required',
+        onRefused: (c, message) => record(c, new RequestRefused(401, 'unauthorized', message)),
+      }),
+    )
     .use('/v1/*', bodyLimit({ maxSize: 64 * 1024, onError: (c) => refuse(c, new RequestRefused(413, 'payload_too_large', 'body exceeds 65536 bytes')) }))
     .get('/v1/actions', (c) => {
       const limit = Number(c.req.query('limit') ?? 50);
       if (!Number.isInteger(limit) || limit < 1 || limit > 200) return refuse(c, new RequestRefused(400, 'invalid_limit', '"limit" must be an integer from 1 to 200', 'limit'));
       return c.json({ dry_run: config.MLMON_REMEDIATOR_DRY_RUN, actions: remediator.recent(limit) });
-    })
-    .post('/v1/hooks/:hook', async (c) => {
-      const hook = c.req.param('hook');
-      if (!isHook(hook)) return refuse(c, new RequestRefused(404, 'unknown_action', `no webhook "${hook}"; known: ${Object.keys(HOOKS).join(', ')}`, 'action'));
-      let body: unknown;
-      try {
-        body = await c.req.json();
-      } catch (err) {
-        return refuse(c, new RequestRefused(400, 'invalid_json', 'the body is not JSON', undefined, { cause: err }));
-      }
-      const parsed = payloadSchema(hook).safeParse(body);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        const field = issue.path.join('.') || 'body';
-        return refuse(c, new RequestRefused(400, 'invalid_payload', `${field}: ${issue.message}`, field, { cause: parsed.error }));
-      }
-      const decision = await remediator.handle(HOOKS[hook], parsed.data);
-      return c.json(decision, STATUS[decision.decision]);
     });
+  // A route per webhook, each with its payload's schema (rollback and restart-replica need a target).
+  for (const [hook, action] of hooks) {
+    app.post(
+      `/v1/hooks/${hook}`,
+      jsonBody(payloadSchema(hook), {
+        malformed: () => ({ code: 'invalid_json', message: 'the body is not JSON' }),
+        invalid: ([issue]) => {
+          const field = issue!.path.join('.') || 'body';
+          return { code: 'invalid_payload', message: `${field}: ${issue!.message}`, field };
+        },
+        refuse: (c, r) => refuse(c, new RequestRefused(400, r.code, r.message, r.field, { cause: r.cause })),
+      }),
+      async (c) => {
+        const decision = await remediator.handle(action, c.req.valid('json'));
+        return c.json(decision, STATUS[decision.decision]);
+      },
+    );
+  }
+  return app.post('/v1/hooks/:hook', (c) =>
+    refuse(c, new RequestRefused(404, 'unknown_action', `no webhook "${c.req.param('hook')}"; known: ${Object.keys(HOOKS).join(', ')}`, 'action')),
+  );
 }

@@ -12,10 +12,6 @@ export const HOOKS = {
 export type Hook = keyof typeof HOOKS;
 export type Action = (typeof HOOKS)[Hook];
 
-export function isHook(name: string): name is Hook {
-  return Object.hasOwn(HOOKS, name);
-}
-
 // A mustache template renders numbers as text; a quoted "0.93" is as good as 0.93.
 const numeric = z.union([z.number(), z.string().trim().regex(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, 'must be a number').transform(Number)]).pipe(z.number().finite());
 

@@ -1,9 +1,10 @@
 import { Hono } from 'hono';
 import { validate as isUuid, version as uuidVersion } from 'uuid';
+import { z } from 'zod';
 import { formatDuration } from '@mlmon/runtime';
 import { ApiError } from '../errors.js';
 import type { Deps } from '../deps.js';
-import { readJson } from './read-json.js';
+import { validJson } from './read-json.js';
 
 /** The millisecond timestamp a UUIDv7 carries in its first 48 bits. */
 function uuidv7Millis(id: string): number {
@@ -12,18 +13,22 @@ function uuidv7Millis(id: string): number {
 
 const CLOCK_SKEW_MS = 60_000;
 
+const ID = 'prediction_id must be the id a prediction returned (a UUID)';
+
 export function feedbackRoutes({ config, registry, log }: Deps) {
-  return new Hono().post('/feedback', async (c) => {
-    const body = await readJson(c);
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      throw new ApiError(400, 'invalid_body', 'body must be a JSON object with "prediction_id" and "true_label"');
-    }
-    const { prediction_id: id, true_label: label, ...rest } = body as Record<string, unknown>;
-    const extra = Object.keys(rest)[0];
-    if (extra !== undefined) throw new ApiError(400, 'unknown_field', `unknown field "${extra}"`, extra);
-    if (typeof id !== 'string' || !isUuid(id)) {
-      throw new ApiError(400, 'invalid_prediction_id', 'prediction_id must be the id a prediction returned (a UUID)', 'prediction_id');
-    }
+  const classes = () => registry.get(registry.serving().active).card.class_labels;
+  const labelMessage = () => `true_label must be one of ${classes().join(', ')}`;
+  const body = z.strictObject({
+    prediction_id: z.string({ error: ID }).refine((id) => isUuid(id), { error: ID }),
+    // Which labels are known is the serving model's to say: checked in the route, after the prediction id.
+    true_label: z.string({ error: labelMessage }),
+  });
+  const feedbackJson = validJson(body, { prediction_id: 'invalid_prediction_id', true_label: 'invalid_label' }, {
+    code: 'invalid_body',
+    message: 'body must be a JSON object with "prediction_id" and "true_label"',
+  });
+  return new Hono().post('/feedback', feedbackJson, async (c) => {
+    const { prediction_id: id, true_label: label } = c.req.valid('json');
     // Replicas keep no record of past predictions (the log is the record), so "unknown" is what no
     // prediction of ours can be: not a UUIDv7, from the future, or past the feedback window.
     // Feedback whose prediction never reached Elasticsearch is the analyzer's to count.
@@ -32,10 +37,7 @@ export function feedbackRoutes({ config, registry, log }: Deps) {
     if (!(age >= -CLOCK_SKEW_MS && age <= config.MLMON_API_FEEDBACK_MAX_AGE)) {
       throw new ApiError(404, 'unknown_prediction', `no prediction ${id} within the last ${formatDuration(config.MLMON_API_FEEDBACK_MAX_AGE)} (MLMON_API_FEEDBACK_MAX_AGE)`, 'prediction_id');
     }
-    const classes = registry.get(registry.serving().active).card.class_labels;
-    if (typeof label !== 'string' || !classes.includes(label)) {
-      throw new ApiError(400, 'invalid_label', `true_label must be one of ${classes.join(', ')}`, 'true_label');
-    }
+    if (!classes().includes(label)) throw new ApiError(400, 'invalid_label', labelMessage(), 'true_label');
     await log.write('mlmon.feedback', 'info', 'feedback', {
       mlmon: { prediction: { id }, feedback: { true_label: label, delay_ms: Math.max(0, age) } },
     });

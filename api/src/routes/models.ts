@@ -1,8 +1,9 @@
 import { Hono, type MiddlewareHandler } from 'hono';
-import { bearerMatches } from '@mlmon/runtime';
-import { ApiError } from '../errors.js';
+import { z } from 'zod';
+import { requireCredentials, type EventLog } from '@mlmon/runtime';
+import { ApiError, logRejection } from '../errors.js';
 import type { Deps } from '../deps.js';
-import { readJson } from './read-json.js';
+import { validJson } from './read-json.js';
 
 export function modelRoutes({ registry }: Deps) {
   return new Hono().get('/models', (c) =>
@@ -21,46 +22,48 @@ export function modelRoutes({ registry }: Deps) {
   );
 }
 
-function bearer(token: string | undefined): MiddlewareHandler {
-  return async (c, next) => {
-    if (!token) throw new ApiError(403, 'admin_disabled', 'admin endpoints are disabled: set MLMON_API_ADMIN_TOKEN to enable them');
-    if (!bearerMatches(c.req.header('authorization'), token)) {
-      throw new ApiError(401, 'unauthorized', 'missing or wrong bearer token');
-    }
-    await next();
-  };
+function adminAuth(token: string | undefined, log: EventLog): MiddlewareHandler {
+  if (!token) {
+    return () => {
+      throw new ApiError(403, 'admin_disabled', 'admin endpoints are disabled: set MLMON_API_ADMIN_TOKEN to enable them');
+    };
+  }
+  return requireCredentials({
+    token,
+    realm: 'mlmon-admin',
+    message: 'missing or wrong bearer token',
+    onRefused: (c, message) => logRejection(log, c, new ApiError(401, 'unauthorized', message)),
+  });
 }
 
-async function versionOf(c: Parameters<MiddlewareHandler>[0]): Promise<{ version: string; body: Record<string, unknown> }> {
-  const body = await readJson(c);
-  const version = (body as { version?: unknown } | null)?.version;
-  if (typeof version !== 'string' || version === '') throw new ApiError(400, 'invalid_version', '"version" must be a model version', 'version');
-  return { version, body: body as Record<string, unknown> };
-}
+const VERSION = '"version" must be a model version';
+const WEIGHT = '"weight" must be a number from 0 to 100 (0 removes the canary)';
+const versionBody = z.object({ version: z.string({ error: VERSION }).min(1, { error: VERSION }) });
+const canaryBody = versionBody.extend({ weight: z.number({ error: WEIGHT }).min(0, { error: WEIGHT }).max(100, { error: WEIGHT }) });
+// A body that is not an object has no version: refused as one without it always was.
+const noVersion = { code: 'invalid_version', message: VERSION, field: 'version' };
+const versionJson = validJson(versionBody, { version: 'invalid_version' }, noVersion);
+const canaryJson = validJson(canaryBody, { version: 'invalid_version', weight: 'invalid_weight' }, noVersion);
 
 export function adminRoutes({ config, registry, log }: Deps) {
   const audit = (message: string) => log.write('mlmon.app', 'info', message, {});
   return new Hono()
-    .use(bearer(config.MLMON_API_ADMIN_TOKEN))
-    .put('/models/active', async (c) => {
-      const { version } = await versionOf(c);
+    .use(adminAuth(config.MLMON_API_ADMIN_TOKEN, log))
+    .put('/models/active', versionJson, async (c) => {
+      const { version } = c.req.valid('json');
       const state = await registry.setActive(version);
       void audit(`active model set to ${version}`);
       return c.json(state);
     })
-    .post('/models/rollback', async (c) => {
+    .post('/models/rollback', versionJson, async (c) => {
       // The version the caller saw misbehave: a second rollback for the same alert then refuses instead of stepping back twice.
-      const { version } = await versionOf(c);
+      const { version } = c.req.valid('json');
       const state = await registry.rollback(version);
       void audit(`rolled back: active model ${version} replaced by ${state.active}`);
       return c.json(state);
     })
-    .put('/models/canary', async (c) => {
-      const { version, body } = await versionOf(c);
-      const weight = body.weight;
-      if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 100) {
-        throw new ApiError(400, 'invalid_weight', '"weight" must be a number from 0 to 100 (0 removes the canary)', 'weight');
-      }
+    .put('/models/canary', canaryJson, async (c) => {
+      const { version, weight } = c.req.valid('json');
       const state = await registry.setCanary(version, weight);
       void audit(weight > 0 ? `canary set to ${version} at ${weight}%` : 'canary removed');
       return c.json(state);

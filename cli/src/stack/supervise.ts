@@ -4,7 +4,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { LOG_BASENAMES } from '@mlmon/contract';
 import { apiConfigShape } from '@mlmon/api/config';
-import { bearerMatches, createEventLog, esUrl, loadConfig, loadEsConfig } from '@mlmon/runtime';
+import { createEventLog, esUrl, loadConfig, loadEsConfig, requireCredentials } from '@mlmon/runtime';
 import { stackConfigShape } from '../config.js';
 import { Stack, UnknownProcessError } from './stack.js';
 import { writeStackFile } from './stack-file.js';
@@ -61,8 +61,13 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
   await stack.start();
 
   const control = new Hono()
-    .use(async (c, next) =>
-      bearerMatches(c.req.header('authorization'), adminToken) ? next() : c.json({ error: { code: 'unauthorized', message: 'bearer token required' } }, 401),
+    .use(
+      requireCredentials({
+        token: adminToken,
+        realm: 'mlmon-supervisor',
+        message: 'bearer token required',
+        onRefused: (c, message) => void log.write('mlmon.app', 'warn', `rejected ${c.req.method} ${c.req.path}: ${message}`, { error: { code: 'unauthorized', message } }),
+      }),
     )
     .get('/status', (c) => c.json({ processes: stack.processes() }))
     .put('/replicas', async (c) => {

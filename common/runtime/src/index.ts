@@ -8,4 +8,5 @@ export * from './resource-sampler.js';
 export * from './net.js';
 export * from './wait-until.js';
 export * from './atomic-write.js';
-export * from './bearer.js';
+export * from './auth.js';
+export * from './json-body.js';
