@@ -30,7 +30,7 @@ export const analyzerConfigShape = {
     aliases: ['REFERENCE_PROFILE'],
     shownDefault: '<repo>/model/artifacts/reference_profile.json',
   }),
-  MLMON_LOG_DIR: logDirSetting('the analyzer writes its metric events'),
+  MLMON_LOG_DIR: logDirSetting('the analyzer writes its app lines'),
   MLMON_LOG_STDOUT: logStdoutSetting(),
   MLMON_ANALYZER_STATE_DIR: setting(z.string().default(`${REPO_ROOT}run/analyzer`), {
     description: 'The join checkpoints and the next window tick.',

@@ -136,7 +136,7 @@ export class Stack {
     });
   }
 
-  /** The analyzer writes its metric events into the same log folder, so the shipper indexes them like the rest. */
+  /** The analyzer indexes its metric documents itself; its app lines go to the same log folder, which the shipper indexes. */
   private analyzerProcess(): Managed {
     return this.service({
       name: 'analyzer',
