@@ -52,7 +52,7 @@ export class AnalyzerWriter {
     private readonly client: Client,
     private readonly o: { prefix: string; node?: string; report?: (message: string) => void },
   ) {
-    // The node as ANALYZER_NODE names it by default.
+    // The node as MLMON_ANALYZER_NODE names it by default.
     this.events = ecsEvents({ service: 'mlmon-analyzer', node: o.node ?? os.hostname() });
   }
 
