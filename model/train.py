@@ -460,11 +460,8 @@ def holdout_json_text(feature_names, x_hold, y_hold, expected) -> str:
     return text
 
 
-def main() -> int:
-    np.random.seed(SEED)
-    log(f"python {platform.python_version()}, numpy {np.__version__}, scikit-learn {sklearn.__version__}, "
-        f"skl2onnx {skl2onnx.__version__}, onnx {onnx.__version__}, onnxruntime {ort.__version__}")
-
+def training_split():
+    """The bundled dataset split into training and holdout rows (in split order), as every committed version saw it."""
     data = load_breast_cancer()
     feature_names = [snake_case(n) for n in data.feature_names]
     assert len(feature_names) == 30 and len(set(feature_names)) == 30
@@ -472,10 +469,18 @@ def main() -> int:
     x = np.asarray(data.data, dtype=np.float64)
     y = np.asarray(data.target, dtype=np.int64)
     log(f"loaded bundled breast-cancer dataset: {x.shape[0]} rows x {x.shape[1]} features")
-
     x_train, x_hold, y_train, y_hold = train_test_split(
         x, y, test_size=HOLDOUT_FRACTION, stratify=y, random_state=SEED
     )
+    return feature_names, x_train, x_hold, y_train, y_hold
+
+
+def main() -> int:
+    np.random.seed(SEED)
+    log(f"python {platform.python_version()}, numpy {np.__version__}, scikit-learn {sklearn.__version__}, "
+        f"skl2onnx {skl2onnx.__version__}, onnx {onnx.__version__}, onnxruntime {ort.__version__}")
+
+    feature_names, x_train, x_hold, y_train, y_hold = training_split()
     data_sha = training_data_sha256(x_train, y_train)
     log(f"stratified split: n_train={len(y_train)} n_holdout={len(y_hold)} training_data_sha256={data_sha[:16]}...")
 

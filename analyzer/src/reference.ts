@@ -91,6 +91,29 @@ export function countsBelow(ref: ReferenceDistribution, bucketCounts: ArrayLike<
   return below;
 }
 
+/** The same counts from values in hand (a reference chunk), as the range aggregation would return them. */
+export function countsBelowValues(ref: ReferenceDistribution, values: ArrayLike<number>): Map<number, number> {
+  const sorted = Float64Array.from(values, Math.fround).sort();
+  const below = new Map<number, number>();
+  let i = 0;
+  for (const b of ref.boundaries) {
+    while (i < sorted.length && sorted[i]! < b) i++;
+    below.set(b, i);
+  }
+  return below;
+}
+
+/** The reference sample itself, sorted (float32), from its distinct values and their cumulative counts. */
+export function referenceSample(ref: ReferenceDistribution): Float64Array {
+  const out = new Float64Array(ref.n);
+  let from = 0;
+  ref.values.forEach((v, j) => {
+    out.fill(v, from, ref.cumulative[j]!);
+    from = ref.cumulative[j]!;
+  });
+  return out;
+}
+
 export function rangesFor(ref: ReferenceDistribution): Array<{ from?: number; to?: number }> {
   const b = ref.boundaries;
   return [{ to: b[0]! }, ...b.slice(1).map((to, k) => ({ from: b[k]!, to })), { from: b.at(-1)! }];
