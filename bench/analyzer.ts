@@ -42,11 +42,13 @@ import {
   DEFAULT_SETTINGS,
   FEATURE_ERRORS,
   Joiner,
+  Judgments,
   SliceStore,
   StateFile,
   analyzeWindow,
   aucFromHistograms,
   binCounts,
+  calibrate,
   countsBelow,
   ksPValue,
   ksStatistic,
@@ -75,6 +77,7 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-analyzer-'));
 const client = createEsClient(loadEsConfig(), { name: 'mlmon-bench-analyzer', requestTimeout: 600_000, Connection: HttpConnection });
 const prefix = `bench-analyzer-${randomBytes(3).toString('hex')}`;
 const reference = loadReference(new URL('../model/artifacts/reference_profile.json', import.meta.url).pathname);
+const judgments = new Judgments(reference, DEFAULT_SETTINGS, [new URL('../model/artifacts/', import.meta.url).pathname]);
 const names = reference.featureNames;
 const end = new Date(Math.floor(Date.now() / INTERVAL_MS) * INTERVAL_MS);
 const window = { start: new Date(end.getTime() - 3_600_000), end, name: '1h' };
@@ -169,13 +172,14 @@ interface NaiveResult {
   roc_auc: number;
   avg_score: number;
   estimated_accuracy: number;
+  estimated_precision: number;
   psi: number[];
   ks: number[];
   p: number[];
   out_of_range_rate: number[];
   missing_rate: number[];
   invalid_rate: number[];
-  ood_rate: number;
+  any_out_of_range_rate: number;
   rejected_rate: number;
 }
 
@@ -186,18 +190,29 @@ async function naive(): Promise<NaiveResult> {
   const outOfRange = names.map(() => 0);
   let count = 0;
   let scoreSum = 0;
-  let confident = 0;
+  // CBPE row by row, as NannyML computes it: each row's calibrated score, summed by predicted label.
+  const v1 = judgments.of('v1');
+  if (!('cbpe' in v1) || !v1.cbpe.calibrator) throw new Error('bench: v1 has no calibrated CBPE (model/artifacts/v1/reference.json)');
+  let expectedCorrect = 0;
+  let predictedPositive = 0;
+  let truePositive = 0;
   let ood = 0;
-  for await (const hit of client.helpers.scrollDocuments<{ mlmon: { prediction: { score: number; features: Record<string, number> } } }>({
+  for await (const hit of client.helpers.scrollDocuments<{ mlmon: { prediction: { score: number; label: string; features: Record<string, number> } } }>({
     index: `${prefix}-predictions-*`,
     size: 5000,
     query: range,
-    _source: ['mlmon.prediction.score', 'mlmon.prediction.features'],
+    _source: ['mlmon.prediction.score', 'mlmon.prediction.label', 'mlmon.prediction.features'],
   })) {
     const p = hit.mlmon.prediction;
     count += 1;
     scoreSum += p.score;
-    confident += Math.max(p.score, 1 - p.score);
+    const c = calibrate(v1.cbpe.calibrator, Math.fround(p.score));
+    const positive = p.label === reference.positiveLabel;
+    expectedCorrect += positive ? c : 1 - c;
+    if (positive) {
+      predictedPositive += 1;
+      truePositive += c;
+    }
     let out = false;
     names.forEach((f, i) => {
       const ref = reference.features.get(f)!;
@@ -265,14 +280,15 @@ async function naive(): Promise<NaiveResult> {
     brier: br / labeled,
     roc_auc: aucFromHistograms(pos, neg)!.auc,
     avg_score: scoreSum / count,
-    estimated_accuracy: confident / count,
+    estimated_accuracy: expectedCorrect / count,
+    estimated_precision: truePositive / predictedPositive,
     psi: drift.map((d) => d.psi),
     ks: drift.map((d) => d.ks),
     p: drift.map((d) => d.p),
     out_of_range_rate: outOfRange.map((c) => c / count),
     missing_rate: missing.map((c) => c / received),
     invalid_rate: invalid.map((c) => c / received),
-    ood_rate: ood / count,
+    any_out_of_range_rate: ood / count,
     rejected_rate: rejected / received,
   };
 }
@@ -330,6 +346,7 @@ function compare(agg: WindowReport, nv: NaiveResult): number {
     ['roc_auc', g.quality.roc_auc!, nv.roc_auc],
     ['avg_score', g.quality.avg_score!, nv.avg_score],
     ['estimated_accuracy', g.quality.estimated_accuracy!, nv.estimated_accuracy],
+    ['estimated_precision', g.quality.estimated_precision!, nv.estimated_precision],
     ...g.drift.features.flatMap((d, i): Array<[string, number, number]> => [
       [`${d.feature}.psi`, d.psi, nv.psi[i]!],
       [`${d.feature}.ks`, d.ks, nv.ks[i]!],
@@ -340,7 +357,7 @@ function compare(agg: WindowReport, nv: NaiveResult): number {
       [`${d.feature}.missing_rate`, d.missing_rate!, nv.missing_rate[i]!],
       [`${d.feature}.invalid_rate`, d.invalid_rate!, nv.invalid_rate[i]!],
     ]),
-    ['ood_rate', dq.summary.ood_rate!, nv.ood_rate],
+    ['out_of_range_rate', dq.summary.out_of_range_rate!, nv.any_out_of_range_rate],
     ['rejected_rate', dq.summary.rejected_rate!, nv.rejected_rate],
   ];
   const worst = Math.max(...pairs.map(([, a, b]) => Math.abs(a - b)));
@@ -433,7 +450,7 @@ async function servicePeak(joinState: string): Promise<{ mb: number; count: numb
 
 try {
   await setupTemplates(client, { prefix });
-  const ctx = { client, prefix, reference, settings: DEFAULT_SETTINGS, requestCache: false };
+  const ctx = { client, prefix, reference, settings: DEFAULT_SETTINGS, judgments, requestCache: false };
   const joinState = path.join(work, 'state.json');
   const small = Math.round(N / 10);
   await generate(0, small);

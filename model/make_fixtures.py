@@ -43,8 +43,12 @@ WINDOW_START = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 WINDOW_END = WINDOW_START + timedelta(hours=1)
 SHIFTED = ["mean_radius", "mean_perimeter", "mean_area", "worst_radius"]
 PSI_FLOOR = 1e-4
-PSI_THRESHOLD = 0.2
 ALPHA = 0.05
+# Drift thresholds from the training reference: mean + 3 sd over the complete chunks of n // 10 rows of each feature's
+# training sample, put in row order by numpy's legacy RandomState(42), one permutation per feature in feature order
+# (per version's score, a fresh RandomState(42)); the drifted share's from the same chunks, at least 1/30.
+REFERENCE_CHUNKS = 10
+UNIVARIATE_SEED = 42
 SCORE_HIST_BINS = 10
 
 rng = np.random.default_rng(SEED)
@@ -140,11 +144,12 @@ def main() -> int:
             rejected.append({"time": iso(t), "code": code, "field": field})
 
     truth = {f["prediction_id"]: f for f in sorted(feedback, key=lambda f: f["time"])}  # latest wins
+    thresholds = univariate_thresholds()
     ref32 = {name: np.array([f32(v) for v in profile["features"][name]["sample"]]) for name in FEATURES}
     all_in_window = active + canary
     groups = {}
     for key, rows in [("v1/active", active), ("v2/canary", canary)]:
-        groups[key] = expected_group(rows, truth, ref32, rows[0]["version"])
+        groups[key] = expected_group(rows, truth, ref32, rows[0]["version"], thresholds)
     a, c = groups["v1/active"]["quality"], groups["v2/canary"]["quality"]
     ca, na = a["confusion"]["tp"] + a["confusion"]["tn"], a["labeled"]
     cc, nc = c["confusion"]["tp"] + c["confusion"]["tn"], c["labeled"]
@@ -158,7 +163,7 @@ def main() -> int:
     # Fewer labels than the analyzer's minimum (30): the predictions just before the window, whose ratios it still reports.
     before = [r for r in outside if datetime.fromisoformat(r["time"]) < WINDOW_START]
     few_labels = {"window": {"start": iso(WINDOW_START - timedelta(minutes=5)), "end": iso(WINDOW_START)}, "group": "v1/active",
-                  "quality": expected_group(before, truth, ref32, "v1")["quality"]}
+                  "quality": expected_group(before, truth, ref32, "v1", thresholds)["quality"]}
     # Data quality: rejections cannot be attributed to a version, so their rates are service-wide.
     feature_rejections = [r for r in rejected if r["code"] in ("missing_feature", "invalid_feature_value")]
     received = len(all_in_window) + len(feature_rejections)
@@ -180,7 +185,8 @@ def main() -> int:
         "positive_label": POSITIVE,
         "feature_names": FEATURES,
         "shifted_features": SHIFTED,
-        "settings": {"psi_floor": PSI_FLOOR, "psi_threshold": PSI_THRESHOLD, "alpha": ALPHA, "score_histogram_bins": SCORE_HIST_BINS},
+        "settings": {"psi_floor": PSI_FLOOR, "alpha": ALPHA, "score_histogram_bins": SCORE_HIST_BINS},
+        "univariate_thresholds": thresholds,
         "predictions": [{k: v for k, v in r.items() if k != "true_label"} for r in all_in_window + outside],
         "late_prediction_ids": late_ids,
         "feedback": feedback,
@@ -194,7 +200,7 @@ def main() -> int:
     return 0
 
 
-def expected_group(rows, truth, ref32, version):
+def expected_group(rows, truth, ref32, version, thresholds):
     scores32 = np.array([f32(r["score"]) for r in rows])
     labeled = [r for r in rows if r["id"] in truth]
     y = np.array([1 if truth[r["id"]]["true_label"] == POSITIVE else 0 for r in labeled])
@@ -211,7 +217,6 @@ def expected_group(rows, truth, ref32, version):
         "confusion": {"tp": int(tp), "fp": int(fp), "tn": int(tn), "fn": int(fn)},
         "avg_score": float(scores32.mean()), "min_score": float(scores32.min()), "max_score": float(scores32.max()),
         "positive_rate": float(np.mean([r["label"] == POSITIVE for r in rows])),
-        "estimated_accuracy": float(np.mean(np.maximum(scores32, 1 - scores32))),
         "score_histogram": bin_counts(scores32, edges)[1:-1],
     }
     quality = {k: (float(v) if isinstance(v, np.floating) else v) for k, v in quality.items()}
@@ -223,13 +228,15 @@ def expected_group(rows, truth, ref32, version):
     adjusted = stats.false_discovery_control(p_values, method="bh")
     for name, adj in zip(FEATURES, adjusted):
         drift[name]["p_value_adjusted"] = float(adj)
-        drift[name]["drifted"] = bool(drift[name]["psi"] >= PSI_THRESHOLD and adj < ALPHA)
+        drift[name].update(verdict(drift[name], thresholds["features"][name]))
     score_ref = np.array([f32(v) for v in profile["scores"][version]["sample"]])
     drift["score"] = drift_of(scores32, score_ref, profile["scores"][version]["histogram"]["edges"])
-    drift["score"]["drifted"] = bool(drift["score"]["psi"] >= PSI_THRESHOLD and drift["score"]["p_value"] < ALPHA)
+    drift["score"].update(verdict(drift["score"], thresholds["scores"][version]))
     flagged = [n for n in FEATURES if drift[n]["drifted"]]
     top = max(FEATURES, key=lambda n: drift[n]["psi"])
-    drift["_all"] = {"count": len(rows), "features": len(FEATURES), "drifted_count": len(flagged), "drifted_share": len(flagged) / len(FEATURES),
+    share = len(flagged) / len(FEATURES)
+    drift["_all"] = {"count": len(rows), "features": len(FEATURES), "drifted_count": len(flagged), "drifted_share": share,
+                     "drifted_share_threshold": thresholds["drifted_share_threshold"], "drifted_share_alert": share > thresholds["drifted_share_threshold"],
                      "max_psi": drift[top]["psi"], "max_psi_feature": top, "drifted_features": flagged}
     dq = {}
     any_out = np.zeros(len(rows), dtype=bool)
@@ -238,7 +245,7 @@ def expected_group(rows, truth, ref32, version):
         out = (w < ref32[name].min()) | (w > ref32[name].max())
         any_out |= out
         dq[name] = {"count": len(rows), "out_of_range_rate": float(out.mean())}
-    dq["_all"] = {"count": len(rows), "ood_rate": float(any_out.mean())}
+    dq["_all"] = {"count": len(rows), "out_of_range_rate": float(any_out.mean())}
     return {"quality": quality, "drift": drift, "data_quality": dq}
 
 
@@ -258,6 +265,36 @@ def drift_of(w, ref, edges):
     psi = float(np.sum((a - e) * np.log(a / e)))
     ks = stats.ks_2samp(w, ref)
     return {"count": len(w), "psi": psi, "ks": float(ks.statistic), "p_value": float(ks.pvalue)}
+
+
+def verdict(d, t):
+    """Drifted when the KS distance exceeds the reference's threshold; PSI judged beside it."""
+    return {"ks_threshold": t["ks_threshold"], "psi_threshold": t["psi_threshold"], "psi_alert": bool(d["psi"] > t["psi_threshold"]),
+            "drifted": bool(d["ks"] > t["ks_threshold"])}
+
+
+def mean_plus_3sd(values) -> float:
+    v = np.asarray(values, dtype=np.float64)
+    return float(v.mean() + 3 * v.std())
+
+
+def univariate_thresholds() -> dict:
+    """The reference thresholds of KS and PSI per feature and per version's score, and of the drifted share."""
+    def fit(sample, edges, rs):
+        s = np.array([f32(v) for v in sample])
+        shuffled = s[rs.permutation(len(s))]
+        size = len(s) // REFERENCE_CHUNKS
+        stats_ = [drift_of(shuffled[a:a + size], s, edges) for a in range(0, len(s) - size + 1, size)]
+        return {"ks_threshold": mean_plus_3sd([d["ks"] for d in stats_]), "psi_threshold": mean_plus_3sd([d["psi"] for d in stats_])}, [d["ks"] for d in stats_]
+
+    rs = np.random.RandomState(UNIVARIATE_SEED)
+    features, chunk_ks = {}, {}
+    for name in FEATURES:
+        features[name], chunk_ks[name] = fit(profile["features"][name]["sample"], profile["features"][name]["histogram"]["edges"], rs)
+    shares = [np.mean([chunk_ks[f][i] > features[f]["ks_threshold"] for f in FEATURES]) for i in range(REFERENCE_CHUNKS)]
+    scores = {v: fit(d["sample"], d["histogram"]["edges"], np.random.RandomState(UNIVARIATE_SEED))[0] for v, d in profile["scores"].items()}
+    return {"seed": UNIVARIATE_SEED, "chunk_size": len(profile["features"][FEATURES[0]]["sample"]) // REFERENCE_CHUNKS, "features": features,
+            "scores": scores, "drifted_share_threshold": max(mean_plus_3sd(shares), 1 / len(FEATURES))}
 
 
 def ks_cases():

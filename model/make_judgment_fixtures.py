@@ -64,9 +64,6 @@ METRICS = ["accuracy", "precision", "recall", "f1", "roc_auc"]
 FIELDS = ["value", "sampling_error", "lower_confidence_boundary", "upper_confidence_boundary", "lower_threshold", "upper_threshold", "alert"]
 # NannyML's default chunker: n // 10 rows per reference chunk.
 REFERENCE_CHUNKS = 10
-# The profile holds each feature's training sample sorted: the analyzer restores a row order for the univariate
-# reference chunks with numpy's legacy RandomState(42), one permutation per feature, in feature order.
-UNIVARIATE_SEED = 42
 # Toward the decision boundary: holdout rows drawn with replacement, weight exp(-((s - 0.5) / 0.3)^2) + 0.1 with s
 # v1's score. The issue does not say how it resampled; with this seed the draw has its realized accuracy (0.958)
 # and v1's mean confidence (0.869).
@@ -160,43 +157,19 @@ def chunk_bounds(n: int, keep_incomplete: bool):
     return bounds + ([(n - n % size, n)] if keep_incomplete and n % size else [])
 
 
-def mean3sd(values):
-    v = np.asarray(values, dtype=np.float64)
-    return float(v.mean() - 3 * v.std()), float(v.mean() + 3 * v.std())
-
-
 def univariate(profile: dict, feature_names: list[str], windows: dict[str, np.ndarray]) -> dict:
-    """Reference thresholds per feature (and per version's score) from complete chunks of the shuffled training sample."""
-    rs = np.random.RandomState(UNIVARIATE_SEED)
-
-    def fit(sample, edges, rs):
-        s = np.array([make_fixtures.f32(v) for v in sample])
-        shuffled = s[rs.permutation(len(s))]
-        stats_ = [make_fixtures.drift_of(shuffled[a:b], s, edges) for a, b in chunk_bounds(len(s), keep_incomplete=False)]
-        return s, {"ks_threshold": mean3sd([d["ks"] for d in stats_])[1], "psi_threshold": mean3sd([d["psi"] for d in stats_])[1],
-                   "chunk_ks": [d["ks"] for d in stats_]}
-
-    features, samples = {}, {}
-    for f in feature_names:
-        samples[f], features[f] = fit(profile["features"][f]["sample"], profile["features"][f]["histogram"]["edges"], rs)
-    chunk_size = len(samples[feature_names[0]]) // REFERENCE_CHUNKS
-    shares = [np.mean([features[f]["chunk_ks"][i] > features[f]["ks_threshold"] for f in feature_names]) for i in range(REFERENCE_CHUNKS)]
-    share_threshold = max(mean3sd(shares)[1], 1 / len(feature_names))
-    scores = {v: fit(profile["scores"][v]["sample"], profile["scores"][v]["histogram"]["edges"], np.random.RandomState(UNIVARIATE_SEED))[1]
-              for v in ("v1", "v2")}
+    """The reference drift thresholds (make_fixtures.univariate_thresholds) and each window's verdicts against them."""
+    t = make_fixtures.univariate_thresholds()
     judged = {}
     for name, x in windows.items():
         per = {}
         for j, f in enumerate(feature_names):
-            d = make_fixtures.drift_of(np.array([make_fixtures.f32(v) for v in x[:, j]]), samples[f], profile["features"][f]["histogram"]["edges"])
-            per[f] = {"ks": d["ks"], "psi": d["psi"], "drifted": bool(d["ks"] > features[f]["ks_threshold"]),
-                      "psi_alert": bool(d["psi"] > features[f]["psi_threshold"])}
+            sample = np.array([make_fixtures.f32(v) for v in profile["features"][f]["sample"]])
+            d = make_fixtures.drift_of(np.array([make_fixtures.f32(v) for v in x[:, j]]), sample, profile["features"][f]["histogram"]["edges"])
+            per[f] = {"ks": d["ks"], "psi": d["psi"], **make_fixtures.verdict(d, t["features"][f])}
         share = float(np.mean([per[f]["drifted"] for f in feature_names]))
-        judged[name] = {"count": len(x), "features": per, "drifted_share": share, "drifted_share_alert": bool(share > share_threshold)}
-    for d in [*features.values(), *scores.values()]:
-        del d["chunk_ks"]
-    return {"seed": UNIVARIATE_SEED, "chunk_size": chunk_size, "features": features, "scores": scores,
-            "drifted_share_threshold": share_threshold, "windows": judged}
+        judged[name] = {"count": len(x), "features": per, "drifted_share": share, "drifted_share_alert": bool(share > t["drifted_share_threshold"])}
+    return {**t, "windows": judged}
 
 
 def numpy_cases() -> dict:
@@ -307,7 +280,7 @@ def main() -> int:
     threshold = float(np.percentile(reference_errors, v1["reconstruction"]["ood_percentile"]))
     rates = [float(np.mean(reference_errors[a:b] > threshold)) for a, b in chunk_bounds(len(reference_errors), keep_incomplete=False)]
     chunk_size = len(reference_errors) // REFERENCE_CHUNKS
-    upper = max(mean3sd(rates)[1], 1 / chunk_size)
+    upper = max(make_fixtures.mean_plus_3sd(rates), 1 / chunk_size)
     ood = {"threshold": threshold, "chunk_size": chunk_size, "rate_threshold_upper": upper, "windows": {}}
     for name in features:
         rate = float(np.mean(np.array(reconstruction["windows"][name]["row_errors"]) > threshold))

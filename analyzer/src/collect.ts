@@ -4,6 +4,7 @@ import type { AnalysisContext, ModelKey } from './context.js';
 import { emptyLabeled, SCORE_DECILE_KEYS, SCORE_DECILES, type RawGroup, type RawLabeled, type RawRejected, type RawWindow } from './raw.js';
 import { rangesFor } from './reference.js';
 import { nextFloatUp } from './stats.js';
+import { judgmentAggs, judgmentRaw, JUDGMENT_FILTER_PATH } from './judgment/aggregations.js';
 
 /**
  * Collect: the searches that turn a time range into its raw buckets (raw.ts).
@@ -104,25 +105,21 @@ async function collectGroup(ctx: AnalysisContext, r: TimeRange, m: ModelKey): Pr
       'aggregations.score',
       'aggregations.positive.doc_count',
       'aggregations.ood.doc_count',
-      'aggregations.halves.buckets.key',
-      'aggregations.halves.buckets.sum',
       'aggregations.*.buckets.doc_count',
+      ...JUDGMENT_FILTER_PATH,
     ],
     aggs: {
       score: { stats: { field: 'mlmon.prediction.score' } },
       positive: { filter: { term: { 'mlmon.prediction.label': reference.positiveLabel } } },
-      halves: { range: { field: 'mlmon.prediction.score', ranges: [{ key: 'low', to: 0.5 }, { key: 'high', from: 0.5 }] }, aggs: { sum: { sum: { field: 'mlmon.prediction.score' } } } },
       deciles: { range: { field: 'mlmon.prediction.score', keyed: false, ranges: deciles } },
       ood: { filter: { bool: { should: outOfRange, minimum_should_match: 1 } } },
       ...(scoreRef ? { scoreRanges: { range: { field: 'mlmon.prediction.score', ranges: rangesFor(scoreRef) } } } : {}),
       ...featureAggs,
+      ...judgmentAggs(ctx.judgments, m.version, reference.positiveLabel),
     },
   });
   const a = (res.aggregations ?? {}) as Aggs;
   const stats = a.score as estypes.AggregationsStatsAggregate;
-  const halves = (a.halves as estypes.AggregationsRangeAggregate).buckets as Array<estypes.AggregationsRangeBucket & { sum: { value: number } }>;
-  const low = halves.find((b) => b.key === 'low')!;
-  const high = halves.find((b) => b.key === 'high')!;
   return {
     model: m,
     count: totalOf(res),
@@ -130,14 +127,12 @@ async function collectGroup(ctx: AnalysisContext, r: TimeRange, m: ModelKey): Pr
     scoreMin: stats.min ?? Infinity,
     scoreMax: stats.max ?? -Infinity,
     positive: docCount(a, 'positive'),
-    lowCount: low.doc_count,
-    lowSum: low.sum.value,
-    highSum: high.sum.value,
     deciles: [...bucketCounts(a, 'deciles')],
     ood: docCount(a, 'ood'),
     features: reference.featureNames.map((_, i) => bucketCounts(a, `f${i}`)),
     ...(scoreRef ? { scoreRanges: bucketCounts(a, 'scoreRanges') } : {}),
     labeled: await collectLabeled(ctx, r, m),
+    ...judgmentRaw(ctx.judgments, m.version, a),
   };
 }
 

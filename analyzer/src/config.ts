@@ -22,13 +22,31 @@ export const analyzerConfigShape = {
     aliases: [{ name: 'ANALYZER_MAX_CATCHUP_S', unit: 's' }],
   }),
   MLMON_ANALYZER_MIN_LABELED: setting(positiveInt.default(30), { description: 'Quality ratios need this many labeled predictions to count as sufficient.', aliases: ['ANALYZER_MIN_LABELED'] }),
-  MLMON_ANALYZER_MIN_PREDICTIONS: setting(positiveInt.default(30), { description: 'Drift needs this many predictions in the window.', aliases: ['ANALYZER_MIN_PREDICTIONS'] }),
-  MLMON_ANALYZER_PSI_THRESHOLD: setting(z.coerce.number().positive().default(0.2), { description: 'A feature counts as drifted when its PSI is at least this and its adjusted p-value is below MLMON_ANALYZER_ALPHA.', aliases: ['ANALYZER_PSI_THRESHOLD'] }),
-  MLMON_ANALYZER_ALPHA: setting(z.coerce.number().gt(0).lt(1).default(0.05), { description: "Significance level of the drift tests, and 1 minus the confidence of the canary's accuracy-difference interval.", aliases: ['ANALYZER_ALPHA'] }),
+  MLMON_ANALYZER_MIN_PREDICTIONS: setting(positiveInt.optional(), {
+    description:
+      'Drift is computed, and drift, reconstruction drift and the OOD rate are judged, from this many predictions in the window. Unset: one reference chunk (training rows / MLMON_ANALYZER_REFERENCE_CHUNKS, 45), the size the reference thresholds describe.',
+    aliases: ['ANALYZER_MIN_PREDICTIONS'],
+    shownDefault: 'one reference chunk (45)',
+  }),
+  MLMON_ANALYZER_ALPHA: setting(z.coerce.number().gt(0).lt(1).default(0.05), { description: "1 minus the confidence of the canary's accuracy-difference interval (and its z-test's level).", aliases: ['ANALYZER_ALPHA'] }),
   MLMON_ANALYZER_REFERENCE_PROFILE: setting(z.string().default(`${REPO_ROOT}model/artifacts/reference_profile.json`), {
     description: 'The training reference drift is measured against (model/train.py writes it).',
     aliases: ['REFERENCE_PROFILE'],
     shownDefault: '<repo>/model/artifacts/reference_profile.json',
+  }),
+  MLMON_ANALYZER_CBPE_CALIBRATION: setting(z.enum(['auto', 'always', 'never']).default('auto'), {
+    description:
+      "CBPE's calibration of the scores: `auto` decides as NannyML does (isotonic when it lowers the expected calibration error on held-out folds of the version's holdout); `always` or `never` pin the decision, e.g. to what a NannyML run on another CPU decided.",
+  }),
+  MLMON_ANALYZER_REFERENCE_CHUNKS: setting(z.coerce.number().int().min(2).default(10), {
+    description: "Every reference threshold is mean ± 3 standard deviations over this many chunks of the reference (NannyML's default chunker: 10).",
+  }),
+  MLMON_ANALYZER_MODEL_DIR: setting(z.string().default(`${REPO_ROOT}model/artifacts`), {
+    description: "Where each version's reference.json is (<dir>/<version>/reference.json): the committed versions. Without one a version gets no CBPE, reconstruction drift or OOD rate.",
+    shownDefault: '<repo>/model/artifacts',
+  }),
+  MLMON_ANALYZER_RETRAINED_MODEL_DIR: setting(z.string().optional(), {
+    description: "The same for the versions the remediator's retrain job made (the api's MLMON_API_RETRAINED_MODEL_DIR); `mlmon up` sets it.",
   }),
   MLMON_LOG_DIR: logDirSetting('the analyzer writes its app lines'),
   MLMON_LOG_STDOUT: logStdoutSetting(),

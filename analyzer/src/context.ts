@@ -1,4 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
+import type { Calibration } from './judgment/cbpe.js';
+import type { Judgments } from './judgment/registry.js';
 import type { Reference } from './reference.js';
 
 /**
@@ -17,19 +19,22 @@ export interface ModelKey {
 /** Thresholds and sample sizes; README.md explains each. */
 export interface AnalysisSettings {
   minLabeled: number;
-  minPredictions: number;
-  psiThreshold: number;
+  /** Drift, reconstruction drift and the OOD rate are judged from this many predictions; unset: a reference chunk's worth. */
+  minPredictions?: number;
   alpha: number;
   psiFloor: number;
+  calibration: Calibration;
+  referenceChunks: number;
 }
 
-export const DEFAULT_SETTINGS: AnalysisSettings = { minLabeled: 30, minPredictions: 30, psiThreshold: 0.2, alpha: 0.05, psiFloor: 1e-4 };
+export const DEFAULT_SETTINGS: AnalysisSettings = { minLabeled: 30, alpha: 0.05, psiFloor: 1e-4, calibration: 'auto', referenceChunks: 10 };
 
 export interface AnalysisContext {
   client: Client;
   prefix: string;
   reference: Reference;
   settings: AnalysisSettings;
+  judgments: Judgments;
   /** Off for benchmarks: a repeated window would otherwise be answered from the shard request cache. */
   requestCache?: boolean;
 }

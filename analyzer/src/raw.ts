@@ -1,5 +1,7 @@
 import type { ModelKey } from './context.js';
 import { rangesFor, type Reference, type ReferenceDistribution } from './reference.js';
+import type { OodSums } from './judgment/reconstruction.js';
+import { addOodSums, cloneCbpe, deserializeCbpe, emptyOodSums, mergeCbpe, serializeCbpe, type RawCbpe } from './judgment/sums.js';
 
 /** The score histogram's bins: `00-10` … `90-100` (percent), in the order RawGroup.deciles counts them. */
 export const SCORE_DECILES = 10;
@@ -33,10 +35,6 @@ export interface RawGroup {
   scoreMin: number;
   scoreMax: number;
   positive: number;
-  /** Predictions with score < 0.5, the sum of their scores, and the sum of the scores >= 0.5. */
-  lowCount: number;
-  lowSum: number;
-  highSum: number;
   /** Counts per score decile, in SCORE_DECILE_KEYS order. */
   deciles: number[];
   /** Predictions with any feature outside the training range. */
@@ -46,6 +44,10 @@ export interface RawGroup {
   /** The same for the score, when the reference has this version's scores. */
   scoreRanges?: Uint32Array;
   labeled: RawLabeled;
+  /** CBPE's score cells (judgment/sums.ts): none for a version without reference.json, null where merged parts disagree. */
+  cbpe?: RawCbpe | null;
+  /** The replicas' OOD scores: how many predictions carry one, their sum and sum of squares, how many are flagged. */
+  oodScores: OodSums;
 }
 
 export interface RawRejected {
@@ -75,14 +77,12 @@ export function emptyGroup(reference: Reference, m: ModelKey): RawGroup {
     scoreMin: Infinity,
     scoreMax: -Infinity,
     positive: 0,
-    lowCount: 0,
-    lowSum: 0,
-    highSum: 0,
     deciles: SCORE_DECILE_KEYS.map(() => 0),
     ood: 0,
     features: reference.featureNames.map((f) => zeros(reference.features.get(f)!)),
     ...(scoreRef ? { scoreRanges: zeros(scoreRef) } : {}),
     labeled: emptyLabeled(),
+    oodScores: emptyOodSums(),
   };
 }
 
@@ -114,6 +114,8 @@ function cloneGroup(g: RawGroup): RawGroup {
     features: g.features.map((f) => new Uint32Array(f)),
     ...(g.scoreRanges ? { scoreRanges: new Uint32Array(g.scoreRanges) } : {}),
     labeled: { ...g.labeled, logitPos: new Map(g.labeled.logitPos), logitNeg: new Map(g.labeled.logitNeg) },
+    ...(g.cbpe !== undefined ? { cbpe: g.cbpe && cloneCbpe(g.cbpe) } : {}),
+    oodScores: { ...g.oodScores },
   };
 }
 
@@ -124,14 +126,15 @@ function accumulate(into: RawGroup, g: RawGroup): void {
   into.scoreMin = Math.min(into.scoreMin, g.scoreMin);
   into.scoreMax = Math.max(into.scoreMax, g.scoreMax);
   into.positive += g.positive;
-  into.lowCount += g.lowCount;
-  into.lowSum += g.lowSum;
-  into.highSum += g.highSum;
   g.deciles.forEach((c, i) => (into.deciles[i]! += c));
   into.ood += g.ood;
   g.features.forEach((f, i) => addCounts(into.features[i]!, f));
   if (into.scoreRanges && g.scoreRanges) addCounts(into.scoreRanges, g.scoreRanges);
   addLabeled(into.labeled, g.labeled);
+  const cbpe = mergeCbpe(into.cbpe, g.cbpe);
+  if (cbpe === undefined) delete into.cbpe;
+  else into.cbpe = cbpe;
+  addOodSums(into.oodScores, g.oodScores);
 }
 
 /**
@@ -171,6 +174,7 @@ export function serializeRaw(w: RawWindow): unknown {
       features: g.features.map(b64),
       ...(g.scoreRanges ? { scoreRanges: b64(g.scoreRanges) } : {}),
       labeled: { ...g.labeled, logitPos: [...g.labeled.logitPos], logitNeg: [...g.labeled.logitNeg] },
+      ...(g.cbpe !== undefined ? { cbpe: serializeCbpe(g.cbpe) } : {}),
     })),
     rejected: { total: w.rejected.total, byFeature: [...w.rejected.byFeature] },
   };
@@ -194,6 +198,7 @@ export function deserializeRaw(o: Serialized): RawWindow {
       features: (g.features as string[]).map(u32),
       ...(g.scoreRanges ? { scoreRanges: u32(g.scoreRanges) } : {}),
       labeled: { ...g.labeled, logitPos: new Map(g.labeled.logitPos), logitNeg: new Map(g.labeled.logitNeg) },
+      ...(g.cbpe !== undefined ? { cbpe: deserializeCbpe(g.cbpe) } : {}),
     })),
     rejected: { total: o.rejected.total, byFeature: new Map(o.rejected.byFeature) },
   };

@@ -114,8 +114,10 @@ export function referenceSample(ref: ReferenceDistribution): Float64Array {
   return out;
 }
 
-export function rangesFor(ref: ReferenceDistribution): Array<{ from?: number; to?: number }> {
-  const b = ref.boundaries;
+export const rangesFor = (ref: ReferenceDistribution) => rangesOf(ref.boundaries);
+
+/** The ranges of a range aggregation over sorted boundaries: (-inf, b0), [b0, b1), ..., [b_last, +inf). */
+export function rangesOf(b: number[]): Array<{ from?: number; to?: number }> {
   return [{ to: b[0]! }, ...b.slice(1).map((to, k) => ({ from: b[k]!, to })), { from: b.at(-1)! }];
 }
 

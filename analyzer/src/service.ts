@@ -6,6 +6,7 @@ import { familyPattern, LOG_BASENAMES, setupTemplates } from '@mlmon/contract';
 import type { AnalyzerConfig } from './config.js';
 import type { AnalysisContext, AnalysisSettings } from './context.js';
 import { Joiner, StateFile } from './labeled.js';
+import { Judgments } from './judgment/registry.js';
 import { loadReference, type Reference } from './reference.js';
 import { SliceStore } from './slices.js';
 import { analyzeWindow, type WindowReport } from './window.js';
@@ -14,11 +15,19 @@ import { AnalyzerWriter } from './writer.js';
 export function settingsOf(config: AnalyzerConfig): AnalysisSettings {
   return {
     minLabeled: config.MLMON_ANALYZER_MIN_LABELED,
-    minPredictions: config.MLMON_ANALYZER_MIN_PREDICTIONS,
-    psiThreshold: config.MLMON_ANALYZER_PSI_THRESHOLD,
+    ...(config.MLMON_ANALYZER_MIN_PREDICTIONS !== undefined ? { minPredictions: config.MLMON_ANALYZER_MIN_PREDICTIONS } : {}),
     alpha: config.MLMON_ANALYZER_ALPHA,
     psiFloor: 1e-4,
+    calibration: config.MLMON_ANALYZER_CBPE_CALIBRATION,
+    referenceChunks: config.MLMON_ANALYZER_REFERENCE_CHUNKS,
   };
+}
+
+/** The analysis context of a configuration: the judgments fitted on the reference profile and the versions' reference.json files. */
+export function contextOf(config: AnalyzerConfig, client: Client, reference: Reference, say?: (message: string) => void): AnalysisContext {
+  const settings = settingsOf(config);
+  const dirs = [config.MLMON_ANALYZER_MODEL_DIR, ...(config.MLMON_ANALYZER_RETRAINED_MODEL_DIR ? [config.MLMON_ANALYZER_RETRAINED_MODEL_DIR] : [])];
+  return { client, prefix: config.MLMON_INDEX_PREFIX, reference, settings, judgments: new Judgments(reference, settings, dirs, say) };
 }
 
 export interface Analyzer {
@@ -63,7 +72,7 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
     sliceMs: interval,
     writer,
   });
-  const ctx: AnalysisContext = { client, prefix, reference, settings: settingsOf(config) };
+  const ctx = contextOf(config, client, reference, (m) => say('warn', m));
   const slices = new SliceStore(ctx, {
     intervalMs: interval,
     windows: config.MLMON_ANALYZER_WINDOWS,
@@ -163,7 +172,7 @@ export async function analyzeOnce(
   try {
     const reference = opts.reference ?? loadReference(config.MLMON_ANALYZER_REFERENCE_PROFILE);
     return await analyzeWindow(
-      { client, prefix: config.MLMON_INDEX_PREFIX, reference, settings: settingsOf(config) },
+      contextOf(config, client, reference),
       { start: window.from, end: window.to, name: 'adhoc' },
       window.version ? { version: window.version } : undefined,
     );

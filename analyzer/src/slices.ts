@@ -6,6 +6,7 @@ import { collect, collectLabeled, groupsOf, groupTerms, rejectedQuery, timeRange
 import { deserializeRaw, groupKey, mergeRaw, serializeRaw, type RawWindow } from './raw.js';
 import type { AnalysisContext, ModelKey } from './context.js';
 import { finish, type WindowReport } from './window.js';
+import type { VersionJudgments } from './judgment/registry.js';
 
 export interface SliceStoreOptions {
   /** Slice width = the service's tick; slices start at multiples of it. */
@@ -65,10 +66,10 @@ export class SliceStore {
     if (odd.length > 0) throw new Error(`MLMON_ANALYZER_WINDOWS: ${odd.map((w) => w.name).join(', ')} is not a multiple of MLMON_ANALYZER_INTERVAL (${intervalMs} ms)`);
     this.longestMs = Math.max(...windows.map((w) => w.ms));
     this.horizonMs = Math.min(opts.lateHorizonMs, this.longestMs);
-    // A slice persisted under another reference profile or tick width has other buckets: it is not reused.
+    // A slice persisted under another reference profile, tick width or bucket format has other buckets: it is not reused.
     const r = ctx.reference;
     this.fingerprint = createHash('sha256')
-      .update(JSON.stringify([intervalMs, r.positiveLabel, r.featureNames, [...r.features.values()].map((d) => d.boundaries), [...r.scores].map(([v, d]) => [v, d.boundaries])]))
+      .update(JSON.stringify([SLICE_FORMAT, intervalMs, r.positiveLabel, r.featureNames, [...r.features.values()].map((d) => d.boundaries), [...r.scores].map(([v, d]) => [v, d.boundaries])]))
       .digest('hex')
       .slice(0, 16);
     if (opts.dir) this.load(opts.dir);
@@ -208,6 +209,8 @@ export class SliceStore {
         const o = JSON.parse(readFileSync(file, 'utf8')) as { fingerprint: string; slice: unknown };
         const slice = deserializeRaw(o.slice);
         if (o.fingerprint !== this.fingerprint || slice.end - slice.start !== this.opts.intervalMs) throw new Error('made for another reference profile or interval');
+        // CBPE's cells follow each version's reference.json: a slice of other cells would not merge with new ones.
+        if (slice.groups.some((g) => g.cbpe?.layout !== layoutOf(this.ctx.judgments.of(g.model.version)))) throw new Error("made under another version's reference.json");
         this.slices.set(slice.start, slice);
         this.onDisk.add(slice.start);
         kept += 1;
@@ -220,6 +223,11 @@ export class SliceStore {
     if (kept > 0) this.opts.say?.(`reusing ${kept} persisted slices from ${dir}`);
   }
 }
+
+/** Raises when the buckets a slice holds change shape (RawGroup's fields): older files are collected again. */
+const SLICE_FORMAT = 2;
+
+const layoutOf = (j: VersionJudgments | { missing: string }) => ('layout' in j ? j.layout : undefined);
 
 /** Whether a slice holds exactly what the census counts now (append-only data: same counts, same documents). */
 function matches(slice: RawWindow, c: Census): boolean {

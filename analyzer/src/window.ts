@@ -3,6 +3,8 @@ import type { AnalysisContext, AnalysisSettings, ModelKey } from './context.js';
 import { emptyGroup, groupKey, SCORE_DECILE_KEYS, type RawGroup, type RawLabeled, type RawRejected, type RawWindow } from './raw.js';
 import { binCounts, countsBelow, ksStatistic, referenceBinCounts, type ReferenceDistribution } from './reference.js';
 import { benjaminiHochberg, ksPValue, newcombeDiff, nextFloatUp, psi, twoProportionPValue } from './stats.js';
+import { judgeGroup, type CbpeFields, type OodRateFields, type ReconstructionFields } from './judgment/judge.js';
+import { driftVerdict } from './judgment/univariate.js';
 
 export interface Window {
   start: Date;
@@ -10,7 +12,9 @@ export interface Window {
   name: string;
 }
 
-export interface Quality {
+export type Quality = QualityFields & CbpeFields;
+
+interface QualityFields {
   count: number;
   labeled: number;
   label_coverage?: number;
@@ -27,7 +31,6 @@ export interface Quality {
   min_score?: number;
   max_score?: number;
   positive_rate?: number;
-  estimated_accuracy?: number;
   score_histogram?: Record<string, number>;
   min_samples: number;
   sufficient: boolean;
@@ -53,19 +56,22 @@ export interface FeatureDrift {
   ks: number;
   p_value: number;
   p_value_adjusted?: number;
+  ks_threshold?: number;
+  psi_threshold?: number;
+  psi_alert?: boolean;
   drifted: boolean;
 }
 
-export interface DriftSummary {
+export interface DriftSummary extends ReconstructionFields {
   feature: '_all';
   count: number;
   features: number;
   drifted_count?: number;
   drifted_share?: number;
+  drifted_share_threshold?: number;
+  drifted_share_alert?: boolean;
   max_psi?: number;
   max_psi_feature?: string;
-  psi_threshold: number;
-  alpha: number;
   correction: 'benjamini-hochberg';
   min_samples: number;
   sufficient: boolean;
@@ -79,10 +85,11 @@ export interface FeatureDataQuality {
   out_of_range_rate?: number;
 }
 
-export interface DataQualitySummary {
+export interface DataQualitySummary extends OodRateFields {
   feature: '_all';
   count: number;
-  ood_rate?: number;
+  /** Predictions with any feature outside the training range. */
+  out_of_range_rate?: number;
   rejected_count: number;
   rejected_rate?: number;
 }
@@ -118,7 +125,7 @@ export async function analyzeWindow(ctx: AnalysisContext, w: Window, only?: { ve
  * A `known` group without predictions in the window is reported with count 0 and `sufficient: false`, not left
  * out, so that a reader of the metrics can tell a version without traffic from an analyzer that is not running.
  */
-export function finish(ctx: Pick<AnalysisContext, 'reference' | 'settings'>, raw: RawWindow, name: string, known: ModelKey[] = []): WindowReport {
+export function finish(ctx: Pick<AnalysisContext, 'reference' | 'settings' | 'judgments'>, raw: RawWindow, name: string, known: ModelKey[] = []): WindowReport {
   const present = raw.groups.filter((g) => g.count > 0);
   const seen = new Set(present.map((g) => groupKey(g.model)));
   const idle = known.filter((m) => !seen.has(groupKey(m))).map((m) => emptyGroup(ctx.reference, m));
@@ -129,12 +136,12 @@ export function finish(ctx: Pick<AnalysisContext, 'reference' | 'settings'>, raw
   return { window: { start: new Date(raw.start).toISOString(), end: new Date(raw.end).toISOString(), name }, versions: reports };
 }
 
-function finishGroup({ reference, settings }: Pick<AnalysisContext, 'reference' | 'settings'>, g: RawGroup): GroupReport {
+function finishGroup({ reference, settings, judgments }: Pick<AnalysisContext, 'reference' | 'settings' | 'judgments'>, g: RawGroup): GroupReport {
   const m = g.model;
   const scoreRef = reference.scores.get(m.version);
   const count = g.count;
-  const notes: string[] = [];
-  // Label-free: estimated accuracy is E[max(p, 1-p)] = (Σ_{p>=.5} p + n_{p<.5} - Σ_{p<.5} p) / n.
+  const judged = judgeGroup(judgments, g, settings.minPredictions);
+  const notes: string[] = [...judged.notes];
   const quality: Quality = {
     count,
     labeled: 0,
@@ -147,16 +154,18 @@ function finishGroup({ reference, settings }: Pick<AnalysisContext, 'reference' 
           min_score: g.scoreMin,
           max_score: g.scoreMax,
           positive_rate: g.positive / count,
-          estimated_accuracy: (g.highSum + g.lowCount - g.lowSum) / count,
           score_histogram: Object.fromEntries(SCORE_DECILE_KEYS.map((k, i) => [k, g.deciles[i]!])),
         }
       : {}),
+    ...judged.quality,
   };
   Object.assign(quality, labeledQuality(g.labeled, count, settings));
   if (quality.labeled < settings.minLabeled) notes.push(`quality: insufficient data: ${quality.labeled} labeled, ${settings.minLabeled} needed`);
 
-  // Drift and data quality.
-  const sufficient = count >= settings.minPredictions;
+  // Drift and data quality: KS distance and PSI against the thresholds of a reference chunk's worth of training rows.
+  const u = judgments.univariate;
+  const minSamples = settings.minPredictions ?? u.chunkSize;
+  const sufficient = count >= minSamples;
   const features: FeatureDrift[] = [];
   const dq: FeatureDataQuality[] = [];
   reference.featureNames.forEach((f, i) => {
@@ -168,34 +177,40 @@ function finishGroup({ reference, settings }: Pick<AnalysisContext, 'reference' 
   const adjusted = benjaminiHochberg(features.map((d) => d.p_value));
   features.forEach((d, i) => {
     d.p_value_adjusted = adjusted[i]!;
-    d.drifted = d.psi >= settings.psiThreshold && d.p_value_adjusted < settings.alpha;
+    Object.assign(d, driftVerdict(d, u.features.get(d.feature)!));
   });
   let score: FeatureDrift | undefined;
   if (!scoreRef || !g.scoreRanges) notes.push(`drift: no reference scores for version ${m.version}; score drift not computed`);
   else if (sufficient) {
     score = driftOf('score', scoreRef, countsBelow(scoreRef, g.scoreRanges), count, settings);
-    score.drifted = score.psi >= settings.psiThreshold && score.p_value < settings.alpha;
+    Object.assign(score, driftVerdict(score, u.scores.get(m.version)!));
   }
-  if (!sufficient) notes.push(`drift: insufficient data: ${count} predictions, ${settings.minPredictions} needed`);
+  if (!sufficient) notes.push(`drift: insufficient data: ${count} predictions, ${minSamples} needed`);
   const flagged = features.filter((d) => d.drifted);
   const top = features.reduce<FeatureDrift | undefined>((a, d) => (a && a.psi >= d.psi ? a : d), undefined);
   const summary: DriftSummary = {
     feature: '_all',
     count,
     features: reference.featureNames.length,
-    ...(sufficient ? { drifted_count: flagged.length, drifted_share: flagged.length / reference.featureNames.length } : {}),
+    ...(sufficient
+      ? {
+          drifted_count: flagged.length,
+          drifted_share: flagged.length / reference.featureNames.length,
+          drifted_share_threshold: u.driftedShare,
+          drifted_share_alert: flagged.length / reference.featureNames.length > u.driftedShare,
+        }
+      : {}),
     ...(top ? { max_psi: top.psi, max_psi_feature: top.feature } : {}),
-    psi_threshold: settings.psiThreshold,
-    alpha: settings.alpha,
     correction: 'benjamini-hochberg',
-    min_samples: settings.minPredictions,
+    min_samples: minSamples,
     sufficient,
+    ...judged.drift,
   };
   return {
     model: m,
     quality,
     drift: { features, ...(score ? { score } : {}), summary },
-    data_quality: { features: dq, summary: { feature: '_all', count, ood_rate: ratio(g.ood, count), rejected_count: 0 } },
+    data_quality: { features: dq, summary: { feature: '_all', count, out_of_range_rate: ratio(g.ood, count), ...judged.dataQuality, rejected_count: 0 } },
     notes,
   };
 }

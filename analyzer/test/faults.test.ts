@@ -8,8 +8,8 @@ import { createEsClient, loadEsConfig } from '@mlmon/runtime';
 import { familyPattern, parseEcsLine, type MlmonEvent } from '@mlmon/contract';
 import { testCluster } from '@mlmon/elasticsearch/testing';
 import { setupTemplates } from '@mlmon/contract';
-import { AnalyzerWriter, DEFAULT_SETTINGS, SliceStore, analyzeWindow, loadAnalyzerConfig, loadReference, startAnalyzer, type WindowReport } from '../src/index.js';
-import { fixture, index, predictionEvent } from './support.js';
+import { AnalyzerWriter, SliceStore, analyzeWindow, loadAnalyzerConfig, startAnalyzer, type WindowReport } from '../src/index.js';
+import { analysisContext, fixture, index, predictionEvent, reference } from './support.js';
 
 const cluster = testCluster();
 const { client, prefix } = cluster;
@@ -18,7 +18,6 @@ afterAll(async () => {
   await cluster.cleanup();
   rmSync(dir, { recursive: true, force: true });
 });
-const reference = loadReference(new URL('../../model/artifacts/reference_profile.json', import.meta.url).pathname);
 
 /** A TCP relay to the real cluster that can refuse connections: Elasticsearch "down" without stopping it. */
 async function relay(target: URL) {
@@ -49,7 +48,7 @@ async function relay(target: URL) {
 
 const rows = (version: string, n: number, at = () => new Date().toISOString()) =>
   fixture.predictions.slice(0, n).map((p, i) => predictionEvent({ ...p, id: `${version}-${i}-${Date.now()}`, version, role: 'active', time: at() }, fixture.feature_names));
-const ctx = { client, prefix, reference, settings: DEFAULT_SETTINGS };
+const ctx = analysisContext(client, prefix);
 type Event<D extends MlmonEvent['event']['dataset']> = Extract<MlmonEvent, { event: { dataset: D } }>;
 
 /** The metric documents under a prefix that match `filter`, in the order they were written, each checked against the contract. */
@@ -92,17 +91,19 @@ describe('empty windows', () => {
     expect(g.quality).toEqual({ count: 0, labeled: 0, confusion: { tp: 0, fp: 0, tn: 0, fn: 0 }, min_samples: 30, sufficient: false });
     expect(g.drift.features).toEqual([]);
     expect(g.drift.score).toBeUndefined();
-    expect(g.drift.summary).toMatchObject({ count: 0, sufficient: false, min_samples: 30 });
+    expect(g.drift.summary).toMatchObject({ count: 0, sufficient: false, min_samples: 45 });
     expect(g.drift.summary.drifted_share).toBeUndefined();
+    expect(g.drift.summary.reconstruction_error).toBeUndefined();
+    expect(g.data_quality.summary.out_of_range_rate).toBeUndefined();
     expect(g.data_quality.summary.ood_rate).toBeUndefined();
     expect(g.data_quality.features.every((f) => f.out_of_range_rate === undefined)).toBe(true);
-    expect(g.notes).toEqual(['quality: insufficient data: 0 labeled, 30 needed', 'drift: insufficient data: 0 predictions, 30 needed']);
+    expect(g.notes).toEqual(['quality: insufficient data: 0 labeled, 30 needed', 'drift: insufficient data: 0 predictions, 45 needed']);
 
     const events = await written(report);
     const quality = events.filter((e) => e.event.dataset === 'mlmon.quality') as Array<Event<'mlmon.quality'>>;
     expect(quality.map((e) => e.message)).toEqual(['quality v1 (active) 5m: insufficient data (no predictions, 0 labeled, 30 needed)']);
     const drift = events.filter((e) => e.event.dataset === 'mlmon.drift') as Array<Event<'mlmon.drift'>>;
-    expect(drift.map((e) => e.mlmon.drift)).toEqual([expect.objectContaining({ feature: '_all', count: 0, sufficient: false, min_samples: 30 })]);
+    expect(drift.map((e) => e.mlmon.drift)).toEqual([expect.objectContaining({ feature: '_all', count: 0, sufficient: false, min_samples: 45 })]);
   });
 
   it('the service says so when no version served in any window: "no traffic" is told apart from "analyzer not running"', async () => {
@@ -132,43 +133,44 @@ describe('empty windows', () => {
   });
 });
 
-describe('drift with fewer predictions than MLMON_ANALYZER_MIN_PREDICTIONS', () => {
+describe('drift with fewer predictions than a reference chunk (45 training rows; MLMON_ANALYZER_MIN_PREDICTIONS unset)', () => {
   const t0 = Date.parse('2004-01-01T00:00:00Z');
   const window = (n: number) => ({ start: new Date(t0), end: new Date(t0 + n * 1000), name: 'adhoc' });
 
-  it('29 of 30: drift is reported as insufficient, with the minimum; no PSI, KS or share is computed from noise', async () => {
+  it('44 of 45: drift is reported as insufficient, with the minimum; no PSI, KS or share is computed from noise', async () => {
     // One prediction per second: the first n seconds hold n of them.
     await setupTemplates(client, { prefix });
     let i = 0;
-    await index(client, prefix, rows('v1', 40, () => new Date(t0 + 1000 * i++).toISOString()));
-    const report = await analyzeWindow(ctx, window(29));
+    await index(client, prefix, rows('v1', 50, () => new Date(t0 + 1000 * i++).toISOString()));
+    const report = await analyzeWindow(ctx, window(44));
     const g = report.versions[0]!;
-    expect(g.quality.count).toBe(29);
+    expect(g.quality.count).toBe(44);
     expect(g.drift.features).toEqual([]);
     expect(g.drift.score).toBeUndefined();
     expect(g.drift.summary).toEqual({
       feature: '_all',
-      count: 29,
+      count: 44,
       features: 30,
-      psi_threshold: DEFAULT_SETTINGS.psiThreshold,
-      alpha: DEFAULT_SETTINGS.alpha,
       correction: 'benjamini-hochberg',
-      min_samples: 30,
+      min_samples: 45,
       sufficient: false,
     });
-    expect(g.notes).toContain('drift: insufficient data: 29 predictions, 30 needed');
+    expect(g.notes).toContain('drift: insufficient data: 44 predictions, 45 needed');
+    // These predictions carry no OOD score (the fixture predates it): no reconstruction drift, and it says why.
+    expect(g.notes).toContain('reconstruction drift and OOD rate: no prediction carries an OOD score (replicas with the score off, or older than it)');
     const drift = (await written(report)).filter((e) => e.event.dataset === 'mlmon.drift') as Array<Event<'mlmon.drift'>>;
     expect(drift.map((e) => e.mlmon.drift.feature)).toEqual(['_all']);
     // What needs only one prediction is still there: the label-free statistics and data quality.
     expect(g.quality.avg_score).toBeDefined();
-    expect(g.data_quality.summary.ood_rate).toBeDefined();
+    expect(g.data_quality.summary.out_of_range_rate).toBeDefined();
   });
 
-  it('30 of 30: every feature and the score get their drift', async () => {
-    const g = (await analyzeWindow(ctx, window(30))).versions[0]!;
+  it('45 of 45: every feature and the score get their drift and verdicts', async () => {
+    const g = (await analyzeWindow(ctx, window(45))).versions[0]!;
     expect(g.drift.features).toHaveLength(30);
+    expect(g.drift.features.every((d) => d.ks_threshold! > 0 && typeof d.psi_alert === 'boolean')).toBe(true);
     expect(g.drift.score).toBeDefined();
-    expect(g.drift.summary).toMatchObject({ count: 30, sufficient: true });
+    expect(g.drift.summary).toMatchObject({ count: 45, sufficient: true, drifted_share_threshold: 1 / 30 });
     expect(g.drift.summary.drifted_share).toBeDefined();
     expect(g.notes.some((n) => n.startsWith('drift:'))).toBe(false);
   });

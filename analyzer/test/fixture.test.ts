@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testCluster } from '@mlmon/elasticsearch/testing';
 import { setupTemplates } from '@mlmon/contract';
-import { DEFAULT_SETTINGS, Joiner, StateFile, analyzeWindow, ksPValue, loadReference, metricEvents, type GroupReport, type WindowReport } from '../src/index.js';
-import { feedbackEvent, fixture, index, predictionEvent, rejectedEvent } from './support.js';
+import { DEFAULT_SETTINGS, Joiner, StateFile, analyzeWindow, ksPValue, metricEvents, type GroupReport, type WindowReport } from '../src/index.js';
+import { analysisContext, feedbackEvent, fixture, index, predictionEvent, rejectedEvent } from './support.js';
 
 /**
  * The analyzer against scikit-learn, scipy and statsmodels: the fixture
@@ -15,8 +15,8 @@ import { feedbackEvent, fixture, index, predictionEvent, rejectedEvent } from '.
 const TOL = 1e-9;
 const cluster = testCluster();
 const { client, prefix } = cluster;
-const reference = loadReference(new URL('../../model/artifacts/reference_profile.json', import.meta.url).pathname);
-const settings = { ...DEFAULT_SETTINGS, psiFloor: fixture.settings.psi_floor, psiThreshold: fixture.settings.psi_threshold, alpha: fixture.settings.alpha };
+const settings = { ...DEFAULT_SETTINGS, psiFloor: fixture.settings.psi_floor, alpha: fixture.settings.alpha };
+const ctx = analysisContext(client, prefix, settings);
 const window = { start: new Date(fixture.window.start), end: new Date(fixture.window.end), name: '1h' };
 const late = new Set(fixture.late_prediction_ids);
 let firstJoin: Awaited<ReturnType<Joiner['run']>>;
@@ -33,7 +33,7 @@ beforeAll(async () => {
   // The late predictions land after their feedback was first seen.
   await index(client, prefix, fixture.predictions.filter((p) => late.has(p.id)).map((p) => predictionEvent(p, names)));
   secondJoin = await joiner.run();
-  report = await analyzeWindow({ client, prefix, reference, settings }, window);
+  report = await analyzeWindow(ctx, window);
 }, 120_000);
 afterAll(cluster.cleanup);
 
@@ -95,7 +95,7 @@ describe('feedback join', () => {
     const again = await joiner.run();
     // Every write is refused as not newer than what is there.
     expect(again.superseded).toBe(again.feedbackRead);
-    const after = await analyzeWindow({ client, prefix, reference, settings }, window);
+    const after = await analyzeWindow(ctx, window);
     expect(after.versions.map((v) => v.quality)).toEqual(report.versions.map((v) => v.quality));
   });
 });
@@ -110,13 +110,13 @@ describe.each(Object.keys(fixture.expected.groups))('%s against the reference im
   it('label-free statistics match numpy on the float32 scores', () => {
     const q = group(key).quality;
     const e = expected().quality as Record<string, number>;
-    for (const k of ['avg_score', 'min_score', 'max_score', 'positive_rate', 'estimated_accuracy'] as const) {
+    for (const k of ['avg_score', 'min_score', 'max_score', 'positive_rate'] as const) {
       expect(Math.abs(q[k]! - e[k]!), k).toBeLessThanOrEqual(TOL);
     }
     expect(Object.values(q.score_histogram!)).toEqual(expected().quality.score_histogram);
   });
 
-  it('drift per feature: PSI by the textbook formula, KS statistic and p-value as scipy.stats.ks_2samp, BH correction', () => {
+  it('drift per feature: PSI by the textbook formula, KS statistic and p-value as scipy.stats.ks_2samp, BH correction, verdicts against the reference thresholds', () => {
     const g = group(key);
     const e = expected().drift;
     expect(g.drift.features).toHaveLength(fixture.feature_names.length);
@@ -127,14 +127,24 @@ describe.each(Object.keys(fixture.expected.groups))('%s against the reference im
       expect(Math.abs(d.ks - x.ks!), `${d.feature} ks`).toBeLessThanOrEqual(TOL);
       expect(Math.abs(d.p_value - x.p_value!), `${d.feature} p`).toBeLessThanOrEqual(TOL);
       if (d.feature !== 'score') expect(Math.abs(d.p_value_adjusted! - x.p_value_adjusted!), `${d.feature} p adj`).toBeLessThanOrEqual(TOL);
+      expect(Math.abs(d.ks_threshold! - x.ks_threshold!), `${d.feature} ks threshold`).toBeLessThanOrEqual(TOL);
+      expect(Math.abs(d.psi_threshold! - x.psi_threshold!), `${d.feature} psi threshold`).toBeLessThanOrEqual(TOL);
       expect(d.drifted, `${d.feature} drifted`).toBe(x.drifted);
+      expect(d.psi_alert, `${d.feature} psi_alert`).toBe(x.psi_alert);
     }
-    const s = e._all as unknown as { drifted_count: number; drifted_share: number; max_psi: number; max_psi_feature: string };
-    expect(g.drift.summary).toMatchObject({ drifted_count: s.drifted_count, max_psi_feature: s.max_psi_feature, correction: 'benjamini-hochberg' });
+    const s = e._all as unknown as { drifted_count: number; drifted_share: number; drifted_share_threshold: number; drifted_share_alert: boolean; max_psi_feature: string };
+    expect(g.drift.summary).toMatchObject({
+      drifted_count: s.drifted_count,
+      drifted_share_alert: s.drifted_share_alert,
+      max_psi_feature: s.max_psi_feature,
+      correction: 'benjamini-hochberg',
+      min_samples: fixture.univariate_thresholds.chunk_size,
+    });
     expect(Math.abs(g.drift.summary.drifted_share! - s.drifted_share)).toBeLessThanOrEqual(TOL);
+    expect(Math.abs(g.drift.summary.drifted_share_threshold! - s.drifted_share_threshold)).toBeLessThanOrEqual(TOL);
   });
 
-  it('data quality: out-of-range and OOD rates against the reference range, missing and invalid from rejected requests', () => {
+  it('data quality: out-of-range rates against the reference range, missing and invalid from rejected requests', () => {
     const g = group(key);
     const e = expected().data_quality;
     for (const f of g.data_quality.features) {
@@ -144,7 +154,7 @@ describe.each(Object.keys(fixture.expected.groups))('%s against the reference im
     }
     expect(g.data_quality.summary.count).toBe(e._all!.count);
     expect(g.data_quality.summary.rejected_count).toBe(e._all!.rejected_count);
-    for (const k of ['ood_rate', 'rejected_rate'] as const) expect(Math.abs(g.data_quality.summary[k]! - e._all![k]!)).toBeLessThanOrEqual(TOL);
+    for (const k of ['out_of_range_rate', 'rejected_rate'] as const) expect(Math.abs(g.data_quality.summary[k]! - e._all![k]!)).toBeLessThanOrEqual(TOL);
   });
 });
 
@@ -170,7 +180,7 @@ describe('KS p-value', () => {
 describe('fewer labeled predictions than MLMON_ANALYZER_MIN_LABELED', () => {
   it('reports the ratios, equal to sklearn.metrics on those rows, as not sufficient, with the minimum', async () => {
     const few = fixture.expected.few_labels;
-    const small = await analyzeWindow({ client, prefix, reference, settings }, { start: new Date(few.window.start), end: new Date(few.window.end), name: '5m' });
+    const small = await analyzeWindow(ctx, { start: new Date(few.window.start), end: new Date(few.window.end), name: '5m' });
     expect(small.versions.map((v) => `${v.model.version}/${v.model.role}`)).toEqual([few.group]);
     const g = group(few.group, small);
     expect(g.quality.labeled).toBeGreaterThan(0);
@@ -202,7 +212,7 @@ describe('a pinned version', () => {
     );
     await index(client, prefix, fixture.feedback.filter((f) => ids.has(f.prediction_id)).map((f) => feedbackEvent({ ...f, prediction_id: ids.get(f.prediction_id)!, time: later(f.time) })));
     await new Joiner(client, prefix, fixture.positive_label, new StateFile(undefined)).run();
-    pinned = await analyzeWindow({ client, prefix, reference, settings }, { start: new Date(later(fixture.window.start)), end: new Date(later(fixture.window.end)), name: '1h' });
+    pinned = await analyzeWindow(ctx, { start: new Date(later(fixture.window.start)), end: new Date(later(fixture.window.end)), name: '1h' });
   }, 120_000);
 
   it('is reported under role pinned, apart from the active version, with the quality sklearn.metrics computes', () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { oodThreshold } from '@mlmon/contract';
 import { loadReference } from '../src/reference.js';
-import { AUC_BIN } from '../src/collect.js';
 import { CBPE_METRICS, cellsOf, estimateCbpe, fitCbpe, type CbpeModel } from '../src/judgment/cbpe.js';
 import { calibrate, fitIsotonic } from '../src/judgment/isotonic.js';
 import { argsortNumpy, LegacyRandomState, stratifiedShuffleSplit } from '../src/judgment/numpy-compat.js';
@@ -18,7 +17,7 @@ import { judgmentFixture as fx, modelReference, type NannymlMetric } from './jud
  */
 
 const profile = loadReference(new URL('../../model/artifacts/reference_profile.json', import.meta.url).pathname);
-const OPTIONS = { calibration: 'auto', chunks: 10, aucBin: AUC_BIN } as const;
+const OPTIONS = { calibration: 'auto', chunks: 10 } as const;
 
 function referenceOf(c: (typeof fx.cbpe)[number]) {
   return 'artifact' in c.reference ? modelReference(c.reference.artifact).holdout : c.reference;

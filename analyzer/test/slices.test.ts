@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testCluster } from '@mlmon/elasticsearch/testing';
 import { setupTemplates } from '@mlmon/contract';
-import { DEFAULT_SETTINGS, Joiner, SliceStore, StateFile, analyzeWindow, collect, finish, loadReference, mergeRaw, type WindowReport } from '../src/index.js';
-import { feedbackEvent, fixture, index, predictionEvent, rejectedEvent } from './support.js';
+import { DEFAULT_SETTINGS, Joiner, SliceStore, StateFile, analyzeWindow, collect, finish, mergeRaw, type WindowReport } from '../src/index.js';
+import { analysisContext, feedbackEvent, fixture, index, predictionEvent, rejectedEvent } from './support.js';
 
 /**
  * The slices the service keeps against the single full pass (whose figures
@@ -17,9 +17,8 @@ import { feedbackEvent, fixture, index, predictionEvent, rejectedEvent } from '.
 const TOL = 1e-9;
 const cluster = testCluster();
 const { client, prefix } = cluster;
-const reference = loadReference(new URL('../../model/artifacts/reference_profile.json', import.meta.url).pathname);
-const settings = { ...DEFAULT_SETTINGS, psiFloor: fixture.settings.psi_floor, psiThreshold: fixture.settings.psi_threshold, alpha: fixture.settings.alpha };
-const ctx = { client, prefix, reference, settings };
+const settings = { ...DEFAULT_SETTINGS, psiFloor: fixture.settings.psi_floor, alpha: fixture.settings.alpha };
+const ctx = analysisContext(client, prefix, settings);
 const start = Date.parse(fixture.window.start);
 const end = Date.parse(fixture.window.end);
 const INTERVAL = 5 * 60_000;

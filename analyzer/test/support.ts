@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Client } from '@elastic/elasticsearch';
 import { writeEvents } from '@mlmon/runtime';
+import { DEFAULT_SETTINGS, Judgments, loadReference, type AnalysisSettings } from '../src/index.js';
 
 export interface FixturePrediction {
   id: string;
@@ -19,7 +20,8 @@ export interface Fixture {
   positive_label: string;
   feature_names: string[];
   shifted_features: string[];
-  settings: { psi_floor: number; psi_threshold: number; alpha: number };
+  settings: { psi_floor: number; alpha: number };
+  univariate_thresholds: { chunk_size: number };
   predictions: FixturePrediction[];
   late_prediction_ids: string[];
   feedback: Array<{ prediction_id: string; true_label: string; time: string }>;
@@ -34,6 +36,14 @@ export interface Fixture {
 }
 
 export const fixture: Fixture = JSON.parse(readFileSync(new URL('./fixtures/analyzer-fixture.json', import.meta.url), 'utf8'));
+
+export const reference = loadReference(new URL('../../model/artifacts/reference_profile.json', import.meta.url).pathname);
+export const modelDir = new URL('../../model/artifacts/', import.meta.url).pathname;
+
+/** What an analysis runs with in the tests: the committed profile and versions' reference.json, the judgments fitted on them. */
+export function analysisContext(client: Client, prefix: string, settings: AnalysisSettings = DEFAULT_SETTINGS) {
+  return { client, prefix, reference, settings, judgments: new Judgments(reference, settings, [modelDir]) };
+}
 
 const header = (time: string, dataset: string, kind = 'event') => ({
   '@timestamp': time,

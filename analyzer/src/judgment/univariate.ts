@@ -63,3 +63,8 @@ export function fitUnivariate(reference: Reference, o: { chunks: number; psiFloo
     driftedShare: Math.max(stdBand(shares).upper!, 1 / reference.featureNames.length),
   };
 }
+
+/** A window's verdict on one feature (or the score): drifted when its KS distance exceeds the reference's, PSI reported beside it. */
+export function driftVerdict(d: { ks: number; psi: number }, t: DriftThresholds): { ks_threshold: number; psi_threshold: number; psi_alert: boolean; drifted: boolean } {
+  return { ks_threshold: t.ks, psi_threshold: t.psi, psi_alert: d.psi > t.psi, drifted: d.ks > t.ks };
+}
