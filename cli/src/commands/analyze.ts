@@ -8,6 +8,25 @@ const time = (flag: string) => (v: string) => {
 };
 
 const fmt = (v: number | undefined, digits = 4) => (v === undefined ? '-' : v.toFixed(digits));
+/** A judged figure: `!` marks a value outside the thresholds of its reference. */
+const mark = (text: string, alert: boolean | undefined) => (alert ? `${text}!` : text);
+const band = (lo: number | undefined, hi: number | undefined, digits = 3) => `[${fmt(lo, digits)}, ${fmt(hi, digits)}]`;
+
+/** What a group's judgments say, for people: each verdict outside its reference thresholds, with them. */
+function verdicts(g: GroupReport): string[] {
+  const q = g.quality;
+  const d = g.drift.summary;
+  const dq = g.data_quality.summary;
+  const out: string[] = [];
+  for (const m of ['accuracy', 'precision', 'recall', 'f1', 'roc_auc'] as const) {
+    const k = `estimated_${m}` as const;
+    if (q[`${k}_alert`]) out.push(`${k} ${fmt(q[k])} outside ${band(q[`${k}_threshold_lower`], q[`${k}_threshold_upper`])}`);
+  }
+  if (d.reconstruction_error_alert) out.push(`reconstruction_error ${fmt(d.reconstruction_error, 3)} outside ${band(d.reconstruction_error_threshold_lower, d.reconstruction_error_threshold_upper)}`);
+  if (d.drifted_share_alert) out.push(`drifted_share ${fmt(d.drifted_share, 3)} > ${fmt(d.drifted_share_threshold, 3)} (${g.drift.features.filter((f) => f.drifted).map((f) => f.feature).join(', ')})`);
+  if (dq.ood_rate_alert) out.push(`ood_rate ${fmt(dq.ood_rate)} > ${fmt(dq.ood_rate_threshold_upper)}`);
+  return out;
+}
 
 function table(report: WindowReport): string {
   const rows = report.versions.map((g: GroupReport) => {
@@ -18,20 +37,22 @@ function table(report: WindowReport): string {
       String(q.count),
       String(q.labeled),
       fmt(q.accuracy),
+      q.estimated_accuracy === undefined ? '-' : mark(`${fmt(q.estimated_accuracy)} ${band(q.estimated_accuracy_lower, q.estimated_accuracy_upper)}`, q.estimated_accuracy_alert),
       fmt(q.f1),
       fmt(q.roc_auc),
       fmt(q.log_loss),
       fmt(q.avg_score),
-      fmt(q.estimated_accuracy),
-      top.sufficient ? `${top.drifted_count}/${top.features}` : '-',
+      top.sufficient ? mark(`${top.drifted_count}/${top.features}`, top.drifted_share_alert) : '-',
       top.max_psi_feature ? `${top.max_psi_feature} ${fmt(top.max_psi, 3)}` : '-',
-      fmt(g.data_quality.summary.ood_rate),
+      mark(fmt(top.reconstruction_error, 3), top.reconstruction_error_alert),
+      mark(fmt(g.data_quality.summary.ood_rate), g.data_quality.summary.ood_rate_alert),
     ];
   });
-  const head = ['version', 'count', 'labeled', 'accuracy', 'f1', 'roc_auc', 'log_loss', 'avg_score', 'est_acc', 'drifted', 'max psi', 'ood_rate'];
+  const head = ['version', 'count', 'labeled', 'accuracy', 'est_acc [band]', 'f1', 'roc_auc', 'log_loss', 'avg_score', 'drifted', 'max psi', 'recon_err', 'ood_rate'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   const notes = report.versions.flatMap((g) => g.notes.map((n) => `  ${g.model.version} (${g.model.role}): ${n}`));
+  const alerts = report.versions.flatMap((g) => verdicts(g).map((v) => `  ${g.model.version} (${g.model.role}): ALERT ${v}`));
   const canaries = report.versions
     .filter((g) => g.quality.vs_active)
     .map((g) => {
@@ -41,6 +62,8 @@ function table(report: WindowReport): string {
   return [
     `window ${report.window.start} to ${report.window.end}`,
     report.versions.length === 0 ? 'no predictions in this window' : [line(head), ...rows.map(line)].join('\n'),
+    ...(report.versions.length > 0 ? ['  (est_acc: CBPE, the accuracy estimated without labels, ± 3 standard errors; ! = outside the reference thresholds)'] : []),
+    ...alerts,
     ...canaries,
     ...notes,
   ].join('\n');

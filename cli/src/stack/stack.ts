@@ -142,7 +142,12 @@ export class Stack {
       name: 'analyzer',
       pkg: 'analyzer',
       stderr: 'analyzer.stderr.log',
-      env: serviceEnv(analyzerConfigShape, { MLMON_LOG_DIR: this.o.paths.logs, MLMON_ANALYZER_STATE_DIR: path.join(this.o.paths.runDir, 'analyzer') }),
+      // The retrained versions' reference.json files are where the replicas load those versions from.
+      env: serviceEnv(analyzerConfigShape, {
+        MLMON_LOG_DIR: this.o.paths.logs,
+        MLMON_ANALYZER_STATE_DIR: path.join(this.o.paths.runDir, 'analyzer'),
+        MLMON_ANALYZER_RETRAINED_MODEL_DIR: this.o.paths.retrainedModels,
+      }),
     });
   }
 
