@@ -30,11 +30,40 @@ fi
 
 # Services run compiled (node <package>/dist/main.js); tsc -b rebuilds only what changed.
 npm run --silent build
+
+# The tests retrain a model and compare the analyzer's judgments with NannyML: the Python environment the retrain
+# job would make on its first use (model/.venv from the pinned model/requirements.txt, made here once, by the same
+# code), plus NannyML's minimal pinned list on top (model/requirements-nannyml.txt, --no-deps: it is complete, and
+# leaves requirements.txt's pins alone). Both go from PyPI in the background while the Elasticsearch distribution
+# is fetched; a copy of the list in the venv records what is installed.
+python_env() {
+  if [ ! -x model/.venv/bin/python ]; then
+    echo "bootstrap: creating model/.venv (PyPI; first run only)"
+    node --input-type=module -e "const { trainingPython } = await import('@mlmon/remediator'); await trainingPython({ configured: undefined, modelDir: 'model', progress: (m) => console.log('bootstrap: ' + m) });"
+  fi
+  if ! cmp -s model/requirements-nannyml.txt model/.venv/requirements-nannyml.txt; then
+    echo "bootstrap: installing NannyML into model/.venv (PyPI; first run only)"
+    model/.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r model/requirements-nannyml.txt
+    cp model/requirements-nannyml.txt model/.venv/requirements-nannyml.txt
+    echo 'bootstrap: NannyML installed'
+  fi
+}
+if [ "${1:-}" = "--test" ]; then
+  python_log=$(mktemp)
+  # errexit holds in the background job: a failed step fails it, and its log is shown below.
+  python_env >"$python_log" 2>&1 &
+  python_job=$!
+fi
+
 npm run --silent es:fetch
 
-# The tests retrain a model: the Python environment the retrain job would make on its first use
-# (model/.venv from the pinned model/requirements.txt), made here once, by the same code.
-if [ "${1:-}" = "--test" ] && [ ! -x model/.venv/bin/python ]; then
-  echo "bootstrap: creating model/.venv (PyPI; first run only)"
-  node --input-type=module -e "const { trainingPython } = await import('@mlmon/remediator'); await trainingPython({ configured: undefined, modelDir: 'model', progress: (m) => console.log('bootstrap: ' + m) });"
+if [ -n "${python_job:-}" ]; then
+  if ! wait "$python_job"; then
+    cat "$python_log" >&2
+    rm -f "$python_log"
+    echo "error: the model's Python environment could not be made (above)" >&2
+    exit 1
+  fi
+  cat "$python_log"
+  rm -f "$python_log"
 fi
