@@ -49,6 +49,7 @@ import {
   aucFromHistograms,
   binCounts,
   calibrate,
+  countAtMost,
   countsBelow,
   ksPValue,
   ksStatistic,
@@ -294,16 +295,7 @@ async function naive(): Promise<NaiveResult> {
 }
 
 /** Which range bucket a value falls in: 0 is below the first boundary. */
-function bucketOf(ref: ReferenceDistribution, x: number): number {
-  let lo = 0;
-  let hi = ref.boundaries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (ref.boundaries[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+const bucketOf = (ref: ReferenceDistribution, x: number) => countAtMost(ref.boundaries, x);
 
 async function timed<T>(what: string, fn: () => Promise<T>): Promise<{ seconds: number[]; result: T; peakMb: number }> {
   const seconds: number[] = [];

@@ -9,7 +9,7 @@ export { collect, collectLabeled, AUC_BIN, FEATURE_ERRORS } from './collect.js';
 export { mergeRaw, type RawWindow } from './raw.js';
 export { DEFAULT_SETTINGS, type AnalysisContext, type AnalysisSettings, type ModelKey } from './context.js';
 export { analyzeWindow, finish, aucFromHistograms, type WindowReport, type GroupReport } from './window.js';
-export { ksPValue, kolmogorovSf, newcombeDiff, twoProportionPValue, psi, benjaminiHochberg } from './stats.js';
+export { ksPValue, kolmogorovSf, newcombeDiff, twoProportionPValue, psi, benjaminiHochberg, countAtMost } from './stats.js';
 export { Judgments, type JudgmentSettings, type VersionJudgments } from './judgment/registry.js';
 export { calibrate } from './judgment/isotonic.js';
 export { cellsOf, estimateCbpe, fitCbpe, CBPE_METRICS, type CbpeModel, type CbpeEstimate } from './judgment/cbpe.js';

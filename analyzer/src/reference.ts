@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { nextFloatUp } from './stats.js';
+import { countAtMost, nextFloatUp } from './stats.js';
 
 const histogram = z.object({ edges: z.array(z.number()).min(2) });
 const distribution = z.object({ histogram, sample: z.array(z.number()).min(1) });
@@ -131,27 +131,13 @@ export function binCounts(ref: ReferenceDistribution, below: Map<number, number>
 
 /** The reference sample's own bin counts on its edges. */
 export function referenceBinCounts(ref: ReferenceDistribution): number[] {
-  const countLE = (x: number) => {
-    // Values are unique and sorted: the last one <= x.
-    let lo = 0;
-    let hi = ref.values.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (ref.values[mid]! <= x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo === 0 ? 0 : ref.cumulative[lo - 1]!;
+  // Values are unique and sorted: the sample values below x are those up to the last distinct value below it.
+  const count = (x: number, strict: boolean) => {
+    const k = countAtMost(ref.values, x, strict);
+    return k === 0 ? 0 : ref.cumulative[k - 1]!;
   };
-  const countLT = (x: number) => {
-    let lo = 0;
-    let hi = ref.values.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (ref.values[mid]! < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo === 0 ? 0 : ref.cumulative[lo - 1]!;
-  };
+  const countLE = (x: number) => count(x, false);
+  const countLT = (x: number) => count(x, true);
   const e = ref.edges;
   const inner = e.slice(0, -1).map((lo, i) => (i === e.length - 2 ? countLE(e.at(-1)!) : countLT(e[i + 1]!)) - countLT(lo));
   return [countLT(e[0]!), ...inner, ref.n - countLE(e.at(-1)!)];

@@ -156,6 +156,18 @@ export function benjaminiHochberg(pValues: number[]): number[] {
   return adjusted;
 }
 
+/** How many of the ascending values are <= x (< x when `strict`): the range bucket, or knot interval, x falls in. */
+export function countAtMost(sorted: ArrayLike<number>, x: number, strict = false): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < x || (!strict && sorted[mid] === x)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * The smallest float32 above x (itself a float32): a float32 value is <= x
  * exactly when it is < nextFloatUp(x). Float32, not double, because

@@ -1,3 +1,4 @@
+import { countAtMost } from '../stats.js';
 import { fitIsotonic, calibrate, knotIndex, slope, type Isotonic } from './isotonic.js';
 import { argsortNumpy, stratifiedShuffleSplit } from './numpy-compat.js';
 import { chunkBounds, stdBand, type Band } from './thresholds.js';
@@ -354,18 +355,12 @@ export function cellsOf(model: CbpeModel, scores: ArrayLike<number>, yPred: Arra
   const out = { count: new Uint32Array(k), sum: new Float64Array(k), positiveCount: new Uint32Array(k), positiveSum: new Float64Array(k) };
   for (let i = 0; i < scores.length; i++) {
     const s = Math.fround(scores[i]!);
-    let lo = 0;
-    let hi = model.boundaries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (model.boundaries[mid]! <= s) lo = mid + 1;
-      else hi = mid;
-    }
-    out.count[lo]! += 1;
-    out.sum[lo]! += s;
+    const cell = countAtMost(model.boundaries, s);
+    out.count[cell]! += 1;
+    out.sum[cell]! += s;
     if (yPred[i] === 1) {
-      out.positiveCount[lo]! += 1;
-      out.positiveSum[lo]! += s;
+      out.positiveCount[cell]! += 1;
+      out.positiveSum[cell]! += s;
     }
   }
   return out;

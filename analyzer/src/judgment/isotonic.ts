@@ -1,3 +1,5 @@
+import { countAtMost } from '../stats.js';
+
 /**
  * NannyML's isotonic calibrator: scikit-learn's IsotonicRegression(increasing,
  * out_of_bounds='clip') as it runs on scipy's pool-adjacent-violators (Busing's
@@ -87,16 +89,7 @@ function poolAdjacentViolators(values: number[], weights: number[]): Float64Arra
 }
 
 /** The knot interval j with x_j <= s < x_{j+1} (-1 below the first knot, the last index at or above the last). */
-export function knotIndex(f: Isotonic, s: number): number {
-  let lo = 0;
-  let hi = f.x.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (f.x[mid]! <= s) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo - 1;
-}
+export const knotIndex = (f: Isotonic, s: number) => countAtMost(f.x, s) - 1;
 
 /** The calibrated score: clipped to the knots' range, interpolated as numpy.interp between them. */
 export function calibrate(f: Isotonic, s: number): number {
