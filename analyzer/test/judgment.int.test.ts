@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTemplates } from '@mlmon/contract';
-import { testCluster } from '@mlmon/es-local/testing';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { analyzeWindow, CBPE_METRICS, type GroupReport } from '../src/index.js';
 import { judgmentFixture as committed, readJudgmentFixture, windowFeatures, type JudgmentFixture, type NannymlMetric } from './judgment-support.js';
 import { analysisContext, index } from './support.js';
