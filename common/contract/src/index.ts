@@ -8,3 +8,4 @@ export * from './log-files.js';
 export * from './retention.js';
 export * from './security.js';
 export * from './request-id.js';
+export * from './reference.js';

@@ -26,7 +26,14 @@ export function sampleEvents(): { [D in Dataset]: EventOf<D> } {
       http: { request: { id: id() } },
       mlmon: {
         model: { ...model, role: 'active' },
-        prediction: { id: id(), label: 'malignant', score: 0.93, features: { mean_radius: 17.99, mean_texture: 10.38 }, batch: { size: 1, duration_ns: 1_250_000 } },
+        prediction: {
+          id: id(),
+          label: 'malignant',
+          score: 0.93,
+          features: { mean_radius: 17.99, mean_texture: 10.38 },
+          ood: { score: 2.41, flag: false, threshold: 6.48 },
+          batch: { size: 1, duration_ns: 1_250_000 },
+        },
       },
     },
     'mlmon.feedback': {

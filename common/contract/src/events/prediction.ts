@@ -49,6 +49,11 @@ export const predictionEvent = ecsEvent('mlmon.prediction', {
       features: featureValues,
       // Caller metadata for traceability; personal fields arrive here already pseudonymized (api/src/privacy.ts).
       context: z.record(z.string().min(1), z.string()).optional(),
+      // How unlike the training rows this row is (the replica's reconstruction error, model/artifacts/<version>/reference.json),
+      // flagged above the training rows' 99th percentile, which is `threshold`. Absent for a version without a reference.
+      ood: z
+        .strictObject({ score: z.number().nonnegative(), flag: z.boolean(), threshold: z.number().nonnegative() })
+        .optional(),
       // The request this row came in: `event.duration` is the row's share of the batch's time, this the whole.
       batch: z.strictObject({ size: z.number().int().positive(), duration_ns: z.number().int().nonnegative() }).optional(),
     }),
