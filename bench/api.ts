@@ -8,10 +8,12 @@
  *                 whose file is /dev/null: what formatting and writing each
  *                 prediction's line costs, before any model runs or any disk;
  *   logging off   a replica with MLMON_API_LOG_PREDICTIONS=false;
- *   logging on    a replica as it runs in production.
+ *   OOD off       a replica logging every prediction without its
+ *                 out-of-distribution score (MLMON_API_OOD_SCORE=false);
+ *   logging on    a replica as it runs in production (the OOD score on).
  *
  * autocannon loads each in turn for several rounds (the same connections and
- * body), so all four see the same machine; the tables show medians, the ratios
+ * body), so all five see the same machine; the tables show medians, the ratios
  * the median over rounds of each round's ratio. CPU is
  * read from /proc: the whole process and its main thread (the event loop, a
  * replica's bottleneck). Then batch requests (`instances` of 1, 8 and 64 rows)
@@ -22,13 +24,13 @@
  *   MLMON_BENCH_ROUNDS=5 MLMON_BENCH_DURATION=20s npm run bench:api
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { median } from 'simple-statistics';
 import { holdout, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
-import { logFile } from '@mlmon/contract';
+import { LOG_BASENAMES, logFile } from '@mlmon/contract';
 import { STAGES, stageSplit } from './cpu-profile.js';
 import { cpuSeconds, mainThreadCpuSeconds } from './proc-cpu.js';
 import { benchConfig } from './settings.js';
@@ -115,9 +117,16 @@ const status = (msg: string) => console.log(msg);
 // --- side by side: the floor, logging off, logging on ---------------------------------------
 
 const off = replicaTarget(await startReplicaProcess({ MLMON_API_REPLICA_ID: 'bench-off', MLMON_API_LOG_PREDICTIONS: 'false' }));
-const on = replicaTarget(await startReplicaProcess({ MLMON_API_REPLICA_ID: 'bench-on', MLMON_API_LOG_PREDICTIONS: 'true' }));
+const oodOff = replicaTarget(await startReplicaProcess({ MLMON_API_REPLICA_ID: 'bench-ood-off', MLMON_API_OOD_SCORE: 'false' }));
+const onProcess = await startReplicaProcess({ MLMON_API_REPLICA_ID: 'bench-on', MLMON_API_LOG_PREDICTIONS: 'true' });
+const on = replicaTarget(onProcess);
 // The floor answers exactly what a replica answers to this body, so both send the same bytes back.
 const answer = await (await fetch(`${on.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: single })).text();
+// Comparing with the OOD score off means nothing if the served version has no reference.json to score with.
+const firstLine = readFileSync(logFile(onProcess.logDir, LOG_BASENAMES.replica('bench-on')), 'utf8').split('\n').find((l) => l.includes('"mlmon.prediction"'));
+if (!(JSON.parse(firstLine ?? '{}') as { mlmon?: { prediction?: { ood?: unknown } } }).mlmon?.prediction?.ood) {
+  throw new Error('the replica logged no OOD score: the active version needs its reference.json (model/train.py writes it)');
+}
 const bareLogDir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-bare-'));
 // The floor makes a write call per request where a replica's lines share one per inference run; into
 // a disk file that cost the floor more than the replica (1.17x in a 5-round run).
@@ -126,10 +135,11 @@ const targets = {
   'bare Hono': await startBare(answer),
   'bare + line': await startBare(answer, bareLogDir),
   'logging off': off,
+  'OOD off': oodOff,
   'logging on': on,
 } as const;
 type Mode = keyof typeof targets;
-const samples: Record<Mode, Sample[]> = { 'bare Hono': [], 'bare + line': [], 'logging off': [], 'logging on': [] };
+const samples: Record<Mode, Sample[]> = { 'bare Hono': [], 'bare + line': [], 'logging off': [], 'OOD off': [], 'logging on': [] };
 const batches = new Map<number, Sample[]>(BATCH_SIZES.map((n) => [n, []]));
 
 try {
@@ -205,6 +215,8 @@ console.log(`ratio bare + line / bare Hono (req/s): ${fmt(ratio('bare + line', '
 console.log(`ratio predict / bare + line (req/s): ${fmt(ratio('logging on', 'bare + line'), 3)}`);
 console.log(`ratio logging on / off (req/s): ${fmt(ratio('logging on', 'logging off'), 3)}  (target >= 0.9)`);
 console.log(`ratio logging on / off (CPU per prediction): ${fmt(ratio('logging on', 'logging off', 'cpu'), 3)}`);
+console.log(`ratio OOD score on / off (req/s): ${fmt(ratio('logging on', 'OOD off'), 3)}  (target >= 0.97)`);
+console.log(`ratio OOD score on / off (CPU per prediction): ${fmt(ratio('logging on', 'OOD off', 'cpu'), 3)}`);
 if ([...Object.values(samples).flat(), ...[...batches.values()].flat()].some((s) => s.failed > 0)) {
   console.error('some requests failed: the figures above are not clean');
   process.exitCode = 1;
