@@ -32,7 +32,9 @@ import sklearn  # noqa: E402
 from skl2onnx import convert_sklearn  # noqa: E402
 from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType  # noqa: E402
 from sklearn.datasets import load_breast_cancer  # noqa: E402
+from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.ensemble import GradientBoostingClassifier  # noqa: E402
+from sklearn.impute import SimpleImputer  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.metrics import (  # noqa: E402
     accuracy_score,
@@ -65,6 +67,12 @@ MAX_ABS_DIFF = 1e-6
 TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}
 
 HIST_BINS = 20
+# The reconstruction fit behind multivariate drift and the replicas' out-of-distribution score: NannyML's
+# DataReconstructionDriftCalculator defaults (PCA keeping 65% of the variance, its random_state 16).
+RECONSTRUCTION_VARIANCE = 0.65
+RECONSTRUCTION_PCA_SEED = 16
+# A request is flagged out of distribution above this percentile of the training rows' errors.
+OOD_PERCENTILE = 99
 QUANTILES = [0.01, 0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95, 0.99]
 PROFILE_SIG_DIGITS = 10
 
@@ -251,6 +259,64 @@ def holdout_metrics(model, x: np.ndarray, y: np.ndarray) -> dict:
     }
 
 
+def holdout_scored(sess: ort.InferenceSession, x_hold: np.ndarray, y_hold: np.ndarray, np_dtype) -> dict:
+    """The holdout as the replica scores it: CBPE's reference (1 = the positive label).
+
+    The probabilities are the ONNX output (float32 for the served models), written as the float64 of
+    that value, so they equal the `score` the replica logs and Elasticsearch stores bit for bit.
+    """
+    labels, proba = run_onnx(sess, x_hold, np_dtype)
+    return {
+        "y_true": [int(v) for v in (y_hold == POSITIVE_INDEX)],
+        "y_pred_proba": [float(v) for v in proba[:, POSITIVE_INDEX]],
+        "y_pred": [int(v) for v in (labels == POSITIVE_INDEX)],
+    }
+
+
+def reconstruction_fit(x_train: np.ndarray) -> dict:
+    """NannyML's DataReconstructionDriftCalculator fit on the training rows, as its parameters.
+
+    Mean imputation, standard scaling (population std; sklearn sets a constant column's scale to 1) and a
+    PCA keeping the smallest number of components that explains more than 65% of the variance. A row's
+    reconstruction error is ||d - d V V^T|| with d = the scaled row minus the PCA mean and V the components
+    (p x k): the distance between the row and its projection, in standardized units. `reference_errors` are
+    the training rows' own errors, in training row order (the reference chunks for thresholds).
+    """
+    imputer = SimpleImputer(strategy="mean").fit(x_train)
+    scaler = StandardScaler().fit(imputer.transform(x_train))
+    z = scaler.transform(imputer.transform(x_train))
+    pca = PCA(n_components=RECONSTRUCTION_VARIANCE, random_state=RECONSTRUCTION_PCA_SEED).fit(z)
+    errors = np.linalg.norm(z - pca.inverse_transform(pca.transform(z)), axis=1)
+    return {
+        "n_components_ratio": RECONSTRUCTION_VARIANCE,
+        "k": int(pca.n_components_),
+        "imputer_mean": [float(v) for v in imputer.statistics_],
+        "scaler_mean": [float(v) for v in scaler.mean_],
+        "scaler_scale": [float(v) for v in scaler.scale_],
+        "pca_mean": [float(v) for v in pca.mean_],
+        "components": [[float(v) for v in row] for row in pca.components_],
+        "ood_percentile": OOD_PERCENTILE,
+        "ood_threshold": float(np.percentile(errors, OOD_PERCENTILE)),
+        "reference_errors": [float(v) for v in errors],
+    }
+
+
+def write_reference(path: Path, version: str, feature_names, holdout_path: Path, scored: dict, reconstruction: dict) -> None:
+    """`reference.json` beside a version's model: what the analyzer's judgments and the replica's OOD score are fitted on."""
+    try:
+        source = str(holdout_path.resolve().relative_to(ARTIFACTS.parent.parent))
+    except ValueError:
+        source = str(holdout_path)
+    write_json(path, {
+        "version": version,
+        "model": MODEL_NAME,
+        "positive_label": POSITIVE_LABEL,
+        "feature_names": list(feature_names),
+        "holdout": {"source": source, "sha256": sha256_bytes(holdout_path.read_bytes()), **scored},
+        "reconstruction": reconstruction,
+    })
+
+
 def quantile_dict(values: np.ndarray) -> dict:
     qs = np.quantile(values, QUANTILES, method="linear")
     return {f"p{int(round(q * 100)):02d}": sig(v) for q, v in zip(QUANTILES, qs)}
@@ -431,7 +497,7 @@ def main() -> int:
             dtype_name, tensor_type, np_dtype = "float64", DoubleTensorType, np.float64
     log(f"chosen ONNX input dtype: {dtype_name}")
 
-    exported, verification, signatures = {}, {}, {}
+    exported, verification, signatures, scored = {}, {}, {}, {}
     for version, model in models.items():
         onx = to_onnx(model, tensor_type)
         onnx_bytes = onx.SerializeToString()
@@ -447,6 +513,7 @@ def main() -> int:
             )
         exported[version] = (onx, onnx_bytes)
         verification[version] = {"holdout": hold_diff, "train": train_diff}
+        scored[version] = holdout_scored(sess, x_hold, y_hold, np_dtype)
         signatures[version] = io_signature(onx)
 
     reference_sig = signatures["v1"]
@@ -545,6 +612,13 @@ def main() -> int:
     expected = {version: (model.predict(x_hold), model.predict_proba(x_hold)) for version, model in models.items()}
     write_text(ARTIFACTS / "holdout.json", holdout_json_text(feature_names, x_hold, y_hold, expected))
     log(f"wrote artifacts/holdout.json ({len(y_hold)} rows)")
+
+    reconstruction = reconstruction_fit(x_train)
+    log(f"reconstruction fit on the training rows: k={reconstruction['k']} components, "
+        f"OOD threshold (p{OOD_PERCENTILE} of the training rows' errors) {reconstruction['ood_threshold']:.4f}")
+    for version in VERSIONS:
+        write_reference(ARTIFACTS / version / "reference.json", version, feature_names, ARTIFACTS / "holdout.json", scored[version], reconstruction)
+        log(f"wrote artifacts/{version}/reference.json")
 
     for path in sorted(ARTIFACTS.rglob("*")):
         if path.is_file():
@@ -645,8 +719,10 @@ def train_from_data(args) -> int:
     staging = out_dir.with_name(f".{out_dir.name}.partial")
     write_bytes(staging / "model.onnx", onnx_bytes)
     write_json(staging / "model_card.json", card)
+    # Its holdout is the committed one scored by this version; its reconstruction is fitted on the rows it learned from.
+    write_reference(staging / "reference.json", args.version, feature_names, Path(args.holdout), holdout_scored(sess, x_hold, y_hold, np.float32), reconstruction_fit(x_train))
     staging.replace(out_dir)
-    log(f"wrote {out_dir}/model.onnx and model_card.json")
+    log(f"wrote {out_dir}/model.onnx, model_card.json and reference.json")
     print(json.dumps({"version": args.version, "holdout_metrics": metrics, "training_data_sha256": data_sha, "n_train": int(len(y_train)), "dir": str(out_dir)}), flush=True)
     return 0
 
