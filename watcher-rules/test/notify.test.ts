@@ -11,7 +11,7 @@ import { loadWatches } from '../src/load.js';
 import { startRunner } from '../src/runner.js';
 import type { Execution } from '../src/watcher/execute.js';
 import { CASES } from './fixtures/cases.js';
-import { indexDocs, receiver, runnerConfig } from './support.js';
+import { alertLines, indexDocs, receiver, runnerConfig } from './support.js';
 
 const cluster = testCluster();
 let slack: Awaited<ReturnType<typeof receiver>>;
@@ -62,4 +62,26 @@ it('a firing rule posts a Slack-compatible message to the receiver', async () =>
     ['log', 'success'],
     ['notify', 'success'],
   ]);
+});
+
+it('a rule with a reference threshold names the threshold its document carried, and the alert line does too', async () => {
+  const c = CASES.find((x) => x.rule === 'multivariate-drift' && x.fires)!;
+  const T = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 5 * 3_600_000;
+  await indexDocs(cluster.client, cluster.prefix, c.docs(T));
+  const config = { ...runnerConfig({ esUrl: cluster.url, prefix: cluster.prefix, env: { NOTIFY_WEBHOOK_URL: `${slack.url}/services/T0/B0/y` } }), RULES_ONLY: [c.rule] };
+  const seen: Execution[] = [];
+  const offset = Date.now() - (T - 500);
+  const before = slack.received.length;
+  const runner = await startRunner(config, { clock: () => Date.now() - offset, onExecution: (e) => seen.push(e) });
+  try {
+    await expect.poll(() => seen.length, { timeout: 20_000 }).toBeGreaterThan(0);
+  } finally {
+    await runner.stop();
+  }
+  const body = JSON.parse(slack.received[before]!.body) as { text: string; attachments: Array<{ fields: Array<{ title: string; value: string }> }> };
+  expect(body.text).toBe('[warning] Multivariate drift: reconstruction error above the reference: 4 mean reconstruction error (threshold 3.039) v1');
+  expect(Object.fromEntries(body.attachments[0]!.fields.map((f) => [f.title, f.value]))).toMatchObject({ observed: '4', threshold: '3.039' });
+  const alert = alertLines(config.LOG_DIR)[0]!;
+  expect(alert.message).toBe('Multivariate drift: reconstruction error above the reference: 4 mean reconstruction error (reference threshold 3.039) on v1');
+  expect(alert.mlmon.alert).toMatchObject({ value: 4, threshold: 3.039 });
 });
