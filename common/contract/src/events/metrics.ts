@@ -5,6 +5,23 @@ import { MODEL_ROLES } from './prediction.js';
 const rate = z.number().min(0).max(1);
 const count = z.number().int().nonnegative();
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const nonnegative = z.number().nonnegative();
+
+/**
+ * A judgment of a window against thresholds derived from the reference (analyzer/README.md, "Judgments"): the
+ * value's bounds (± 3 sampling standard errors), the thresholds it was judged against, and the verdict. `_alert`
+ * is present only when the window was judged (it held at least a reference chunk's worth of predictions).
+ */
+function judged<N extends string, V extends z.ZodType>(name: N, value: V) {
+  return {
+    [name]: value.optional(),
+    [`${name}_lower`]: value.optional(),
+    [`${name}_upper`]: value.optional(),
+    [`${name}_threshold_lower`]: value.optional(),
+    [`${name}_threshold_upper`]: value.optional(),
+    [`${name}_alert`]: z.boolean().optional(),
+  } as { [K in N | `${N}_lower` | `${N}_upper` | `${N}_threshold_lower` | `${N}_threshold_upper`]: z.ZodOptional<V> } & { [K in `${N}_alert`]: z.ZodOptional<z.ZodBoolean> };
+}
 
 /**
  * Every analyzer metric is computed for one model version in one role over one
@@ -43,7 +60,25 @@ export const qualityEvent = ecsEvent('mlmon.quality', {
       min_score: rate.optional(),
       max_score: rate.optional(),
       positive_rate: rate.optional(),
-      estimated_accuracy: rate.optional(),
+      // Confidence-based performance estimation (NannyML's CBPE), fitted on the holdout this version scored.
+      ...judged('estimated_accuracy', rate),
+      ...judged('estimated_precision', rate),
+      ...judged('estimated_recall', rate),
+      ...judged('estimated_f1', rate),
+      ...judged('estimated_roc_auc', rate),
+      // The most estimated_roc_auc can be off by: it is computed from score cells, pairs within one counted half.
+      estimated_roc_auc_max_error: rate.optional(),
+      cbpe: z
+        .strictObject({
+          // Whether the scores were recalibrated (isotonic) before estimating, and the two calibration errors that decided it.
+          calibrated: z.boolean(),
+          ece_before: rate.optional(),
+          ece_after: rate.optional(),
+          reference_rows: count,
+          // Thresholds come from chunks of this many reference rows; a window with fewer predictions is not judged.
+          reference_chunk_size: count,
+        })
+        .optional(),
       // Predictions per score decile, keyed "00-10" ... "90-100" (percent of the score).
       score_histogram: z.record(z.string().regex(/^\d\d-\d{2,3}$/), count).optional(),
       min_samples: count,
@@ -80,16 +115,23 @@ export const driftEvent = ecsEvent('mlmon.drift', {
       p_value: rate.optional(),
       // Benjamini-Hochberg adjusted over the features of the window.
       p_value_adjusted: rate.optional(),
+      // The thresholds from the training reference's chunks each statistic was judged against; `drifted` is ks > ks_threshold.
+      ks_threshold: nonnegative.optional(),
+      psi_threshold: nonnegative.optional(),
+      psi_alert: z.boolean().optional(),
       drifted: z.boolean().optional(),
       // Summary only.
       features: count.optional(),
       drifted_count: count.optional(),
       drifted_share: rate.optional(),
+      drifted_share_threshold: nonnegative.optional(),
+      drifted_share_alert: z.boolean().optional(),
       max_psi: z.number().nonnegative().optional(),
       max_psi_feature: z.string().optional(),
-      psi_threshold: z.number().positive().optional(),
       alpha: rate.optional(),
       correction: z.string().optional(),
+      // Multivariate drift (NannyML's data reconstruction): the mean of the predictions' ood.score.
+      ...judged('reconstruction_error', nonnegative),
       min_samples: count.optional(),
       sufficient: z.boolean().optional(),
     }),
@@ -107,9 +149,12 @@ export const dataQualityEvent = ecsEvent('mlmon.data_quality', {
       // Service-wide: a rejected request is refused before a version is chosen.
       missing_rate: rate.optional(),
       invalid_rate: rate.optional(),
+      // Per feature: outside the training [min, max]; in the summary: any feature outside it.
       out_of_range_rate: rate.optional(),
-      // Summary only.
+      // Summary only. The share of predictions flagged out of distribution (ood.flag), and its reference threshold.
       ood_rate: rate.optional(),
+      ood_rate_threshold_upper: nonnegative.optional(),
+      ood_rate_alert: z.boolean().optional(),
       rejected_count: count.optional(),
       rejected_rate: rate.optional(),
     }),
