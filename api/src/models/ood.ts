@@ -20,6 +20,8 @@ export interface OodResult {
  */
 export class OodScorer {
   readonly threshold: number;
+  /** Components kept. */
+  readonly k: number;
   private readonly width: number;
   private readonly components: Float64Array[];
   // Scratch space reused by every row: scoring is synchronous, so no two rows share it at once.
@@ -32,6 +34,7 @@ export class OodScorer {
   ) {
     this.width = featureNames.length;
     this.components = fit.components.map((c) => Float64Array.from(c));
+    this.k = this.components.length;
     this.d = new Float64Array(this.width);
     this.projections = new Float64Array(this.components.length);
     this.threshold = oodThreshold(fit);
