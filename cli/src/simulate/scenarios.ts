@@ -115,7 +115,9 @@ export async function simulate(scenario: Scenario, o: SimulateOptions, stack: St
       const { rows, above } = flipRegion(holdout.rows, o.regionFeature, o.regionShare, holdout.class_labels);
       console.log(`concept drift: the true label of every holdout row with ${o.regionFeature} >= ${above} (${(o.regionShare * 100).toFixed(0)}% of them) is flipped in the feedback; features unchanged`);
       expectAccuracy(rows, version, 'against the flipped labels');
-      console.log(`the label-free estimate should stay near ${figure(knownAccuracy(holdout.rows, version))}, its value on the unchanged inputs`);
+      console.log(
+        `the inputs are the holdout's, so the label-free estimate (CBPE) should stay where steady traffic puts it (${version} realizes ${figure(knownAccuracy(holdout.rows, version))} on them with their true labels)`,
+      );
       const tally = await runTraffic({ ...base, rows });
       reportAccuracy(tally, started);
       return tally;
