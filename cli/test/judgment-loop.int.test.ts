@@ -77,11 +77,11 @@ async function rulesRanAfter(at: number): Promise<void> {
 }
 
 /** The figures a scenario with known truth prints: the realized accuracy of its labeled answers and the span to analyze. */
-function printed(out: string): { realized: number; from: string; to: string } {
-  const realized = /realized accuracy of the \d+ answers that got ground truth: ([\d.]+)/.exec(out);
+function printed(out: string): { realized: number; labeled: number; from: string; to: string } {
+  const realized = /realized accuracy of the (\d+) answers that got ground truth: ([\d.]+)/.exec(out);
   const span = /analyze --from (\S+) --to (\S+)/.exec(out);
   expect(realized && span, out).toBeTruthy();
-  return { realized: Number(realized![1]), from: span![1]!, to: span![2]! };
+  return { realized: Number(realized![2]), labeled: Number(realized![1]), from: span![1]!, to: span![2]! };
 }
 
 interface Analyzed {
@@ -162,27 +162,26 @@ describe('judgments against the reference on the real stack', () => {
     expect(done.code, done.out).toBe(0);
   }, 330_000);
 
-  it('covariate shift: analyze finds the realized accuracy the scenario printed, and CBPE follows it', async () => {
-    const run = await mlmon('simulate', 'covariate-shift', '--rate', RATE, '--duration', '30', '--feedback', '1', '--feedback-delay', '0.5');
+  /** A scenario with known truth, then `analyze` over its span: the realized accuracy it printed, and CBPE's estimate. */
+  async function knownTruth(scenario: string): Promise<{ printed: number; q: Analyzed['versions'][number]['quality'] }> {
+    const run = await mlmon('simulate', scenario, '--rate', RATE, '--duration', '30', '--feedback', '1', '--feedback-delay', '0.5');
     expect(run.code, run.out).toBe(0);
     const truth = printed(run.out);
-    const labels = Number(/realized accuracy of the (\d+) answers/.exec(run.out)![1]);
-    const q = await analyzeActive(truth, labels);
+    const q = await analyzeActive(truth, truth.labeled);
     expect(q.accuracy!).toBeCloseTo(truth.realized, 3);
-    expect(truth.realized).toBeLessThan(0.96);
-    console.log(`covariate shift: realized ${q.accuracy}, CBPE ${q.estimated_accuracy} [${q.estimated_accuracy_lower}, ${q.estimated_accuracy_upper}]`);
+    console.log(`${scenario}: realized ${q.accuracy}, CBPE ${q.estimated_accuracy} [${q.estimated_accuracy_lower}, ${q.estimated_accuracy_upper}]`);
+    return { printed: truth.realized, q };
+  }
+
+  it('covariate shift: analyze finds the realized accuracy the scenario printed, and CBPE follows it', async () => {
+    const { printed: realized, q } = await knownTruth('covariate-shift');
+    expect(realized).toBeLessThan(0.96);
     expect(Math.abs(q.estimated_accuracy! - q.accuracy!)).toBeLessThan(0.05);
   }, 180_000);
 
   it('concept drift: analyze finds the fallen realized accuracy the scenario printed, while CBPE stays', async () => {
-    const run = await mlmon('simulate', 'concept-drift', '--rate', RATE, '--duration', '30', '--feedback', '1', '--feedback-delay', '0.5');
-    expect(run.code, run.out).toBe(0);
-    const truth = printed(run.out);
-    const labels = Number(/realized accuracy of the (\d+) answers/.exec(run.out)![1]);
-    const q = await analyzeActive(truth, labels);
-    expect(q.accuracy!).toBeCloseTo(truth.realized, 3);
-    expect(truth.realized).toBeLessThan(0.75);
-    console.log(`concept drift: realized ${q.accuracy}, CBPE ${q.estimated_accuracy} [${q.estimated_accuracy_lower}, ${q.estimated_accuracy_upper}]`);
+    const { printed: realized, q } = await knownTruth('concept-drift');
+    expect(realized).toBeLessThan(0.75);
     // What CBPE cannot see: the inputs are the holdout's, so it estimates what it does for the holdout.
     expect(q.estimated_accuracy!).toBeGreaterThan(0.9);
   }, 180_000);
