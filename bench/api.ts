@@ -31,7 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { median } from 'simple-statistics';
-import { holdout, loadOodScorer, MODEL_DIR, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
+import { holdout, loadOodScorer, MODEL_ARTIFACTS_DIR, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
 import { LOG_BASENAMES, logFile } from '@mlmon/contract';
 import { STAGES, stageSplit } from './cpu-profile.js';
 import { cpuSeconds, mainThreadCpuSeconds } from './proc-cpu.js';
@@ -42,7 +42,7 @@ const rounds = settings.MLMON_BENCH_ROUNDS;
 const seconds = settings.MLMON_BENCH_DURATION / 1000;
 const connections = settings.MLMON_BENCH_CONNECTIONS ?? 16;
 const BATCH_SIZES = [1, 8, 64];
-const OOD_PAIRS = Number(process.env.BENCH_OOD_PAIRS ?? 10);
+const OOD_PAIRS = settings.MLMON_BENCH_OOD_PAIRS;
 const OOD_PAIR_S = 5;
 
 const bodyOf = (rows: number) =>
@@ -194,7 +194,7 @@ rmSync(profileDir, { recursive: true, force: true });
 
 // --- the OOD score alone, in-process: a figure the machine's noise cannot hide ------------------
 
-const scorer = loadOodScorer(path.join(MODEL_DIR, 'v1'), holdout.feature_names)!;
+const scorer = loadOodScorer(path.join(MODEL_ARTIFACTS_DIR, 'v1'), holdout.feature_names)!;
 const scored = holdout.rows.map((r) => r.features);
 const PASS = 200_000;
 // CPU time, not wall time: on a shared machine the wall clock also counts what other processes ran meanwhile.

@@ -8,7 +8,7 @@
  * rule's first alert came. Target: a drift rule within 120 s.
  *
  *   MLMON_ES_URL=http://127.0.0.1:9200 npm run bench:detection [-- --runs 3]
- *   BENCH_WARMUP_S=300 npm run bench:detection     # five minutes of steady before each shift
+ *   MLMON_BENCH_WARMUP=5m npm run bench:detection     # five minutes of steady before each shift
  *
  * The warm-up only has to fill the window the rules read (1m) with steady
  * traffic, and between runs to flush the previous shift out of it (the window,
@@ -18,11 +18,12 @@
  */
 import { median } from 'simple-statistics';
 import { waitUntil } from '@mlmon/runtime';
+import { benchConfig } from './settings.js';
 import { benchStack, finished } from './stack.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
-const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 120);
+const WARMUP_S = benchConfig().MLMON_BENCH_WARMUP / 1000;
 const RATE = 100;
 const TARGET_S = 120;
 /** How long to wait for every drift rule before a run counts a rule as not fired. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOodScorer } from '../src/models/ood.js';
 import { createReplica, type Replica } from '../src/replica.js';
-import { MODEL_DIR, ofDataset, readEvents, tempDir, testConfig } from './support.js';
+import { MODEL_ARTIFACTS_DIR, ofDataset, readEvents, tempDir, testConfig } from './support.js';
 
 /**
  * The replica's out-of-distribution score against scikit-learn: the fixture
@@ -24,7 +24,7 @@ function modelDir(reference: unknown = fixture.reference): string {
   const dir = tempDir('ood-models');
   for (const v of ['v1', 'v2']) {
     mkdirSync(path.join(dir, v));
-    for (const f of ['model.onnx', 'model_card.json']) copyFileSync(path.join(MODEL_DIR, v, f), path.join(dir, v, f));
+    for (const f of ['model.onnx', 'model_card.json']) copyFileSync(path.join(MODEL_ARTIFACTS_DIR, v, f), path.join(dir, v, f));
   }
   writeFileSync(path.join(dir, 'v1', 'reference.json'), JSON.stringify(reference));
   return dir;

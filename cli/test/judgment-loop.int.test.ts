@@ -15,9 +15,9 @@
  * The issue asks for five minutes of steady traffic before the shift; the
  * rules that judge it read only the last minute, so what five minutes check
  * is that minute full of steady traffic, judged tick after tick: the default
- * JUDGMENT_STEADY_S=120 keeps the 1m window full of it for a minute, judged at
- * three or four ticks (the 5m window is not what these rules read).
- * JUDGMENT_STEADY_S=300 runs the five minutes. The remediator runs dry: a
+ * MLMON_TEST_JUDGMENT_STEADY=120s keeps the 1m window full of it for a minute,
+ * judged at three or four ticks (the 5m window is not what these rules read).
+ * MLMON_TEST_JUDGMENT_STEADY=5m runs the five minutes. The remediator runs dry: a
  * retraining (drift's remediation) would take the cores the timing runs on.
  */
 import { mkdtempSync } from 'node:fs';
@@ -25,19 +25,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rulesIndex, type EventOf } from '@mlmon/contract';
-import { testCluster } from '@mlmon/es-local/testing';
-import { waitUntil } from '@mlmon/runtime';
+import { testCluster } from '@mlmon/elasticsearch/testing';
+import { loadConfig, waitUntil } from '@mlmon/runtime';
+import { testConfigShape } from '@mlmon/runtime/testing';
 import { runPaths } from '../src/stack/paths.js';
 import { runningStack } from '../src/stack/stack-file.js';
 import { mlmon as runMlmon, upOnFreePorts } from './mlmon-process.js';
 
-const STEADY_S = Number(process.env.JUDGMENT_STEADY_S ?? 120);
+const STEADY_S = loadConfig({ MLMON_TEST_JUDGMENT_STEADY: testConfigShape.MLMON_TEST_JUDGMENT_STEADY }).MLMON_TEST_JUDGMENT_STEADY / 1000;
 const RATE = '100';
 const JUDGMENT_RULES = ['drift-share', 'drift-psi', 'multivariate-drift', 'ood-rate', 'performance-estimate-low'];
 const DRIFT_RULES = ['drift-share', 'drift-psi', 'multivariate-drift'];
 const cluster = testCluster();
 const paths = runPaths(path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-judgment-')), 'run'));
-const env = { ...process.env, MLMON_RUN_DIR: paths.runDir, ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix, REMEDIATOR_DRY_RUN: 'true' };
+const env = { ...process.env, MLMON_RUN_DIR: paths.runDir, MLMON_ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix, MLMON_REMEDIATOR_DRY_RUN: 'true' };
 const mlmon = (...args: string[]) => runMlmon(args, env);
 
 type Alert = EventOf<'mlmon.alert'>;

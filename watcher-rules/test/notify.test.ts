@@ -50,7 +50,7 @@ async function fire(rule: string, hoursAgo: number, path: string): Promise<{ see
   } finally {
     await runner.stop();
   }
-  return { seen, logDir: config.LOG_DIR };
+  return { seen, logDir: config.MLMON_LOG_DIR };
 }
 
 it('a firing rule posts a Slack-compatible message to the receiver', async () => {
