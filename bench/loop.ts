@@ -15,60 +15,36 @@
  * shortened so that every run can act). Between runs the stack rests until the
  * previous run's bad traffic has left the window.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { quantile } from 'simple-statistics';
-import { createEsClient, esUrl, freePortBlock, loadEsConfig, waitUntil } from '@mlmon/runtime';
+import { waitUntil } from '@mlmon/runtime';
+import { benchStack, finished } from './stack.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
-const CLI = path.join(REPO_ROOT, 'cli/dist/main.js');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10;
 const WINDOW_S = 30;
 const FRESHNESS_S = 20;
 const REST_S = WINDOW_S + FRESHNESS_S + 10;
-const prefix = `bench-loop-${Math.random().toString(36).slice(2, 8)}`;
-const runDir = path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-loop-')), 'run');
-const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-bench-loop-rules-'));
-const config = loadEsConfig();
-const client = createEsClient(config, { name: 'mlmon-bench-loop' });
-const env = {
-  ...process.env,
-  MLMON_ES_URL: esUrl(config),
-  MLMON_INDEX_PREFIX: prefix,
-  MLMON_RUN_DIR: runDir,
-  MLMON_ANALYZER_INTERVAL: '2s',
-  MLMON_ANALYZER_WINDOWS: `${WINDOW_S}s,1h`,
-  MLMON_RULES_INTERVAL: '5s',
-  MLMON_RULES_DIR: rulesDir,
-  MLMON_REMEDIATOR_COOLDOWN: '1s',
-  MLMON_REMEDIATOR_MAX_ACTIONS_PER_HOUR: '1000',
-};
-const log = (m: string) => console.log(`[bench:loop] ${m}`);
-
-function mlmon(args: string[]): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-}
-const finished = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', resolve));
-
-/** The first event of a dataset after `since` matching `filter`: its @timestamp in ms. */
-async function first(dataset: string, since: number, filter: object[]): Promise<number | undefined> {
-  const res = await client.search<{ '@timestamp': string }>(
-    {
-      index: `${prefix}-*`,
-      size: 1,
-      sort: [{ '@timestamp': 'asc' }],
-      query: { bool: { filter: [{ term: { 'event.dataset': dataset } }, { range: { '@timestamp': { gte: new Date(since).toISOString() } } }, ...filter] } },
-    },
-    { ignore: [404] },
-  );
-  const hit = res.hits?.hits[0]?._source;
+const stack = await benchStack('loop', {
+  env: {
+    MLMON_ANALYZER_INTERVAL: '2s',
+    MLMON_ANALYZER_WINDOWS: `${WINDOW_S}s,1h`,
+    MLMON_RULES_INTERVAL: '5s',
+    MLMON_REMEDIATOR_COOLDOWN: '1s',
+    MLMON_REMEDIATOR_MAX_ACTIONS_PER_HOUR: '1000',
+  },
+  // The canary rule reads the compressed window and can act on every run.
+  tune: (id, watch) => {
+    if (id !== 'canary-worse') return;
+    Object.assign(watch.metadata, { window: `${WINDOW_S}s`, freshness: `${FRESHNESS_S}s` });
+    for (const action of Object.values(watch.actions)) action.throttle_period = '1s';
+  },
+});
+const { log, mlmon } = stack;
+const first = async (dataset: string, since: number, filter: object[]) => {
+  const hit = await stack.first(dataset, since, filter);
   return hit ? Date.parse(hit['@timestamp']) : undefined;
-}
+};
 
 async function oneRun(i: number): Promise<{ data: number; alert: number; action: number }> {
   const t0 = Date.now();
@@ -99,23 +75,6 @@ async function oneRun(i: number): Promise<{ data: number; alert: number; action:
   return r;
 }
 
-/** The shipped rules, with the canary rule reading the compressed window and able to act on every run. */
-function tunedRules(): void {
-  cpSync(path.join(REPO_ROOT, 'watcher-rules/watches'), rulesDir, { recursive: true });
-  const file = path.join(rulesDir, 'canary-worse.json');
-  const watch = JSON.parse(readFileSync(file, 'utf8')) as { metadata: Record<string, unknown>; actions: Record<string, { throttle_period?: string }> };
-  Object.assign(watch.metadata, { window: `${WINDOW_S}s`, freshness: `${FRESHNESS_S}s` });
-  for (const action of Object.values(watch.actions)) action.throttle_period = '1s';
-  writeFileSync(file, JSON.stringify(watch));
-}
-
-tunedRules();
-const port = await freePortBlock(15);
-log(`starting the stack (prefix ${prefix}, run folder ${runDir})`);
-const up = mlmon(['up', '--replicas', '2', '--max-replicas', '4', '--port', String(port), '--replica-port', String(port + 11), '--remediator-port', String(port + 2)]);
-up.stdout!.pipe(process.stdout);
-up.stderr!.pipe(process.stderr);
-if ((await finished(up)) !== 0) throw new Error('mlmon up failed');
 const results: Array<{ data: number; alert: number; action: number }> = [];
 try {
   for (let i = 1; i <= RUNS; i++) {
@@ -127,10 +86,7 @@ try {
     await sleep(REST_S * 1000);
   }
 } finally {
-  await finished(mlmon(['down']));
-  const indices = Object.keys(await client.indices.get({ index: `${prefix}-*` }, { ignore: [404] }).catch(() => ({})));
-  if (indices.length) await client.indices.delete({ index: indices.join(',') });
-  await client.close();
+  await stack.down();
 }
 const row = (name: string, xs: number[]) => `| ${name.padEnd(36)} | ${quantile(xs, 0.5).toFixed(1).padStart(7)} | ${quantile(xs, 0.99).toFixed(1).padStart(7)} | ${Math.max(...xs).toFixed(1).padStart(7)} |`;
 const action = results.map((r) => r.action);

@@ -19,6 +19,12 @@ export const benchConfigShape = {
     aliases: [{ name: 'BENCH_LAG_SECONDS', unit: 's' }],
   }),
   MLMON_BENCH_LAG_RATE: setting(positiveInt.default(1000), { description: 'Predictions per second written during the lag phase (bench:shipper).', aliases: ['BENCH_LAG_RATE'] }),
+  MLMON_BENCH_OOD_PAIRS: setting(positiveInt.default(10), {
+    description: 'Back-to-back 5 s runs of a replica with the OOD score on and one with it off (bench:api), for the ratio of the two.',
+  }),
+  MLMON_BENCH_WARMUP: setting(positiveDuration.prefault('120s'), {
+    description: "Steady traffic before each shift (bench:detection): long enough to fill the rules' 1m window and flush the last shift out of it.",
+  }),
   MLMON_BENCH_ES_URL: setting(z.url().optional(), {
     description: 'An existing cluster for bench:shipper (no Elasticsearch CPU column then); unset: it starts its own.',
     aliases: ['BENCH_ES_URL'],

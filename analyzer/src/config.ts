@@ -11,7 +11,11 @@ export const analyzerConfigShape = {
     description: 'How often windows are computed; window ends are multiples of it.',
     aliases: [{ name: 'ANALYZER_INTERVAL_S', unit: 's' }],
   }),
-  MLMON_ANALYZER_WINDOWS: setting(durationList.prefault('5m,1h'), { description: 'Sliding windows, each ending at every tick.', aliases: ['ANALYZER_WINDOWS'] }),
+  MLMON_ANALYZER_WINDOWS: setting(durationList.prefault('1m,5m,1h'), {
+    description:
+      'Sliding windows, each ending at every tick. The judgment rules read 1m, which catches a sudden shift within about a minute (npm run bench:detection); 5m and 1h are the steadier views.',
+    aliases: ['ANALYZER_WINDOWS'],
+  }),
   MLMON_ANALYZER_LATE_HORIZON: setting(positiveDuration.prefault('5m'), {
     description:
       'How late a prediction or rejected-input warning may be indexed (shipper lag) and still be counted: every tick re-checks the slices this far back. After an outage or a restart every kept slice is re-checked for this long once Elasticsearch answers.',

@@ -19,6 +19,9 @@ export const apiConfigShape = {
   MLMON_LOG_DIR: logDirSetting('the replica writes its prediction, feedback, resource and app lines'),
   MLMON_LOG_STDOUT: logStdoutSetting(),
   MLMON_API_LOG_PREDICTIONS: setting(booleanFlag.default(true), { description: 'Off only to measure what per-prediction logging costs (npm run bench:api).', aliases: ['LOG_PREDICTIONS'] }),
+  MLMON_API_OOD_SCORE: setting(booleanFlag.default(true), {
+    description: "Log each prediction's out-of-distribution score (its reconstruction error against the version's reference.json); off only to measure what it costs (npm run bench:api).",
+  }),
   MLMON_API_LOG_MAX_BYTES: setting(positiveInt.default(50 * 1024 * 1024), { description: 'The log file is rotated at this size.', aliases: ['LOG_MAX_BYTES'] }),
   MLMON_API_LOG_MAX_FILES: setting(positiveInt.default(5), { description: 'Rotated files kept.', aliases: ['LOG_MAX_FILES'] }),
   MLMON_API_MODEL_DIR: setting(z.string().default(`${REPO_ROOT}model/artifacts`), {

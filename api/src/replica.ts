@@ -32,6 +32,11 @@ export async function createReplica(config: ApiConfig): Promise<Replica> {
     retrainedDir: config.MLMON_API_RETRAINED_MODEL_DIR,
     active: config.MLMON_API_ACTIVE_MODEL,
     ...(config.MLMON_API_MODEL_STATE_FILE ? { stateFile: config.MLMON_API_MODEL_STATE_FILE } : {}),
+    onLoaded: ({ card, ood }) => {
+      // Said once per version, so that a missing score is explained where an operator looks first.
+      if (!ood) void log.write('mlmon.app', 'warn', `model ${card.name} ${card.version} has no reference.json: its predictions carry no out-of-distribution score`, {});
+      else if (!config.MLMON_API_OOD_SCORE) void log.write('mlmon.app', 'info', `model ${card.name} ${card.version}: out-of-distribution score off (MLMON_API_OOD_SCORE=false)`, {});
+    },
   });
   const state: ReplicaState = { draining: false, inFlight: 0 };
   const app = createApp({ config, registry, log, state });

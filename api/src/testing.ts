@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
  * held-out rows it is exercised with.
  */
 
+export { loadOodScorer } from './models/ood.js';
+
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MODEL_ARTIFACTS_DIR = path.join(REPO_ROOT, 'model', 'artifacts');
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';

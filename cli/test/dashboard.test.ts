@@ -56,6 +56,14 @@ describe('mlmon dashboard in headless Chromium', () => {
     expect(foreignRequests).toEqual([]);
   });
 
+  it('draws the judgments with their band shaded and their thresholds dashed', async () => {
+    const drawn = (id: string) => page.$eval(`.panel[data-panel="${id}"]`, (e) => [Number(e.getAttribute('data-bands')), Number(e.getAttribute('data-thresholds'))]);
+    await expect.poll(() => drawn('estimated'), { timeout: 15_000 }).toEqual([1, 2]);
+    expect(await drawn('reconstruction')).toEqual([1, 2]);
+    expect(await drawn('ood-rate')).toEqual([0, 1]);
+    expect(await page.textContent('.panel[data-panel="estimated"]')).toContain('estimated (CBPE) - 3 SE');
+  });
+
   it("draws a comparison over the whole range as a table of shares, as Kibana's percentage bars stack them", async () => {
     // The fixture's nginx lines: one success and one 503, both from the same upstream.
     const cells = await page.$$eval('.panel[data-panel="upstream-errors"] tbody tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
@@ -117,6 +125,31 @@ describe('mlmon report, opened in headless Chromium', () => {
     expect(errors).toEqual([]);
     expect(await p.$$eval('#quality tr td:first-child', (tds) => tds.map((t) => t.textContent))).toEqual(['v1', 'v2']);
     expect(await p.textContent('#alerts')).toContain('alert accuracy-drop firing');
+    await p.close();
+  });
+
+  it('draws the estimate against the realized accuracy and the reconstruction error over time, with the values the analyzer wrote', async () => {
+    const p = await browser.newPage();
+    await p.goto(pathToFileURL(out).href);
+    const lines = (panel: string) =>
+      p.$$eval(`#judgments [data-panel="${panel}"] polyline`, (ls) => ls.map((l) => [l.getAttribute('class'), l.getAttribute('data-series'), JSON.parse(l.getAttribute('data-values')!) as number[]]));
+    // The fixture's active quality document of the 1m window (panelFixtureEvents): the estimate, its band, its thresholds and the realized accuracy.
+    expect(await lines('estimated')).toEqual([
+      ['value', 'estimated (CBPE)', [0.9]],
+      ['band', 'estimated (CBPE) - 3 SE', [0.936]],
+      ['band', 'estimated (CBPE) + 3 SE', [0.971]],
+      ['threshold', 'lower threshold', [0.878]],
+      ['threshold', 'upper threshold', [1]],
+      ['value', 'realized', [0.95]],
+    ]);
+    expect((await lines('reconstruction')).map(([cls, , v]) => [cls, v])).toEqual([
+      ['value', [2.47]],
+      ['band', [2.17]],
+      ['band', [2.77]],
+      ['threshold', [2.05]],
+      ['threshold', [3.04]],
+    ]);
+    expect(await p.$$eval('#judgments polygon.band', (b) => b.length)).toBe(2);
     await p.close();
   });
 

@@ -10,10 +10,21 @@ const p50p99: Metric[] = [
   { op: 'percentile', field: 'event.duration', percentile: 50, label: 'p50' },
   { op: 'percentile', field: 'event.duration', percentile: 99, label: 'p99' },
 ];
-const avg = (field: Extract<Metric, { field: unknown }>['field'], label: string): Metric => ({ op: 'average', field, label });
+type Field = Extract<Metric, { field: unknown }>['field'];
+const avg = (field: Field, label: string): Metric => ({ op: 'average', field, label });
 const predictions = 'event.dataset:"mlmon.prediction"';
 const quality = 'event.dataset:"mlmon.quality"';
 const allFeatures = 'mlmon.drift.feature:"_all"';
+/**
+ * The judgments as the rules read them: the active version's 1-minute windows, each with the band (value ± 3
+ * standard errors) and the thresholds the analyzer derived from the reference and judged it against.
+ */
+const judged = (dataset: string, summary = '') => `event.dataset:"${dataset}" AND mlmon.model.role:"active" AND mlmon.window.name:"1m"${summary}`;
+const judgment = (field: Field, label: string, o: { band?: boolean; thresholds: Array<'lower' | 'upper'> }): Metric[] => [
+  avg(field, label),
+  ...(o.band ? (['lower', 'upper'] as const).map((b): Metric => ({ ...avg(`${field}_${b}` as Field, `${label} ${b === 'lower' ? '- 3 SE' : '+ 3 SE'}`), style: 'band' })) : []),
+  ...o.thresholds.map((t): Metric => ({ ...avg(`${field}_threshold_${t}` as Field, `${t} threshold`), style: 'threshold' })),
+];
 /** A data-quality rate over time, one line per feature. */
 const perFeatureRate = (id: string, title: string, metric: Metric): Panel => ({
   id,
@@ -108,19 +119,20 @@ export const DASHBOARDS: Dashboard[] = [
       { id: 'coverage', title: 'Label coverage per version', family: 'metrics', query: quality, kind: 'line', x: time, split: byVersion, metrics: [avg('mlmon.quality.label_coverage', 'label coverage')] },
       {
         id: 'estimated',
-        title: 'Estimated against realized accuracy',
+        title: 'Estimated (CBPE) against realized accuracy, band and thresholds',
         family: 'metrics',
-        query: quality,
+        query: judged('mlmon.quality'),
         kind: 'line',
         x: time,
-        metrics: [avg('mlmon.quality.estimated_accuracy', 'estimated'), avg('mlmon.quality.accuracy', 'realized')],
+        metrics: [...judgment('mlmon.quality.estimated_accuracy', 'estimated (CBPE)', { band: true, thresholds: ['lower', 'upper'] }), avg('mlmon.quality.accuracy', 'realized')],
       },
     ],
   },
   {
     id: 'mlmon-drift-data-quality',
     title: 'Drift and data quality',
-    description: 'PSI per feature against the training reference, the share of drifted features, out-of-range and rejected input, and the band of predicted scores.',
+    description:
+      'Multivariate drift (reconstruction error) and the share of out-of-distribution predictions against their reference thresholds, PSI per feature against the training reference, the share of drifted features, out-of-range and rejected input, and the band of predicted scores.',
     panels: [
       {
         id: 'psi-heatmap',
@@ -132,7 +144,33 @@ export const DASHBOARDS: Dashboard[] = [
         y: { op: 'terms', field: 'mlmon.drift.feature', size: 40, label: 'feature' },
         metric: { op: 'max', field: 'mlmon.drift.psi', label: 'PSI' },
       },
-      { id: 'drifted-share', title: 'Share of drifted features', family: 'metrics', query: `event.dataset:"mlmon.drift" AND ${allFeatures}`, kind: 'line', x: time, split: byVersion, metrics: [avg('mlmon.drift.drifted_share', 'drifted share')] },
+      {
+        id: 'reconstruction',
+        title: 'Reconstruction error (multivariate drift), band and thresholds',
+        family: 'metrics',
+        query: judged('mlmon.drift', ` AND ${allFeatures}`),
+        kind: 'line',
+        x: time,
+        metrics: judgment('mlmon.drift.reconstruction_error', 'reconstruction error', { band: true, thresholds: ['lower', 'upper'] }),
+      },
+      {
+        id: 'ood-rate',
+        title: 'Share of out-of-distribution predictions and its threshold',
+        family: 'metrics',
+        query: judged('mlmon.data_quality', ' AND mlmon.data_quality.feature:"_all"'),
+        kind: 'line',
+        x: time,
+        metrics: judgment('mlmon.data_quality.ood_rate', 'flagged by the replicas', { thresholds: ['upper'] }),
+      },
+      {
+        id: 'drifted-share',
+        title: 'Share of drifted features',
+        family: 'metrics',
+        query: judged('mlmon.drift', ` AND ${allFeatures}`),
+        kind: 'line',
+        x: time,
+        metrics: [avg('mlmon.drift.drifted_share', 'drifted share'), { ...avg('mlmon.drift.drifted_share_threshold', 'threshold'), style: 'threshold' }],
+      },
       perFeatureRate('out-of-range', 'Out-of-range rate per feature', avg('mlmon.data_quality.out_of_range_rate', 'out of range')),
       perFeatureRate('missing', 'Missing rate per feature', avg('mlmon.data_quality.missing_rate', 'missing')),
       {
@@ -142,7 +180,7 @@ export const DASHBOARDS: Dashboard[] = [
         query: 'event.dataset:"mlmon.data_quality" AND mlmon.data_quality.feature:"_all"',
         kind: 'line',
         x: time,
-        metrics: [avg('mlmon.data_quality.rejected_rate', 'rejected'), avg('mlmon.data_quality.ood_rate', 'any feature out of range')],
+        metrics: [avg('mlmon.data_quality.rejected_rate', 'rejected'), avg('mlmon.data_quality.out_of_range_rate', 'any feature out of range')],
       },
       {
         id: 'score-band',

@@ -8,10 +8,20 @@ import type { FieldName } from './fields.js';
  * bucket dimensions and metrics. lens.ts renders it as a Lens visualization,
  * es-request.ts as the equivalent Elasticsearch aggregation.
  */
-export type Metric =
+export type Metric = (
   | { op: 'count'; label: string }
   | { op: 'average' | 'max' | 'min' | 'sum' | 'median' | 'unique_count'; field: FieldName; label: string }
-  | { op: 'percentile'; field: FieldName; percentile: number; label: string };
+  | { op: 'percentile'; field: FieldName; percentile: number; label: string }
+) & {
+  /**
+   * How a line is drawn beside the value it qualifies: `band`, the two
+   * confidence bounds of the metric before them (shaded between them on the
+   * live dashboard); `threshold`, a limit the analyzer judged the value against.
+   */
+  style?: MetricStyle;
+};
+
+export type MetricStyle = 'band' | 'threshold';
 
 export type Bucket = { op: 'date_histogram'; field: '@timestamp' } | { op: 'terms'; field: FieldName; size: number; label: string };
 

@@ -1,7 +1,7 @@
 import { familyPattern, INDEX_FAMILIES } from '@mlmon/contract';
 import { DASHBOARDS, SAVED_SEARCHES } from './definitions.js';
 import { FIELDS, type FieldName } from './fields.js';
-import { panelColumns, type Bucket, type DataViewKey, type Metric, type Panel } from './model.js';
+import { panelColumns, type Bucket, type DataViewKey, type Metric, type MetricStyle, type Panel } from './model.js';
 
 /**
  * Kibana 8.8 saved objects, in the shapes Kibana's own 8.8 sample data uses
@@ -81,6 +81,13 @@ function lensColumn(c: Bucket | Metric, orderBy: string | undefined): Record<str
   return { ...base, operationType: c.op, sourceField: c.field, params: { emptyAsNull: true } };
 }
 
+// Lens draws every data series as a line; a band and a threshold get muted colours so that the value stands out.
+const STYLE_COLORS: Record<MetricStyle, string> = { band: '#98a2b3', threshold: '#bd271e' };
+function yConfig(metrics: Metric[], ids: string[]): { yConfig?: Array<{ forAccessor: string; color: string }> } {
+  const styled = metrics.flatMap((m, i) => (m.style ? [{ forAccessor: ids[i]!, color: STYLE_COLORS[m.style] }] : []));
+  return styled.length ? { yConfig: styled } : {};
+}
+
 /** Column ids are stable names (b0, m0, …) so that regenerating the objects changes nothing. */
 export function lensAttributes(p: Panel, dataView: string): Record<string, unknown> {
   const layerId = `layer-${p.id}`;
@@ -119,7 +126,7 @@ export function lensAttributes(p: Panel, dataView: string): Record<string, unkno
         valueLabels: 'hide',
         fittingFunction: 'None',
         preferredSeriesType: p.kind,
-        layers: [{ ...layer, seriesType: p.kind, xAccessor: bucketIds.at(-1), accessors: metricIds, ...(p.split ? { splitAccessor: bucketIds[0] } : {}) }],
+        layers: [{ ...layer, seriesType: p.kind, xAccessor: bucketIds.at(-1), accessors: metricIds, ...(p.split ? { splitAccessor: bucketIds[0] } : {}), ...yConfig(metrics, metricIds) }],
       };
   }
   return {

@@ -128,6 +128,27 @@ describe('Kibana saved objects, checked without Kibana (Kibana is not running)',
     expect(objects.filter((o) => o.type === 'dashboard').map((o) => o.attributes.title)).toEqual(['Service health', 'Model quality', 'Drift and data quality', 'Resources', 'Alerts and remediations']);
   });
 
+  it('the judgment panels chart the active version over the rules\' 1m window, with the band and thresholds in their own colours', () => {
+    const dashboard = (title: string) => objects.find((o) => o.type === 'dashboard' && o.attributes.title === title)!;
+    const lens = (title: string, panel: string) => {
+      const panels = JSON.parse(dashboard(title).attributes.panelsJSON as string) as Array<{ embeddableConfig: { attributes: { title: string; state: { query: { query: string }; visualization: { layers: Array<{ yConfig?: Array<{ forAccessor: string; color: string }> }> } } } } }>;
+      return panels.find((p) => p.embeddableConfig.attributes.title === panel)!.embeddableConfig.attributes.state;
+    };
+    const estimated = lens('Model quality', 'Estimated (CBPE) against realized accuracy, band and thresholds');
+    expect(estimated.query.query).toBe('event.dataset:"mlmon.quality" AND mlmon.model.role:"active" AND mlmon.window.name:"1m"');
+    // m0 the estimate, m1 and m2 its band, m3 and m4 the thresholds, m5 the realized accuracy.
+    expect(estimated.visualization.layers[0]!.yConfig).toEqual([
+      { forAccessor: 'm1', color: '#98a2b3' },
+      { forAccessor: 'm2', color: '#98a2b3' },
+      { forAccessor: 'm3', color: '#bd271e' },
+      { forAccessor: 'm4', color: '#bd271e' },
+    ]);
+    const reconstruction = lens('Drift and data quality', 'Reconstruction error (multivariate drift), band and thresholds');
+    expect(reconstruction.query.query).toBe('event.dataset:"mlmon.drift" AND mlmon.model.role:"active" AND mlmon.window.name:"1m" AND mlmon.drift.feature:"_all"');
+    expect(reconstruction.visualization.layers[0]!.yConfig!.map((y) => y.forAccessor)).toEqual(['m1', 'm2', 'm3', 'm4']);
+    expect(lens('Service health', 'Request latency at nginx (p50, p99)').visualization.layers[0]!.yConfig).toBeUndefined();
+  });
+
   it('the data views show ns durations as milliseconds', () => {
     const nginx = objects.find((o) => o.id === 'mlmon-nginx')!;
     expect(nginx.attributes.title).toBe(dataViewPattern(prefix, 'nginx'));

@@ -1,5 +1,6 @@
 import { LOG_BASENAMES } from '@mlmon/contract';
 import { createEventLog, type EventLog } from '@mlmon/runtime';
+import { REFERENCE } from './load.js';
 import { javaString } from './watcher/compare.js';
 import { numeric, observedValue, renderTarget, type Execution } from './watcher/execute.js';
 
@@ -12,6 +13,7 @@ export function alertFigures(e: Execution): { value?: number; threshold?: number
   const observed = observedValue(e);
   const value = numeric(observed);
   // The rule's threshold as configured; a condition such as `hits.total gt 0` compares with a constant that is not it.
+  // A reference threshold is not a number in the watch: the condition compared with the document's, which is it.
   const threshold = numeric(e.ctx.metadata.threshold) ?? numeric(e.condition?.threshold);
   return { observed, ...(value === undefined ? {} : { value }), ...(threshold === undefined ? {} : { threshold }) };
 }
@@ -21,7 +23,8 @@ export async function writeAlert(log: EventLog, e: Execution): Promise<void> {
   const m = e.ctx.metadata;
   const { value, threshold, observed } = alertFigures(e);
   const target = renderTarget(e);
-  const message = `${m.name}: ${javaString(observed)} ${m.unit} (threshold ${javaString(m.threshold)})${target ? ` on ${target}` : ''}`;
+  const held = m.threshold === REFERENCE ? `reference threshold ${threshold ?? 'missing'}` : `threshold ${javaString(m.threshold)}`;
+  const message = `${m.name}: ${javaString(observed)} ${m.unit} (${held})${target ? ` on ${target}` : ''}`;
   await log.write('mlmon.alert', m.severity === 'critical' ? 'error' : m.severity === 'warning' ? 'warn' : 'info', message, {
     mlmon: {
       alert: {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadWatches, observedPath, type LoadedWatch } from './load.js';
+import { loadWatches, observedPath, REFERENCE, referenceThreshold, type LoadedWatch } from './load.js';
 import { parseDuration } from './watcher/duration.js';
 import { DEFAULT_THROTTLE_MS } from './watcher/execute.js';
 
@@ -14,7 +14,12 @@ function threshold(w: LoadedWatch): string {
   const m = w.body.metadata;
   const op = 'compare' in w.body.condition ? Object.keys(Object.values(w.body.condition.compare)[0]!)[0] : undefined;
   const sign = { gt: '>', gte: '≥', lt: '<', lte: '≤', eq: '=', not_eq: '≠' }[op ?? ''] ?? '';
-  const shown = m.unit === 'ns' && typeof m.threshold === 'number' ? `${m.threshold / 1e6} ms` : `${m.threshold} ${m.unit}`;
+  const shown =
+    m.threshold === REFERENCE
+      ? `${referenceThreshold(w.id, w.body).slice(2, -2).split('.').at(-1)} (${m.unit}: the document's, from the reference)`
+      : m.unit === 'ns' && typeof m.threshold === 'number'
+        ? `${m.threshold / 1e6} ms`
+        : `${m.threshold} ${m.unit}`;
   // Rules that select documents past the threshold in their query compare a hit count; the threshold is what the query holds to.
   return m.observed ? `beyond ${shown} (the query selects such documents)` : `${sign} ${shown}`;
 }

@@ -84,8 +84,30 @@ export function parseWatch(id: string, raw: unknown, deployment: Deployment): Lo
   refuseScripts(id, raw as Record<string, unknown>);
   const result = watchSchema.safeParse(substitute(id, raw, deployment, ''));
   if (!result.success) throw firstIssue(id, result.error);
+  if (typeof result.data.metadata.threshold === 'string') referenceThreshold(id, result.data);
   return { id, body: result.data };
 }
+
+/**
+ * `"threshold": "reference"`: the analyzer judged the document against a
+ * threshold it derived from the model's reference and wrote beside the value,
+ * and the condition compares with that field (`{{ctx.payload…}}`), so the
+ * threshold is the document's, not a number in the watch. Returns that template.
+ */
+export function referenceThreshold(id: string, body: WatchBody): string {
+  if (body.metadata.threshold !== REFERENCE) {
+    throw new WatchError(id, 'metadata.threshold', `a threshold is a number, or "${REFERENCE}" for one the metric document carries`);
+  }
+  const ops = 'compare' in body.condition ? Object.values(body.condition.compare)[0] : undefined;
+  const configured = ops ? Object.values(ops)[0] : undefined;
+  if (typeof configured !== 'string' || !/^\{\{ctx\.payload\.[\w.]+\}\}$/.test(configured)) {
+    throw new WatchError(id, 'condition', 'a rule with a reference threshold compares with the threshold its document carries: a compare condition whose value is "{{ctx.payload.…}}"');
+  }
+  return configured;
+}
+
+/** The threshold value of rules whose threshold comes with each metric document. */
+export const REFERENCE = 'reference';
 
 export interface LoadOptions {
   dir?: string;
@@ -135,6 +157,7 @@ export function notifyFor(w: LoadedWatch, raw: unknown, deployment: Deployment):
   const perWatch = {
     ...deployment,
     OBSERVED: path ? `{{${path}}}` : '',
+    THRESHOLD: w.body.metadata.threshold === REFERENCE ? referenceThreshold(w.id, w.body) : '{{ctx.metadata.threshold}}',
     TARGET: w.body.metadata.target ?? '',
     COLOR: COLORS[w.body.metadata.severity],
   };

@@ -52,7 +52,7 @@ describe('rules test (dry run) on each case', () => {
       expect(r.would_fire).toBe(c.fires);
       if (c.fires) {
         expect(r.value).toBeCloseTo(c.value!, 5);
-        expect(r.threshold).toBe(watches.get(c.rule)!.body.metadata.threshold);
+        expect(r.threshold).toBe(c.threshold ?? watches.get(c.rule)!.body.metadata.threshold);
         if (c.target) expect(r.target).toBe(c.target);
       }
     });
@@ -92,7 +92,7 @@ describe('the runner agrees with rules test on each case', () => {
         expect(calls[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
         expect(calls[0]!.path).toBe(`/v1/hooks/${{ scale_out: 'scale-out', scale_in: 'scale-in', rollback: 'rollback', restart: 'restart-replica', retrain: 'retrain' }[m.remediation]}`);
         const body = JSON.parse(calls[0]!.body) as Record<string, string>;
-        expect(body).toMatchObject({ watch_id: c.rule, execution_id: e.record.id, action: m.remediation, severity: m.severity, threshold: String(m.threshold) });
+        expect(body).toMatchObject({ watch_id: c.rule, execution_id: e.record.id, action: m.remediation, severity: m.severity, threshold: String(c.threshold ?? m.threshold) });
         expect(Number(body.value)).toBeCloseTo(c.value!, 5);
         expect(alert.mlmon.alert.action).toBe(m.remediation);
         expect(alert.mlmon.alert.actions).toEqual([{ id: 'remediate', type: 'webhook', status: 'success' }]);

@@ -8,6 +8,7 @@ const deployment = { MLMON_INDEX_PREFIX: 'mlmon', MLMON_REMEDIATOR_URL: 'http://
 const watches = loadWatches({ deployment });
 interface RawWatch {
   metadata: Record<string, unknown>;
+  condition: unknown;
   actions: Record<string, Record<string, unknown>>;
 }
 const raw = (id: string) => JSON.parse(readFileSync(new URL(`../watches/${id}.json`, import.meta.url), 'utf8')) as RawWatch;
@@ -18,16 +19,29 @@ describe('the watch files', () => {
       expect.arrayContaining([
         'latency-p99', 'http-5xx-rate', 'replica-overload', 'replica-underuse', 'traffic-flatline', 'replica-heartbeat-missing', 'cpu-saturation',
         'event-loop-saturation', 'model-accuracy-low', 'model-f1-low', 'canary-worse', 'prediction-avg-high', 'prediction-avg-low', 'drift-share',
-        'drift-psi', 'data-quality-missing', 'data-quality-out-of-range', 'data-quality-rejected', 'estimated-accuracy-drop',
+        'drift-psi', 'data-quality-missing', 'data-quality-out-of-range', 'data-quality-rejected', 'performance-estimate-low', 'multivariate-drift',
+        'ood-rate',
       ]),
     );
   });
 
-  it('read their thresholds from metadata, never a literal copy of them', () => {
+  it('read their thresholds from metadata, never a literal copy of them, or from the document a reference rule judges', () => {
     for (const w of watches) {
       const text = JSON.stringify({ input: w.body.input, condition: w.body.condition });
-      expect(text, w.id).toContain('{{ctx.metadata.threshold}}');
+      if (w.body.metadata.threshold === 'reference') {
+        expect(text, w.id).not.toContain('{{ctx.metadata.threshold}}');
+        expect(text, w.id).toMatch(/\{\{ctx\.payload\.hits\.hits\.0\._source\.mlmon\.\w+\.\w+threshold\w*\}\}/);
+      } else expect(text, w.id).toContain('{{ctx.metadata.threshold}}');
       expect(text, w.id).toContain('{{ctx.metadata.window}}');
+    }
+  });
+
+  it('the judgments of design-21 read the 1m window every 15 s against the thresholds from the reference', () => {
+    const judgments = ['drift-share', 'drift-psi', 'multivariate-drift', 'ood-rate', 'performance-estimate-low'];
+    expect(watches.filter((w) => w.body.metadata.threshold === 'reference').map((w) => w.id).sort()).toEqual([...judgments].sort());
+    for (const id of judgments) {
+      const w = watches.find((x) => x.id === id)!;
+      expect([w.body.metadata.window, w.body.trigger.schedule.interval], id).toEqual(['1m', '15s']);
     }
   });
 
@@ -88,6 +102,15 @@ describe('bad watches get a clear error naming the field', () => {
     expect(load({ ...base(), condition: { array_compare: { 'ctx.payload.x': { path: 'a', gt: { value: 1, quantifier: 'most' } } } } })).toThrow(/condition/);
     expect(load({ ...base(), trigger: { schedule: { cron: '0 * * * * ?' } } })).toThrow('trigger.schedule.cron: only interval schedules are supported');
     expect(load({ ...base(), throttle_period: 'soon' })).toThrow('watch bad-rule: throttle_period: "soon" is not a duration');
+  });
+
+  it('a threshold that is neither a number nor "reference", and a reference rule comparing with a constant', () => {
+    expect(load({ ...base(), metadata: { ...base().metadata, threshold: 'high' } })).toThrow(
+      'watch bad-rule: metadata.threshold: a threshold is a number, or "reference" for one the metric document carries',
+    );
+    const ref = raw('multivariate-drift');
+    ref.condition = { compare: { 'ctx.payload.hits.hits.0._source.mlmon.drift.reconstruction_error': { gt: 3 } } };
+    expect(load(ref)).toThrow('watch bad-rule: condition: a rule with a reference threshold compares with the threshold its document carries');
   });
 
   it('a metadata without its threshold, and an unset deployment setting', () => {

@@ -5,6 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { BatchedSession, type Prediction } from './batched-session.js';
 import { modelCard, type ModelCard } from './card.js';
+import { loadOodScorer, type OodScorer } from './ood.js';
 
 export type { Prediction };
 
@@ -13,6 +14,8 @@ export interface LoadedModel {
   session: BatchedSession;
   /** Built once per model: requests are checked against the features of the model that serves them. */
   inputSchema: z.ZodObject<Record<string, z.ZodNumber>, z.core.$strict>;
+  /** Scores each row's distance from the training rows; absent when the version has no reference.json. */
+  ood?: OodScorer;
 }
 
 /** A version that was active before, newest last; `rolled_back` says it was left because it went bad. */
@@ -49,7 +52,8 @@ async function loadVersion(dir: string): Promise<LoadedModel> {
   });
   // Compiled: it runs on every row of every request.
   const inputSchema = z.compile(z.strictObject(Object.fromEntries(card.feature_names.map((f) => [f, z.number()]))));
-  return { card, session: new BatchedSession(session, card, card.class_labels.indexOf(card.positive_label)), inputSchema };
+  const ood = loadOodScorer(dir, card.feature_names);
+  return { card, session: new BatchedSession(session, card, card.class_labels.indexOf(card.positive_label)), inputSchema, ...(ood ? { ood } : {}) };
 }
 
 /**
@@ -102,9 +106,18 @@ export class ModelRegistry {
     private state: ServingState,
     private readonly stateFile: string | undefined,
     private readonly retrainedDir: string | undefined,
+    private readonly onLoaded: (model: LoadedModel) => void,
   ) {}
 
-  static async load(opts: { dir: string; active: string; stateFile?: string; retrainedDir?: string | undefined }): Promise<ModelRegistry> {
+  static async load(opts: {
+    dir: string;
+    active: string;
+    stateFile?: string;
+    retrainedDir?: string | undefined;
+    /** Called once for each version as it is loaded, at start or later (a retrained version). */
+    onLoaded?: (model: LoadedModel) => void;
+  }): Promise<ModelRegistry> {
+    const onLoaded = opts.onLoaded ?? (() => {});
     const models = new Map<string, LoadedModel>();
     for (const dir of [opts.dir, opts.retrainedDir]) {
       if (dir === undefined || !existsSync(dir)) continue;
@@ -112,10 +125,15 @@ export class ModelRegistry {
         .filter((d) => d.isDirectory() && existsSync(path.join(dir, d.name, 'model_card.json')))
         .map((d) => d.name)
         .sort();
-      for (const v of versions) if (!models.has(v)) models.set(v, await loadVersion(path.join(dir, v)));
+      for (const v of versions) {
+        if (models.has(v)) continue;
+        const model = await loadVersion(path.join(dir, v));
+        models.set(v, model);
+        onLoaded(model);
+      }
     }
     if (models.size === 0) throw new Error(`no model versions under ${opts.dir}`);
-    const registry = new ModelRegistry(models, { active: opts.active, canary: null, history: [] }, opts.stateFile, opts.retrainedDir);
+    const registry = new ModelRegistry(models, { active: opts.active, canary: null, history: [] }, opts.stateFile, opts.retrainedDir, onLoaded);
     if (opts.stateFile && existsSync(opts.stateFile)) {
       registry.state = registry.readStateFile(opts.stateFile);
       await registry.loadNamed(registry.state);
@@ -164,7 +182,10 @@ export class ModelRegistry {
     for (const version of [state.active, state.canary?.version]) {
       if (version === undefined || this.models.has(version) || !this.retrainedDir || !/^[A-Za-z0-9_.-]+$/.test(version) || version.startsWith('.')) continue;
       const dir = path.join(this.retrainedDir, version);
-      if (existsSync(path.join(dir, 'model_card.json'))) this.models.set(version, await loadVersion(dir));
+      if (!existsSync(path.join(dir, 'model_card.json'))) continue;
+      const model = await loadVersion(dir);
+      this.models.set(version, model);
+      this.onLoaded(model);
     }
   }
 

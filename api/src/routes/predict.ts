@@ -74,6 +74,7 @@ export function predictRoutes({ config, registry, log }: Deps) {
     // Shared by every row's line: the lines are validated and serialized, never mutated.
     const loggedModel = { ...modelRef, role };
     const batch = { size: results.length, duration_ns: batchDuration };
+    const ood = config.MLMON_API_OOD_SCORE ? model.ood : undefined;
     const logged: Array<Promise<void>> = [];
     const predictions = results.map((r, i) => {
       const id = predictionId();
@@ -90,6 +91,8 @@ export function predictRoutes({ config, registry, log }: Deps) {
                 label: r.label,
                 score: r.score,
                 features: privacy.features(rows[i]!),
+                // From the values the model saw, not the logged (possibly coarsened) ones.
+                ...(ood ? { ood: ood.score(rows[i]!) } : {}),
                 batch,
                 ...(context ? { context } : {}),
               },

@@ -170,6 +170,8 @@ export function registerStackCommands(program: Command): void {
     .option('--mode <mode>', 'bad-model: canary or active', d.mode)
     .option('--weight <pct>', 'bad-model: canary weight', num, d.weight)
     .option('--replica <name>', 'replica-crash: which replica to kill', d.replica)
+    .option('--region-feature <name>', 'concept-drift: the feature whose highest values make the region whose labels are flipped', d.regionFeature)
+    .option('--region-share <fraction>', 'concept-drift: share of the holdout rows in that region', num, d.regionShare)
     .action(async (scenario: string, opts: typeof d) => {
       if (!(SCENARIOS as readonly string[]).includes(scenario)) throw new Error(`unknown scenario "${scenario}": one of ${SCENARIOS.join(', ')}`);
       if (opts.mode !== 'canary' && opts.mode !== 'active') throw new Error('--mode must be canary or active');

@@ -1,5 +1,5 @@
 import type { estypes } from '@elastic/elasticsearch';
-import { DASHBOARDS, panelColumns, panelRequest, type Panel } from '@mlmon/kibana';
+import { DASHBOARDS, panelColumns, panelRequest, type Dashboard, type MetricStyle, type Panel } from '@mlmon/kibana';
 import type { LogStore } from '../troubleshoot/search.js';
 
 /**
@@ -9,6 +9,8 @@ import type { LogStore } from '../troubleshoot/search.js';
  */
 export interface Series {
   name: string;
+  /** A confidence bound or a threshold of the series before it (the panel definition's metric style). */
+  style?: MetricStyle;
   /** [epoch ms, value] for time panels; for tables the row's keys are the name. */
   points: Array<[number, number | null]>;
 }
@@ -92,16 +94,25 @@ function toPanelData(dashboard: string, p: Panel, aggs: Record<string, unknown>)
     const times = (node[split ? 'b1' : 'b0'] as Agg | undefined)?.buckets ?? [];
     metrics.forEach((m, i) => {
       const name = [group, metrics.length > 1 || !split ? m.label : ''].filter(Boolean).join(' ');
-      series.push({ name, points: times.map((t) => [Number(t.key), metricValue(t, i, m.op)]) });
+      series.push({ name, ...(m.style ? { style: m.style } : {}), points: times.map((t) => [Number(t.key), metricValue(t, i, m.op)]) });
     });
   }
   return { ...base, series: percent ? sharesOfSeries(series) : series };
 }
 
-/** Every panel in one _msearch: one round trip per refresh, whatever the number of panels. */
-export async function dashboardData(store: LogStore, q: DashboardQuery): Promise<PanelData[]> {
+/** The panels with these ids, each with its dashboard, to answer with `dashboardData` (the report draws some of them). */
+export function panelsById(ids: string[]): Array<{ d: Dashboard; p: Panel }> {
+  const all = DASHBOARDS.flatMap((d) => d.panels.map((p) => ({ d, p })));
+  return ids.map((id) => {
+    const found = all.find(({ p }) => p.id === id);
+    if (!found) throw new Error(`no dashboard panel "${id}"`);
+    return found;
+  });
+}
+
+/** Every panel (or those given) in one _msearch: one round trip per refresh, whatever the number of panels. */
+export async function dashboardData(store: LogStore, q: DashboardQuery, panels = DASHBOARDS.flatMap((d) => d.panels.map((p) => ({ d, p })))): Promise<PanelData[]> {
   const interval = intervalFor(q.from, q.to);
-  const panels = DASHBOARDS.flatMap((d) => d.panels.map((p) => ({ d, p })));
   const searches = panels.flatMap(({ p }) => {
     const { index, query, ...body } = panelRequest(p, { prefix: store.prefix, from: q.from, to: q.to, interval });
     const filter = (query!.bool!.filter as estypes.QueryDslQueryContainer[]).slice();

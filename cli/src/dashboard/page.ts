@@ -102,11 +102,18 @@ function drawChart(el, panel) {
   if (old) { old.destroy(); charts.delete(el.id); }
   if (!points) { body.innerHTML = '<div class="empty">no data in this range</div>'; return; }
   body.innerHTML = '';
+  // A threshold is a dashed red line; a band's two bounds are grey and the area between them shaded.
+  const style = (s, i) => s.style === 'threshold' ? { stroke: '#bd271e', dash: [6, 4] } : s.style === 'band' ? { stroke: '#98a2b3', width: 1 } : { stroke: palette[i % palette.length] };
+  const bands = [];
+  panel.series.forEach((s, i) => { if (s.style === 'band' && panel.series[i + 1]?.style === 'band' && !bands.some((b) => b.series.includes(i + 1))) bands.push({ series: [i + 2, i + 1], fill: 'rgba(152, 162, 179, 0.25)' }); });
   const opts = {
     width: Math.max(300, body.clientWidth || 440), height: 200,
-    series: [{}, ...panel.series.map((s, i) => ({ label: s.name || panel.title, stroke: palette[i % palette.length], spanGaps: true, points: { show: times.length < 3 } }))],
+    series: [{}, ...panel.series.map((s, i) => ({ label: s.name || panel.title, ...style(s, i), spanGaps: true, points: { show: times.length < 3 } }))],
+    bands,
     axes: [{}, { size: 60 }],
   };
+  el.dataset.bands = String(bands.length);
+  el.dataset.thresholds = String(panel.series.filter((s) => s.style === 'threshold').length);
   charts.set(el.id, new uPlot(opts, [times.map((t) => t / 1000), ...columns], body));
 }
 

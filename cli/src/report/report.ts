@@ -1,5 +1,6 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { familyPattern, type MlmonEvent } from '@mlmon/contract';
+import { dashboardData, panelsById, type PanelData } from '../dashboard/data.js';
 import { describeEvent } from '../troubleshoot/format.js';
 import type { LogStore } from '../troubleshoot/search.js';
 
@@ -31,8 +32,13 @@ export interface ModelReport {
   distributions: FeatureDistribution[];
   dataQuality: Array<{ feature: string; missingRate: number | null; outOfRangeRate: number | null }>;
   rejectedRate: number | null;
+  /** The dashboards' judgment panels over the range: estimated against realized accuracy, reconstruction error; each with its band and thresholds. */
+  judgments: PanelData[];
   events: MlmonEvent[];
 }
+
+/** The panels the report draws over time, from the dashboards' own definitions and queries. */
+export const JUDGMENT_PANELS = ['estimated', 'reconstruction'];
 
 type Buckets = { buckets: Array<Record<string, unknown> & { key: string; doc_count: number }> };
 const value = (agg: unknown) => (agg as { value?: number | null } | undefined)?.value ?? null;
@@ -60,7 +66,8 @@ export async function buildReport(store: LogStore, o: { from: string; to: string
   );
   const overflowAggs = Object.fromEntries(features.map((f) => [`${f}__over`, { filter: { range: { [featureField(f)]: { gt: o.profile.features[f]!.histogram.edges.at(-1)! } } } }]));
 
-  const [predictions, quality, drift, dq, events] = await Promise.all([
+  const [judgments, predictions, quality, drift, dq, events] = await Promise.all([
+    dashboardData(store, { from: o.from, to: o.to }, panelsById(JUDGMENT_PANELS)),
     search('predictions', { size: 0, track_total_hits: true, query: { bool: { filter: [range] } }, aggs: { ...binAggs, ...overflowAggs } }),
     search('metrics', {
       size: 0,
@@ -126,6 +133,7 @@ export async function buildReport(store: LogStore, o: { from: string; to: string
       .filter((b) => b.key !== '_all')
       .map((b) => ({ feature: b.key, missingRate: value(b.missing), outOfRangeRate: value(b.oor) })),
     rejectedRate: value(dq.aggregations?.rejected),
+    judgments,
     events: events.hits.hits.map((h) => h._source as MlmonEvent),
   };
 }
@@ -155,7 +163,55 @@ function histogramSvg(d: FeatureDistribution): string {
   return `<svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(d.feature)} distribution">${bars}</svg>`;
 }
 
+const PALETTE = ['#006bb8', '#54b399', '#d36086', '#9170b8'];
+
+/**
+ * One judgment over time as inline SVG: the value and the realized figure as
+ * lines, the band (two `band` series) shaded between its bounds, thresholds
+ * dashed. Each line carries its values (`data-values`) for whoever checks the
+ * drawing against the analyzer's documents.
+ */
+function timeSeriesSvg(p: PanelData): string {
+  const times = [...new Set(p.series.flatMap((s) => s.points.map(([t]) => t)))].sort((a, b) => a - b);
+  const values = p.series.flatMap((s) => s.points.map(([, v]) => v)).filter((v): v is number => v !== null);
+  if (times.length === 0 || values.length === 0) return '<p class="empty">No judged 1-minute windows of the active version in this range.</p>';
+  const w = 640;
+  const h = 200;
+  const pad = 40;
+  const [t0, t1] = [times[0]!, times.at(-1)!];
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const span = hi - lo || Math.abs(hi) || 1;
+  const [y0, y1] = [lo - span * 0.05, hi + span * 0.05];
+  const x = (t: number) => (t1 === t0 ? w / 2 : pad + ((t - t0) / (t1 - t0)) * (w - 2 * pad));
+  const y = (v: number) => h - pad / 2 - ((v - y0) / (y1 - y0)) * (h - pad);
+  const xy = (pts: Array<[number, number | null]>) => pts.filter(([, v]) => v !== null).map(([t, v]) => `${x(t).toFixed(1)},${y(v!).toFixed(1)}`);
+  const shapes: string[] = [];
+  p.series.forEach((s, i) => {
+    const upper = p.series[i + 1];
+    if (s.style === 'band' && upper?.style === 'band' && p.series[i - 1]?.style !== 'band') {
+      shapes.push(`<polygon class="band" points="${[...xy(s.points), ...xy(upper.points).reverse()].join(' ')}"/>`);
+    }
+  });
+  let next = 0;
+  const legend: string[] = [];
+  for (const s of p.series) {
+    const cls = s.style ?? 'value';
+    // Bands and thresholds take their colours from the stylesheet; values one each.
+    const colour = s.style ? undefined : PALETTE[next++ % PALETTE.length];
+    const drawn = s.points.filter(([, v]) => v !== null);
+    shapes.push(
+      `<polyline class="${cls}"${colour ? ` stroke="${colour}"` : ''} data-series="${esc(s.name)}" data-values="${esc(JSON.stringify(drawn.map(([, v]) => v)))}" points="${xy(s.points).join(' ')}"/>`,
+    );
+    legend.push(`<span class="${cls}"${colour ? ` style="border-color:${colour}"` : ''}>${esc(s.name)}</span>`);
+  }
+  const time = (t: number) => new Date(t).toISOString().slice(11, 16);
+  const axes = `<text x="2" y="${y(hi).toFixed(1)}">${hi.toFixed(3)}</text><text x="2" y="${y(lo).toFixed(1)}">${lo.toFixed(3)}</text><text x="${pad}" y="${h - 2}">${time(t0)}</text><text x="${w - pad}" y="${h - 2}" text-anchor="end">${time(t1)}</text>`;
+  return `<svg viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="${esc(p.title)}">${shapes.join('')}${axes}</svg><p class="legend">${legend.join('')}</p>`;
+}
+
 export function renderReport(r: ModelReport, profileName: string): string {
+  const judgments = r.judgments.map((p) => `<div class="judgment" data-panel="${esc(p.id)}"><h3>${esc(p.title)}</h3>${timeSeriesSvg(p)}</div>`).join('');
   const quality = r.quality
     .map((q) => `<tr><td>${esc(q.version)}</td><td>${q.windows}</td><td>${num(q.accuracy)}</td><td>${num(q.f1)}</td><td>${num(q.rocAuc)}</td><td>${num(q.logLoss)}</td><td>${num(q.labelCoverage)}</td></tr>`)
     .join('');
@@ -176,6 +232,10 @@ table{border-collapse:collapse;margin:8px 0}td,th{border-bottom:1px solid #ddd;p
 .feature{border:1px solid #d3dae6;border-radius:4px;padding:8px}.feature.drifted{border-color:#bd271e}
 .feature h3{font-size:13px;margin:0 0 4px}.feature p{font-size:12px;margin:4px 0 0;color:#444}
 .badge{background:#bd271e;color:#fff;border-radius:3px;padding:0 4px;font-size:11px}
+polyline{fill:none;stroke-width:1.5}polyline.band{stroke:#98a2b3;stroke-width:1}polyline.threshold{stroke:#bd271e;stroke-dasharray:6 4}
+polygon.band{fill:#98a2b3;fill-opacity:.25;stroke:none}svg text{font-size:10px;fill:#69707d}
+.legend span.value,.legend span.band,.legend span.threshold{border-top:2px solid #98a2b3;padding-top:2px;margin-right:12px}
+.legend span.threshold{border-top:2px dashed #bd271e}
 rect.ref{fill:#98a2b3}rect.win{fill:#006bb8}.legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
 </style></head><body>
 <h1>Model report</h1>
@@ -183,6 +243,9 @@ rect.ref{fill:#98a2b3}rect.win{fill:#006bb8}.legend span{display:inline-block;wi
 <section id="quality"><h2>Quality per version</h2>
 ${quality ? `<table><tr><th>version</th><th>analyzer windows</th><th>accuracy</th><th>F1</th><th>ROC AUC</th><th>log loss</th><th>label coverage</th></tr>${quality}</table>` : '<p>No quality metrics in this window (no labelled predictions analyzed).</p>'}
 <p>Averages over the analyzer's windows in the range.</p></section>
+<section id="judgments"><h2>Judgments over time</h2>
+<p>The active version's 1-minute windows, as the rules read them: the label-free estimate (CBPE) against the realized accuracy once labels arrive, and the multivariate drift (reconstruction error); each with its band (± 3 standard errors, shaded) and the thresholds the analyzer derived from the reference (dashed).</p>
+${judgments}</section>
 <section id="distributions"><h2>Feature distributions against the training reference</h2>
 <p class="legend"><span style="background:#98a2b3"></span>training reference<span style="background:#006bb8"></span>this window (share of predictions per training bin). PSI and KS as the analyzer computed them; the worst window in the range.</p>
 <div class="features">${features}</div></section>

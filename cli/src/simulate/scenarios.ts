@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stackStatus } from '../stack/client.js';
 import type { StackFile } from '../stack/stack-file.js';
-import { featureStd, loadHoldout } from './holdout.js';
+import { featureStd, loadHoldoutFile, type HoldoutRow } from './holdout.js';
+import { boundaryResample, flipRegion, knownAccuracy, labeledAccuracy } from './known-truth.js';
 import { newTally, runTraffic, type TrafficOptions, type TrafficTally } from './traffic.js';
 
-export const SCENARIOS = ['steady', 'spike', 'drift', 'bad-model', 'replica-crash'] as const;
+export const SCENARIOS = ['steady', 'spike', 'drift', 'bad-model', 'replica-crash', 'covariate-shift', 'concept-drift'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface SimulateOptions {
@@ -22,6 +23,9 @@ export interface SimulateOptions {
   weight: number;
   /** replica-crash: which replica gets kill -9. */
   replica: string;
+  /** concept-drift: the labels of the `regionShare` of rows with the highest `regionFeature` are flipped. */
+  regionFeature: string;
+  regionShare: number;
 }
 
 export const DEFAULT_SIMULATE: SimulateOptions = {
@@ -35,6 +39,8 @@ export const DEFAULT_SIMULATE: SimulateOptions = {
   mode: 'canary',
   weight: 50,
   replica: 'replica-1',
+  regionFeature: 'mean_texture',
+  regionShare: 0.3,
 };
 
 async function admin(stack: StackFile, path: string, body: unknown): Promise<void> {
@@ -46,11 +52,38 @@ async function admin(stack: StackFile, path: string, body: unknown): Promise<voi
   if (!res.ok) throw new Error(`PUT ${path}: HTTP ${res.status} ${await res.text()}`);
 }
 
+async function activeVersion(stack: StackFile): Promise<string> {
+  const res = await fetch(`${stack.url}/v1/models`);
+  if (!res.ok) throw new Error(`GET /v1/models: HTTP ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { active: string }).active;
+}
+
+const figure = (x: number | undefined) => (x === undefined ? 'unknown' : x.toFixed(3));
+
+/** Before the traffic: the accuracy the active version will realize on these rows, from its known predictions. */
+function expectAccuracy(rows: HoldoutRow[], version: string, what: string): void {
+  const known = knownAccuracy(rows, version);
+  console.log(
+    known === undefined
+      ? `expected realized accuracy: unknown (holdout.json has no predictions of ${version}); the labeled answers below give it`
+      : `expected realized accuracy of ${version} ${what}: ${figure(known)} (from its known predictions on them)`,
+  );
+}
+
+/** After the traffic: the realized accuracy of the answers that got ground truth, and the command that shows the analyzer's figures. */
+function reportAccuracy(tally: TrafficTally, started: Date): void {
+  const { labeled, accuracy } = labeledAccuracy(tally);
+  console.log(`realized accuracy of the ${labeled} answers that got ground truth: ${figure(accuracy)}`);
+  console.log(`compare, once the last labels are indexed: npm run mlmon -- analyze --from ${started.toISOString()} --to ${new Date().toISOString()}`);
+}
+
 /** Runs one scenario against a running stack and returns what it measured; each prints its own progress. */
 export async function simulate(scenario: Scenario, o: SimulateOptions, stack: StackFile): Promise<TrafficTally> {
+  const holdout = loadHoldoutFile();
+  const started = new Date();
   const base: TrafficOptions = {
     url: stack.url,
-    rows: loadHoldout(),
+    rows: holdout.rows,
     rate: o.rate,
     seconds: o.duration,
     feedbackFraction: o.feedback,
@@ -58,8 +91,37 @@ export async function simulate(scenario: Scenario, o: SimulateOptions, stack: St
     label: scenario,
   };
   switch (scenario) {
-    case 'steady':
-      return runTraffic(base);
+    case 'steady': {
+      expectAccuracy(holdout.rows, await activeVersion(stack), 'on the holdout rows this replays');
+      const tally = await runTraffic(base);
+      reportAccuracy(tally, started);
+      return tally;
+    }
+    case 'covariate-shift': {
+      // P(x) moves toward the decision boundary, P(y|x) stays: the model gets less sure and less right,
+      // and a label-free estimate that follows its calibrated confidence (CBPE) follows the realized accuracy.
+      const version = await activeVersion(stack);
+      const n = Math.max(1, Math.round(o.rate * o.duration));
+      const rows = boundaryResample(holdout.rows, version, holdout.class_labels.indexOf(holdout.positive_label), n);
+      console.log(`covariate shift: ${n} holdout rows drawn with weight exp(-((p - 0.5) / 0.15)^2) + 0.02 on ${version}'s score p, true labels kept`);
+      expectAccuracy(rows, version, 'on these rows');
+      const tally = await runTraffic({ ...base, rows });
+      reportAccuracy(tally, started);
+      return tally;
+    }
+    case 'concept-drift': {
+      // P(y|x) changes, P(x) stays: nothing label-free can see it (CBPE keeps its estimate), realized accuracy falls once labels arrive.
+      const version = await activeVersion(stack);
+      const { rows, above } = flipRegion(holdout.rows, o.regionFeature, o.regionShare, holdout.class_labels);
+      console.log(`concept drift: the true label of every holdout row with ${o.regionFeature} >= ${above} (${(o.regionShare * 100).toFixed(0)}% of them) is flipped in the feedback; features unchanged`);
+      expectAccuracy(rows, version, 'against the flipped labels');
+      console.log(
+        `the inputs are the holdout's, so the label-free estimate (CBPE) should stay where steady traffic puts it (${version} realizes ${figure(knownAccuracy(holdout.rows, version))} on them with their true labels)`,
+      );
+      const tally = await runTraffic({ ...base, rows });
+      reportAccuracy(tally, started);
+      return tally;
+    }
     case 'spike': {
       const tally = newTally();
       const third = Math.max(1, Math.round(o.duration / 3));
@@ -71,8 +133,8 @@ export async function simulate(scenario: Scenario, o: SimulateOptions, stack: St
       const std = featureStd();
       const unknown = o.features.filter((f) => !(f in std));
       if (unknown.length) throw new Error(`unknown features: ${unknown.join(', ')}`);
-      console.log(`shifting ${o.features.join(', ')} by ${o.shift} training standard deviations`);
-      return runTraffic({
+      console.log(`shifting ${o.features.join(', ')} by ${o.shift} training standard deviations; the model's answers to shifted rows are not known in advance`);
+      const tally = await runTraffic({
         ...base,
         transform: (features) => {
           const shifted = { ...features };
@@ -80,6 +142,8 @@ export async function simulate(scenario: Scenario, o: SimulateOptions, stack: St
           return shifted;
         },
       });
+      reportAccuracy(tally, started);
+      return tally;
     }
     case 'bad-model': {
       if (o.mode === 'active') await admin(stack, '/admin/models/active', { version: 'broken' });

@@ -48,4 +48,8 @@ export const testConfigShape = {
     description: 'How long cli/test/loop.test.ts runs the stack with no fault and expects no rule to fire (5m found the next fix once).',
     aliases: [{ name: 'LOOP_STEADY_S', unit: 's' }],
   }),
+  MLMON_TEST_JUDGMENT_STEADY: setting(positiveDuration.prefault('120s'), {
+    description:
+      'How long cli/test/judgment-loop.int.test.ts sends steady holdout traffic and expects no drift, OOD or estimate rule before it shifts the inputs (the rules read the last minute; 5m is the five minutes of issue 21).',
+  }),
 };
