@@ -143,3 +143,12 @@ export async function tellAlertmanager(o: { am: AlertmanagerClient; store: State
   await o.store.setNotified(o.watch.id, failure ? next.keepIfUnsent : next.keep);
   return failure;
 }
+
+/** The alerts the runners ended within RESOLVED_KEPT_MS (Alertmanager itself no longer lists resolved alerts), newest first. */
+export async function resolvedAlerts(store: StateStore): Promise<NotifiedAlert[]> {
+  const docs = await store.all();
+  return docs
+    .flatMap((d) => d.notified ?? [])
+    .filter((a) => a.state === 'resolved')
+    .sort((a, b) => b.endsAt.localeCompare(a.endsAt));
+}
