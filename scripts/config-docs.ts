@@ -38,7 +38,7 @@ export const SECTIONS: ConfigDocSection[] = [
   {
     title: 'rule runner',
     intro:
-      '`node watcher-rules/dist/main.js`, and `mlmon rules install|list|test|ack|run` ([watcher-rules/README.md](../watcher-rules/README.md)). A watch refers to `${MLMON_INDEX_PREFIX}`, `${MLMON_REMEDIATOR_URL}`, `${MLMON_REMEDIATOR_TOKEN}` and `${MLMON_RULES_NOTIFY_WEBHOOK_URL}`, filled in from these when it is installed or run (for this release the old `${REMEDIATOR_URL}`, `${REMEDIATOR_TOKEN}` and `${NOTIFY_WEBHOOK_URL}` too).',
+      '`node watcher-rules/dist/main.js`, and `mlmon rules install|list|test|ack|run` ([watcher-rules/README.md](../watcher-rules/README.md)). A watch refers to `${MLMON_INDEX_PREFIX}`, `${MLMON_REMEDIATOR_URL}` and `${MLMON_REMEDIATOR_TOKEN}`, filled in from these when it is installed or run (for this release the old `${REMEDIATOR_URL}` and `${REMEDIATOR_TOKEN}` too).',
     settings: runnerConfigShape,
     shared: es,
   },

@@ -1,4 +1,4 @@
-import { AlertmanagerClient, type Labels, type PostableAlert } from '@mlmon/alertmanager';
+import type { AlertmanagerClient, Labels, PostableAlert } from '@mlmon/alertmanager';
 import type { NotifiedAlert, StateStore } from './state.js';
 import { observedPath, referenceThreshold, REFERENCE, type LoadedWatch } from './load.js';
 import { model } from './watcher/context.js';
