@@ -16,6 +16,7 @@ COPY elasticsearch/package.json elasticsearch/
 COPY api/package.json api/
 COPY log-shipper/package.json log-shipper/
 COPY analyzer/package.json analyzer/
+COPY alertmanager/package.json alertmanager/
 COPY watcher-rules/package.json watcher-rules/
 COPY remediator/package.json remediator/
 COPY nginx/package.json nginx/

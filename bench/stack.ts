@@ -60,7 +60,7 @@ export async function benchStack(name: string, o: { env: Record<string, string>;
 
   const port = await freePortBlock(15);
   log(`starting the stack (prefix ${prefix}, run folder ${runDir})`);
-  const up = mlmon(['up', '--replicas', '2', '--max-replicas', '4', '--port', String(port), '--replica-port', String(port + 11), '--remediator-port', String(port + 2)]);
+  const up = mlmon(['up', '--replicas', '2', '--max-replicas', '4', '--port', String(port), '--replica-port', String(port + 11), '--remediator-port', String(port + 2), '--alertmanager-port', String(port + 3)]);
   up.stdout!.pipe(process.stdout);
   up.stderr!.pipe(process.stderr);
   if ((await finished(up)) !== 0) throw new Error('mlmon up failed');

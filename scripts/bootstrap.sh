@@ -15,6 +15,8 @@ have mvn || bash scripts/ensure-debs.sh maven
 have nginx || [ -x /usr/sbin/nginx ] || bash scripts/ensure-debs.sh nginx
 # Debian's Chromium runs the live dashboard's browser tests (driven by playwright-core).
 [ -x /usr/bin/chromium ] || bash scripts/ensure-debs.sh chromium
+# Prometheus Alertmanager receives every rule's notification (Debian's package, or its Go module).
+bash scripts/ensure-alertmanager.sh
 
 # npm install scripts are denied in package.json (allowScripts); onnxruntime-node's
 # would also try to download binaries, which its CPU build already ships.

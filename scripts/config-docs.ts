@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { analyzerConfigShape } from '@mlmon/analyzer/config';
 import { apiConfigShape } from '@mlmon/api/config';
-import { kibanaConfigShape, setupSecurityConfigShape, stackConfigShape } from '@mlmon/cli/config';
+import { alertsConfigShape, kibanaConfigShape, setupSecurityConfigShape, stackConfigShape } from '@mlmon/cli/config';
 import { launcherConfigShape } from '@mlmon/elasticsearch/config';
 import { shipperConfigShape } from '@mlmon/log-shipper/config';
 import { remediatorConfigShape } from '@mlmon/remediator/config';
@@ -38,7 +38,7 @@ export const SECTIONS: ConfigDocSection[] = [
   {
     title: 'rule runner',
     intro:
-      '`node watcher-rules/dist/main.js`, and `mlmon rules install|list|test|ack|run` ([watcher-rules/README.md](../watcher-rules/README.md)). A watch refers to `${MLMON_INDEX_PREFIX}`, `${MLMON_REMEDIATOR_URL}`, `${MLMON_REMEDIATOR_TOKEN}` and `${MLMON_RULES_NOTIFY_WEBHOOK_URL}`, filled in from these when it is installed or run (for this release the old `${REMEDIATOR_URL}`, `${REMEDIATOR_TOKEN}` and `${NOTIFY_WEBHOOK_URL}` too).',
+      '`node watcher-rules/dist/main.js`, and `mlmon rules install|list|test|ack|run` ([watcher-rules/README.md](../watcher-rules/README.md)). A watch refers to `${MLMON_INDEX_PREFIX}`, `${MLMON_REMEDIATOR_URL}` and `${MLMON_REMEDIATOR_TOKEN}`, filled in from these when it is installed or run (for this release the old `${REMEDIATOR_URL}` and `${REMEDIATOR_TOKEN}` too).',
     settings: runnerConfigShape,
     shared: es,
   },
@@ -47,7 +47,7 @@ export const SECTIONS: ConfigDocSection[] = [
     title: 'mlmon CLI and the local stack',
     intro:
       '`mlmon up` (the supervisor) passes each service its settings and takes these from its own environment; `mlmon setup --security` reads the passwords, `mlmon kibana import` the Kibana ones. Command-line flags are not variables: `mlmon --help`.',
-    settings: { ...stackConfigShape, ...kibanaConfigShape, ...setupSecurityConfigShape },
+    settings: { ...stackConfigShape, ...alertsConfigShape, ...kibanaConfigShape, ...setupSecurityConfigShape },
   },
   { title: 'Elasticsearch launcher', intro: 'The local cluster of `npm run es:*`, `mlmon up` and the test run (development only).', settings: launcherConfigShape },
   { title: 'tests', intro: 'The vitest run (`npm test`).', settings: testConfigShape },

@@ -25,6 +25,13 @@ export const stackConfigShape = {
   }),
 };
 
+/** What `mlmon alerts` talks to. */
+export const alertsConfigShape = {
+  MLMON_ALERTMANAGER_URL: setting(z.url().default('http://127.0.0.1:9093'), {
+    description: "Prometheus Alertmanager for `mlmon alerts` (the one `mlmon up` starts listens on 127.0.0.1:9093, or `--alertmanager-port`).",
+  }),
+};
+
 /** Where Kibana is: read only by `kibana import` (docker-compose's setup job sets these). */
 export const kibanaConfigShape = {
   MLMON_KIBANA_URL: setting(z.url(), { description: 'Kibana, e.g. http://kibana:5601.', aliases: ['KIBANA_URL'] }),

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAlertsCommands } from './commands/alerts-commands.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerDataCommands } from './commands/data-commands.js';
 import { registerDeployCommands } from './commands/deploy-commands.js';
@@ -21,6 +22,7 @@ export function buildProgram(configure: (program: Command) => void = () => undef
   registerAnalyzeCommand(program);
   registerDeployCommands(program);
   registerRulesCommands(program);
+  registerAlertsCommands(program);
   registerTroubleshootCommands(program);
   registerKibanaCommands(program);
   return program;

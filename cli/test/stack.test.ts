@@ -214,15 +214,18 @@ describe('the local stack: nginx in front of supervised replicas', () => {
     // A stack of its own, so that this test does not depend on running last.
     const own = runPaths(path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-stack-down-')), 'run'));
     const ownEnv = { ...env, MLMON_RUN_DIR: own.runDir };
-    await up(1, ownEnv);
+    const { port } = await up(1, ownEnv);
     const stack = readStackFile(own)!;
+    // Alertmanager is one of the supervised processes, ready on its port (the rule runner posts there).
+    const status = await mlmon(['status'], ownEnv);
+    expect(status.out).toMatch(new RegExp(`alertmanager +http://127\\.0\\.0\\.1:${port + 3} +pid \\d+ +running +ready`));
     const { processes } = await stackStatus(stack);
     const nginxMaster = processes.find((p) => p.name === 'nginx')!.pid!;
     const workers = execFileSync('ps', ['-o', 'pid=', '--ppid', String(nginxMaster)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
     const pids = [stack.supervisorPid, nginxMaster, ...workers, ...processes.map((p) => p.pid!)];
-    expect(processes.map((p) => p.name)).toContain('log-shipper');
-    // supervisor, nginx master and worker, shipper, one replica
-    expect(new Set(pids).size).toBeGreaterThanOrEqual(5);
+    expect(processes.map((p) => p.name)).toEqual(expect.arrayContaining(['log-shipper', 'alertmanager']));
+    // supervisor, nginx master and worker, shipper, Alertmanager, one replica
+    expect(new Set(pids).size).toBeGreaterThanOrEqual(6);
     const down = await mlmon(['down'], ownEnv);
     expect(down.code, down.out).toBe(0);
     await expect.poll(() => pids.filter(isAlive), { timeout: 10_000 }).toEqual([]);

@@ -8,6 +8,7 @@ import { analyzerConfigShape } from '@mlmon/analyzer/config';
 import { apiConfigShape } from '@mlmon/api/config';
 import { shipperConfigShape } from '@mlmon/log-shipper/config';
 import { loadRemediatorConfig, remediatorConfigShape } from '@mlmon/remediator/config';
+import { deploymentOf, loadRunnerConfig, loadWatches, withAlertmanager } from '@mlmon/watcher-rules';
 import { runnerConfigShape } from '@mlmon/watcher-rules/config';
 import { loadConfig } from '@mlmon/runtime';
 
@@ -222,5 +223,33 @@ describe('docker-compose.yml (checked structurally: Docker is not running here)'
     for (const name of used) if (name !== 'COMPOSE_PROJECT_NAME') expect(Object.keys(envExample), `.env.example names ${name}`).toContain(name);
     for (const [name, value] of Object.entries(envExample)) if (/PASSWORD|TOKEN|KEY/.test(name)) expect(value, name).toBe('');
     expect(read('.gitignore')).toMatch(/^\.env$/m);
+  });
+
+  it('runs Alertmanager with the committed config, and both Watcher (through `rules install`) and the rule runner post their alerts to it', () => {
+    const am = services.alertmanager!;
+    expect(am.image).toBe('prom/alertmanager:v0.25.0');
+    const args = [am.command].flat() as string[];
+    const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+    expect(am.volumes).toContain(`./alertmanager/alertmanager.yml:${flag('config.file')}:ro`);
+    expect(read('alertmanager/alertmanager.yml')).toMatch(/_file: secrets\//);
+    expect(am.volumes).toContain(`./alertmanager/secrets:${flag('config.file')!.replace(/\/[^/]+$/, '')}/secrets:ro`);
+    expect(read('.gitignore')).toContain('alertmanager/secrets/');
+    const port = flag('web.listen-address')!.split(':')[1];
+    const alertmanagerUrl = `http://alertmanager:${port}`;
+    expect(loadConfig(runnerConfigShape, services['rule-runner']!.environment!).MLMON_ALERTMANAGER_URL).toBe(alertmanagerUrl);
+    const setup = services.setup!.environment!;
+    expect(setup.MLMON_ALERTMANAGER_URL).toBe(alertmanagerUrl);
+    // What `rules install` in the setup job puts into Watcher: every watch gets the webhook to Alertmanager's API v2.
+    const config = loadRunnerConfig({ ...setup, MLMON_REMEDIATOR_TOKEN: 'x'.repeat(32) });
+    const watches = loadWatches({ deployment: deploymentOf(config) }).map((w) => withAlertmanager(w, config.MLMON_ALERTMANAGER_URL!));
+    expect(watches.length).toBeGreaterThan(10);
+    for (const w of watches) {
+      const hook = w.body.actions.alertmanager!.webhook!;
+      expect(hook.url, w.id).toBe(`${alertmanagerUrl}/api/v2/alerts`);
+      expect(hook.method).toBe('post');
+      const [alert] = JSON.parse(hook.body!.replace(/^__json__::/, '')) as Array<{ labels: Record<string, string>; annotations: Record<string, string> }>;
+      expect(alert!.labels).toMatchObject({ alertname: w.id, severity: w.body.metadata.severity });
+      expect(Object.keys(alert!.annotations).sort()).toEqual(['description', 'runbook_url', 'summary']);
+    }
   });
 });

@@ -134,7 +134,8 @@ describe('k8s/ manifests (typed models of the Kubernetes API; no cluster runs he
     // mlmon-secrets is not a manifest (no secret is committed): config.yaml's comment gives the command that makes it.
     const secretKeys = new Map([['mlmon-secrets', [...readFileSync(new URL('config.yaml', dir), 'utf8').matchAll(/--from-literal=([A-Z0-9_]+)=/g)].map((m) => m[1]!)]]);
     for (const d of ofKind<PodDeployment>('Deployment')) {
-      for (const c of d.spec.template.spec.containers) {
+      // Alertmanager is not an mlmon image: its own test below.
+      for (const c of d.spec.template.spec.containers.filter((x) => x.image.startsWith('mlmon/'))) {
         const shape = SHAPES[c.image.split(':')[0]!]!;
         expect(shape, `${d.metadata.name}/${c.name}: an image this test knows`).toBeDefined();
         for (const ref of c.envFrom ?? []) expect(find('ConfigMap', ref.configMapRef.name), ref.configMapRef.name).toBeDefined();
@@ -151,11 +152,35 @@ describe('k8s/ manifests (typed models of the Kubernetes API; no cluster runs he
         expect(sharedUnknown, `${d.metadata.name}/${c.name}`).toEqual([]);
         expect(() => loadConfig(shape, env), `${d.metadata.name}/${c.name}`).not.toThrow();
       }
-      for (const v of d.spec.template.spec.volumes ?? []) if (v.secret) expect(v.secret.secretName).toMatch(/^mlmon-es-http-certs-public$/);
+      for (const v of d.spec.template.spec.volumes ?? []) if (v.secret) expect(v.secret.secretName).toMatch(/^(mlmon-es-http-certs-public|mlmon-alertmanager-secrets)$/);
     }
     const kibana = find('Kibana', 'mlmon') as unknown as Obj & { spec: { elasticsearchRef: { name: string } } };
     expect(find('Elasticsearch', kibana.spec.elasticsearchRef.name)).toBeDefined();
     // ECK names the HTTP service of Elasticsearch `mlmon` mlmon-es-http: the URL every pod uses.
     expect(configMap.data.MLMON_ES_URL).toBe('https://mlmon-es-http.mlmon.svc:9200');
+  });
+
+  it('Alertmanager: the release the local stack runs, its config the committed alertmanager.yml made into the ConfigMap it mounts, behind a Service', () => {
+    const am = find('Deployment', 'mlmon-alertmanager') as unknown as PodDeployment;
+    const [c] = am.spec.template.spec.containers as Array<Container & { args: string[]; volumeMounts: Array<{ name: string; mountPath: string; subPath?: string }> }>;
+    // Debian's prometheus-alertmanager is 0.25.0 (scripts/ensure-alertmanager.sh builds the same tag).
+    expect(c!.image).toBe('prom/alertmanager:v0.25.0');
+    expect(readFileSync(new URL('../../scripts/ensure-alertmanager.sh', import.meta.url), 'utf8')).toContain('VERSION=0.25.0');
+    const flag = (name: string) => c!.args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+    expect(flag('cluster.listen-address')).toBe('');
+    const mount = c!.volumeMounts.find((m) => m.mountPath === flag('config.file'))!;
+    const volume = (am.spec.template.spec.volumes as Array<{ name: string; configMap?: { name: string } }>).find((v) => v.name === mount.name)!;
+    // The ConfigMap is made from the committed file by the command in the manifest's header, under the key mounted.
+    const header = readFileSync(new URL('alertmanager.yaml', dir), 'utf8');
+    expect(header).toContain(`kubectl -n mlmon create configmap ${volume.configMap!.name} --from-file=${mount.subPath}=alertmanager/alertmanager.yml`);
+    // The receivers' *_file secrets resolve beside the config file, where the Secret is mounted.
+    const secrets = c!.volumeMounts.find((m) => m.name === 'secrets')!;
+    expect(secrets.mountPath).toBe(`${flag('config.file')!.replace(/\/[^/]+$/, '')}/secrets`);
+    expect(readFileSync(new URL('../../alertmanager/alertmanager.yml', import.meta.url), 'utf8')).toMatch(/_file: secrets\//);
+    const service = find('Service', 'mlmon-alertmanager') as unknown as Obj & { spec: { selector: Record<string, string>; ports: Array<{ port: number; targetPort: string }> } };
+    for (const [k, v] of Object.entries(service.spec.selector)) expect(am.spec.template.metadata.labels[k]).toBe(v);
+    expect(c!.ports!.map((p) => p.name)).toContain(service.spec.ports[0]!.targetPort);
+    // The URL the header gives `rules install` is this Service's.
+    expect(header).toContain(`MLMON_ALERTMANAGER_URL=http://${service.metadata.name}.mlmon.svc:${service.spec.ports[0]!.port} mlmon rules install`);
   });
 });

@@ -1,5 +1,6 @@
 import { createEsClient } from '@mlmon/runtime';
 import { ackWatch } from './ack.js';
+import { withAlertmanager } from './alertmanager.js';
 import { deploymentOf, type RunnerConfig } from './config.js';
 import { dryRun, type TickResult } from './dry-run.js';
 import { checkWatcher, installWatches, watcherId, watcherStates } from './installer.js';
@@ -11,7 +12,7 @@ import { javaString } from './watcher/compare.js';
  * What `mlmon rules …` does, as functions that return the lines to print, so
  * the CLI stays a thin commander layer and tests call them directly.
  */
-const load = (config: RunnerConfig) => loadWatches({ dir: config.MLMON_RULES_DIR, deployment: deploymentOf(config), notifyMinSeverity: config.MLMON_RULES_NOTIFY_MIN_SEVERITY });
+const load = (config: RunnerConfig) => loadWatches({ dir: config.MLMON_RULES_DIR, deployment: deploymentOf(config) });
 
 function findWatch(watches: LoadedWatch[], id: string): LoadedWatch {
   const w = watches.find((x) => x.id === id);
@@ -30,7 +31,8 @@ export async function rulesInstall(config: RunnerConfig): Promise<string[]> {
         `The rule runner executes the ${watches.length} rules on this cluster instead (\`mlmon up\` starts it; \`mlmon rules run\` runs it alone).`,
       ];
     }
-    const r = await installWatches(client, watches, config.MLMON_INDEX_PREFIX);
+    const url = config.MLMON_ALERTMANAGER_URL;
+    const r = await installWatches(client, url ? watches.map((w) => withAlertmanager(w, url)) : watches, config.MLMON_INDEX_PREFIX);
     return [
       check.reason,
       `watches: ${r.created.length} created, ${r.updated.length} updated, ${r.unchanged.length} unchanged, ${r.deleted.length} deleted`,

@@ -1,6 +1,5 @@
 import os from 'node:os';
 import { z } from 'zod';
-import { ALERT_SEVERITIES } from '@mlmon/contract';
 import { commaList, esConfigShape, loadConfig, logDirSetting, logStdoutSetting, positiveDuration, secretToken, setting } from '@mlmon/runtime';
 import { WATCHES_DIR, type Deployment } from './load.js';
 
@@ -30,12 +29,10 @@ export const runnerConfigShape = {
       "A PEM file of CA certificates that webhook actions trust besides the system ones, as Watcher's xpack.http.ssl.certificate_authorities (the remediator over HTTPS with the stack's own CA).",
     aliases: ['WEBHOOK_CA_CERT'],
   }),
-  MLMON_RULES_NOTIFY_WEBHOOK_URL: setting(z.url().optional(), {
-    description: 'A Slack-compatible incoming-webhook URL: when set, every rule of at least MLMON_RULES_NOTIFY_MIN_SEVERITY also notifies there.',
-    secret: true,
-    aliases: ['NOTIFY_WEBHOOK_URL'],
+  MLMON_ALERTMANAGER_URL: setting(z.url().optional(), {
+    description:
+      'Prometheus Alertmanager (`mlmon up` starts one on http://127.0.0.1:9093): the runner posts every firing and every resolution there (API v2), and `rules install` gives each Watcher watch a webhook action to it. Unset: no notification, remediation webhooks only.',
   }),
-  MLMON_RULES_NOTIFY_MIN_SEVERITY: setting(z.enum(ALERT_SEVERITIES).default('warning'), { description: 'The least severity that notifies.', aliases: ['NOTIFY_MIN_SEVERITY'] }),
   MLMON_RULES_WEBHOOK_RETRIES: setting(z.coerce.number().int().nonnegative().default(2), {
     description: 'Extra attempts of a webhook after a connection error, a timeout, 429 or 5xx; Watcher itself does not retry.',
     aliases: ['RULES_WEBHOOK_RETRIES'],
@@ -59,13 +56,11 @@ export function deploymentOf(c: RunnerConfig): Deployment {
     MLMON_INDEX_PREFIX: c.MLMON_INDEX_PREFIX,
     MLMON_REMEDIATOR_URL: c.MLMON_REMEDIATOR_URL.replace(/\/$/, ''),
     MLMON_REMEDIATOR_TOKEN: c.MLMON_REMEDIATOR_TOKEN ?? '',
-    MLMON_RULES_NOTIFY_WEBHOOK_URL: c.MLMON_RULES_NOTIFY_WEBHOOK_URL,
   };
   // For one release, a watch of one's own written before the settings were renamed still loads.
   return {
     ...deployment,
     REMEDIATOR_URL: deployment.MLMON_REMEDIATOR_URL,
     REMEDIATOR_TOKEN: deployment.MLMON_REMEDIATOR_TOKEN,
-    NOTIFY_WEBHOOK_URL: deployment.MLMON_RULES_NOTIFY_WEBHOOK_URL,
   };
 }

@@ -4,3 +4,5 @@ export { loadWatches, parseWatch, WatchError, WATCHES_DIR, type LoadedWatch } fr
 export { dryRun, dryRunTick, type TickResult } from './dry-run.js';
 export { checkWatcher, installWatches } from './installer.js';
 export { rulesInstall, rulesList, rulesTest, rulesAck, formatTicks } from './commands.js';
+export { alertmanagerAction, resolvedAlerts, withAlertmanager } from './alertmanager.js';
+export { StateStore, type NotifiedAlert } from './state.js';

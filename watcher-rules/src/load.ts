@@ -2,11 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import { ALERT_SEVERITIES } from '@mlmon/contract';
-import { watchSchema, type WatchAction, type WatchBody } from './watcher/schema.js';
+import { watchSchema, type WatchBody } from './watcher/schema.js';
 
 export const WATCHES_DIR = fileURLToPath(new URL('../watches/', import.meta.url));
-export const NOTIFY_ACTION_FILE = fileURLToPath(new URL('../notify/slack.json', import.meta.url));
 
 /** A watch that cannot be loaded, with the file and the field named. */
 export class WatchError extends Error {
@@ -112,16 +110,12 @@ export const REFERENCE = 'reference';
 export interface LoadOptions {
   dir?: string;
   deployment: Deployment;
-  /** Adds the notification action to every watch of at least this severity when MLMON_RULES_NOTIFY_WEBHOOK_URL is set. */
-  notifyMinSeverity?: (typeof ALERT_SEVERITIES)[number];
 }
 
 /** Every `*.json` in the watches folder, sorted by id; one bad file stops the load with its name. */
 export function loadWatches(o: LoadOptions): LoadedWatch[] {
   const dir = o.dir ?? WATCHES_DIR;
   const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
-  const notify = o.deployment.MLMON_RULES_NOTIFY_WEBHOOK_URL ? (JSON.parse(readFileSync(NOTIFY_ACTION_FILE, 'utf8')) as unknown) : undefined;
-  const minRank = ALERT_SEVERITIES.indexOf(o.notifyMinSeverity ?? 'warning');
   return files.map((file) => {
     const id = path.basename(file, '.json');
     let raw: unknown;
@@ -130,9 +124,7 @@ export function loadWatches(o: LoadOptions): LoadedWatch[] {
     } catch (err) {
       throw new WatchError(id, '', `${path.join(dir, file)} is not JSON: ${(err as Error).message}`);
     }
-    const w = parseWatch(id, raw, o.deployment);
-    if (notify && ALERT_SEVERITIES.indexOf(w.body.metadata.severity) >= minRank) w.body.actions.notify = notifyFor(w, notify, o.deployment);
-    return w;
+    return parseWatch(id, raw, o.deployment);
   });
 }
 
@@ -143,32 +135,3 @@ export function observedPath(w: WatchBody): string | undefined {
   if ('array_compare' in w.condition) return Object.keys(w.condition.array_compare)[0];
   return undefined;
 }
-
-const COLORS = { info: '#439FE0', warning: 'warning', critical: 'danger' } as const;
-
-/**
- * The Slack-compatible notification (notify/slack.json), one definition for
- * every watch: besides the deployment settings it gets each watch's observed
- * value and target as `${OBSERVED}` and `${TARGET}`, filled in when the watch
- * is loaded, so the message carries the numbers on Watcher too.
- */
-export function notifyFor(w: LoadedWatch, raw: unknown, deployment: Deployment): WatchAction {
-  const path = observedPath(w.body);
-  const perWatch = {
-    ...deployment,
-    OBSERVED: path ? `{{${path}}}` : '',
-    THRESHOLD: w.body.metadata.threshold === REFERENCE ? referenceThreshold(w.id, w.body) : '{{ctx.metadata.threshold}}',
-    TARGET: w.body.metadata.target ?? '',
-    COLOR: COLORS[w.body.metadata.severity],
-  };
-  const probe = parseWatch(w.id, { ...MINIMAL, actions: { notify: raw } }, perWatch);
-  return probe.body.actions.notify!;
-}
-
-// A watch around the notification action, so that it is validated by the same schema as any action.
-const MINIMAL = {
-  trigger: { schedule: { interval: '1m' } },
-  input: { simple: {} },
-  condition: { always: {} },
-  metadata: { name: 'n', description: 'd', severity: 'info', runbook: 'docs/runbooks/notify.md', threshold: 0, threshold_why: 'w', unit: 'u', window: '1m' },
-};

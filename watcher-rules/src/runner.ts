@@ -5,7 +5,9 @@ import { httpSend, type HttpSend } from './watcher/actions.js';
 import { executionId } from './watcher/context.js';
 import { parseDuration } from './watcher/duration.js';
 import { executeWatch, isConnectionError, type Execution } from './watcher/execute.js';
+import { AlertmanagerClient } from '@mlmon/alertmanager';
 import { createRunnerLog, writeAlert } from './alerts.js';
+import { tellAlertmanager } from './alertmanager.js';
 import { deploymentOf, type RunnerConfig } from './config.js';
 import { loadWatches, type LoadedWatch } from './load.js';
 import { StateStore } from './state.js';
@@ -58,7 +60,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
   const node = config.MLMON_RULES_NODE;
   const log = o.log ?? createRunnerLog({ dir: config.MLMON_LOG_DIR, node, stdout: config.MLMON_LOG_STDOUT });
   const ownsLog = !o.log;
-  let watches = o.watches ?? loadWatches({ dir: config.MLMON_RULES_DIR, deployment: deploymentOf(config), notifyMinSeverity: config.MLMON_RULES_NOTIFY_MIN_SEVERITY });
+  let watches = o.watches ?? loadWatches({ dir: config.MLMON_RULES_DIR, deployment: deploymentOf(config) });
   if (config.MLMON_RULES_ONLY) {
     const unknown = config.MLMON_RULES_ONLY.filter((id) => !watches.some((w) => w.id === id));
     if (unknown.length) throw new Error(`MLMON_RULES_ONLY names unknown watches: ${unknown.join(', ')}`);
@@ -72,6 +74,15 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
     (level === 'info' ? console.log : console.error)(`rule-runner: ${message}`);
   };
   if (!config.MLMON_REMEDIATOR_TOKEN) say('warn', 'MLMON_REMEDIATOR_TOKEN is not set: remediation webhooks are sent without a usable bearer token');
+
+  const alertmanager = config.MLMON_ALERTMANAGER_URL ? new AlertmanagerClient(config.MLMON_ALERTMANAGER_URL) : undefined;
+  let alertmanagerFailing = false;
+  const alertmanagerResult = (err: Error | undefined) => {
+    if (err && !alertmanagerFailing) say('warn', `Alertmanager at ${alertmanager!.url}: ${err.message}; alerts are sent again at every tick`);
+    if (!err && alertmanagerFailing) say('info', `Alertmanager at ${alertmanager!.url} takes alerts again`);
+    alertmanagerFailing = err !== undefined;
+  };
+  const intervalOf = (w: LoadedWatch) => config.MLMON_RULES_INTERVAL ?? parseDuration(w.body.trigger.schedule.interval);
 
   let ensured = false;
   const esDown = (err: unknown) => {
@@ -140,6 +151,8 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
         unsaved.set(w.id, status);
         throw err;
       }
+      // Every tick, firing or not: a firing alert's endsAt moves ahead, a cleared one ends now.
+      if (alertmanager) alertmanagerResult(await tellAlertmanager({ am: alertmanager, store, watch: w, execution: e, before: claim.notified, now, tickMs: intervalOf(w) }));
       await store.record(e.record, scheduled);
       stats.executions += 1;
       if (e.record.state === 'failed') {
@@ -159,8 +172,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
   }
 
   const schedule = (w: LoadedWatch) => {
-    const interval = config.MLMON_RULES_INTERVAL ?? parseDuration(w.body.trigger.schedule.interval);
-    const scheduled = nextTick(clock(), interval);
+    const scheduled = nextTick(clock(), intervalOf(w));
     timers.set(
       w.id,
       setTimeout(() => {

@@ -29,11 +29,22 @@ const HISTORY_MAPPINGS: estypes.MappingTypeMapping = {
   },
 };
 
+/** What the runner last told Alertmanager about one alert of a watch (alertmanager.ts). */
+export interface NotifiedAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  state: 'firing' | 'resolved';
+}
+
 export interface StateDoc {
   watch_id: string;
   status: WatchStatus;
   /** The last tick some runner claimed for this watch: a runner only executes a tick after this one. */
   lease?: { scheduled_time: number; owner: string; claimed_at: string };
+  /** What the runners told Alertmanager about this watch's alerts (alertmanager.ts), so a restart can still end them. */
+  notified?: NotifiedAlert[];
 }
 
 interface Versioned {
@@ -125,12 +136,27 @@ export class StateStore {
 
   /** Applies `change` to a watch's status, re-reading and retrying when someone else wrote in between. */
   async update(watchId: string, change: (status: WatchStatus) => void, from?: Versioned): Promise<Versioned> {
+    return this.updateDoc(
+      watchId,
+      (doc) => {
+        const status = structuredClone(doc.status);
+        change(status);
+        return { ...doc, status };
+      },
+      from,
+    );
+  }
+
+  /** Replaces what the runners told Alertmanager about a watch's alerts. */
+  async setNotified(watchId: string, notified: NotifiedAlert[]): Promise<void> {
+    await this.updateDoc(watchId, (doc) => ({ ...doc, notified }));
+  }
+
+  private async updateDoc(watchId: string, change: (doc: StateDoc) => StateDoc, from?: Versioned): Promise<Versioned> {
     let v = from ?? (await this.read(watchId));
     for (let attempt = 0; ; attempt += 1) {
-      const status = structuredClone(v.doc.status);
-      change(status);
       try {
-        return await this.write({ ...v, doc: { ...v.doc, status } });
+        return await this.write({ ...v, doc: change(v.doc) });
       } catch (err) {
         if (!isConflict(err) || attempt >= 10) throw err;
         v = await this.read(watchId);
@@ -169,6 +195,10 @@ export class Claim {
 
   get status(): WatchStatus {
     return structuredClone(this.v.doc.status);
+  }
+
+  get notified(): NotifiedAlert[] {
+    return this.v.doc.notified ?? [];
   }
 
   /**

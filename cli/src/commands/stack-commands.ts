@@ -52,7 +52,8 @@ async function startSupervisor(paths: RunPaths, args: string[]): Promise<StackFi
 
 async function health(p: ProcessInfo, stack: StackFile): Promise<string> {
   if (p.port === undefined) return p.pid ? 'alive' : 'down';
-  const url = p.name === 'nginx' ? stack.nginxStatusUrl : `http://127.0.0.1:${p.port}/${p.name === 'remediator' ? 'healthz' : 'readyz'}`;
+  const probe = p.name === 'remediator' ? 'healthz' : p.name === 'alertmanager' ? '-/ready' : 'readyz';
+  const url = p.name === 'nginx' ? stack.nginxStatusUrl : `http://127.0.0.1:${p.port}/${probe}`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(1500) });
     return res.ok ? (p.name === 'nginx' ? `active ${/Active connections: (\d+)/.exec(await res.text())?.[1] ?? '?'}` : 'ready') : `HTTP ${res.status}`;
@@ -77,7 +78,8 @@ export function registerStackCommands(program: Command): void {
     .option('--replica-port <port>', 'port of replica-1; replica-N listens on port+N-1', int, 9001)
     .option('--max-replicas <n>', 'most replicas `mlmon scale` may run (nginx gets one slot each)', int, 8)
     .option('--remediator-port <port>', "the remediator's webhooks (MLMON_REMEDIATOR_DRY_RUN=true and the other MLMON_REMEDIATOR_* variables configure it)", int, 8070)
-    .action(async (opts: { replicas: number; port: number; replicaPort: number; maxReplicas: number; remediatorPort: number }) => {
+    .option('--alertmanager-port <port>', 'Prometheus Alertmanager, which the rules notify (alertmanager/alertmanager.yml; `mlmon alerts`)', int, 9093)
+    .action(async (opts: { replicas: number; port: number; replicaPort: number; maxReplicas: number; remediatorPort: number; alertmanagerPort: number }) => {
       const config = loadEsConfig();
       const { url, local, report } = await ensureCluster(config);
       const paths = runPaths();
@@ -86,7 +88,7 @@ export function registerStackCommands(program: Command): void {
       else {
         console.log(`starting ${opts.replicas} replicas and nginx (log: ${paths.supervisorLog})`);
         if (opts.replicas > opts.maxReplicas) throw new Error(`--replicas ${opts.replicas} is above --max-replicas ${opts.maxReplicas}`);
-        const args = ['--replicas', opts.replicas, '--port', opts.port, '--replica-port', opts.replicaPort, '--max-replicas', opts.maxReplicas, '--remediator-port', opts.remediatorPort];
+        const args = ['--replicas', opts.replicas, '--port', opts.port, '--replica-port', opts.replicaPort, '--max-replicas', opts.maxReplicas, '--remediator-port', opts.remediatorPort, '--alertmanager-port', opts.alertmanagerPort];
         stack = await startSupervisor(paths, args.map(String));
       }
       console.log(`\nmlmon is up:`);
@@ -103,7 +105,8 @@ export function registerStackCommands(program: Command): void {
     .option('--replica-port <port>', 'port of replica-1', int, 9001)
     .option('--max-replicas <n>', 'nginx upstream slots', int, 8)
     .option('--remediator-port <port>', 'the remediator', int, 8070)
-    .action(async (opts: { replicas: number; port: number; replicaPort: number; maxReplicas: number; remediatorPort: number }) => {
+    .option('--alertmanager-port <port>', 'Alertmanager', int, 9093)
+    .action(async (opts: { replicas: number; port: number; replicaPort: number; maxReplicas: number; remediatorPort: number; alertmanagerPort: number }) => {
       await supervise({
         paths: runPaths(),
         replicas: opts.replicas,
@@ -113,6 +116,7 @@ export function registerStackCommands(program: Command): void {
         controlPort: opts.port + 10,
         firstReplicaPort: opts.replicaPort,
         remediatorPort: opts.remediatorPort,
+        alertmanagerPort: opts.alertmanagerPort,
       });
     });
 

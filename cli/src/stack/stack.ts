@@ -7,6 +7,7 @@ import { logGlob } from '@mlmon/contract';
 import { runnerConfigShape } from '@mlmon/watcher-rules/config';
 import { shipperConfigShape } from '@mlmon/log-shipper/config';
 import { remediatorConfigShape } from '@mlmon/remediator/config';
+import { alertmanagerArgs, alertmanagerBinary, waitReady } from '@mlmon/alertmanager';
 import { LocalNginx, ensureNginx } from '@mlmon/nginx';
 import { serviceEnv, waitUntil, type EventLog } from '@mlmon/runtime';
 import { Managed, type ProcessInfo } from './managed.js';
@@ -23,6 +24,8 @@ export interface StackOptions {
   statusPort: number;
   firstReplicaPort: number;
   remediatorPort: number;
+  /** Prometheus Alertmanager, which the rule runner posts its alerts to (127.0.0.1 only). */
+  alertmanagerPort: number;
   /** The supervisor's control API, which the remediator scales and restarts through. */
   controlUrl: string;
   adminToken: string;
@@ -61,6 +64,7 @@ export class Stack {
   private analyzer: Managed | undefined;
   private ruleRunner: Managed | undefined;
   private remediator: Managed | undefined;
+  private alertmanager: Managed | undefined;
   private scaling: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: StackOptions) {
@@ -151,6 +155,31 @@ export class Stack {
     });
   }
 
+  private get alertmanagerUrl(): string {
+    return `http://127.0.0.1:${this.o.alertmanagerPort}`;
+  }
+
+  /**
+   * Alertmanager with the committed alertmanager.yml; its silences and notification log live in the
+   * run folder, so a silence outlives `mlmon down` and `mlmon up`.
+   */
+  private alertmanagerProcess(): Managed {
+    const out = openSync(path.join(this.o.paths.logs, 'alertmanager.stderr.log'), 'a');
+    const run = { dataDir: path.join(this.o.paths.runDir, 'alertmanager'), port: this.o.alertmanagerPort };
+    const binary = alertmanagerBinary();
+    let child: ChildProcess | undefined;
+    return new Managed(
+      'alertmanager',
+      this.o.alertmanagerPort,
+      () => {
+        mkdirSync(run.dataDir, { recursive: true });
+        return (child = spawn(binary, alertmanagerArgs(run), { stdio: ['ignore', out, out] }));
+      },
+      this.report,
+      () => waitReady(this.alertmanagerUrl, child!),
+    );
+  }
+
   /**
    * The rule runner executes the alert rules (watcher-rules/) on this cluster;
    * its alerts land in the logs folder for the shipper. It calls the
@@ -166,6 +195,7 @@ export class Stack {
         MLMON_RULES_NODE: 'rule-runner',
         MLMON_REMEDIATOR_URL: `http://127.0.0.1:${this.o.remediatorPort}`,
         MLMON_REMEDIATOR_TOKEN: this.o.remediatorToken ?? this.o.adminToken,
+        MLMON_ALERTMANAGER_URL: this.alertmanagerUrl,
       }),
     });
   }
@@ -206,6 +236,8 @@ export class Stack {
     await this.shipper.launch();
     this.analyzer = this.analyzerProcess();
     await this.analyzer.launch();
+    this.alertmanager = this.alertmanagerProcess();
+    await this.alertmanager.launch();
     this.ruleRunner = this.ruleRunnerProcess();
     await this.ruleRunner.launch();
     await Promise.all(Array.from({ length: this.o.replicas }, (_, i) => this.addReplica(i + 1)));
@@ -273,7 +305,7 @@ export class Stack {
   }
 
   processes(): ProcessInfo[] {
-    const others = [this.nginxProcess, this.shipper, this.analyzer, this.ruleRunner, this.remediator].filter((p): p is Managed => p !== undefined);
+    const others = [this.nginxProcess, this.shipper, this.analyzer, this.alertmanager, this.ruleRunner, this.remediator].filter((p): p is Managed => p !== undefined);
     return [...others.map((p) => p.info()), ...[...this.replicas.values()].map((r) => r.info())];
   }
 
@@ -285,6 +317,7 @@ export class Stack {
     await this.nginxProcess?.stop('SIGQUIT');
     await Promise.all([...this.replicas.values()].map((r) => r.stop('SIGTERM')));
     await this.ruleRunner?.stop('SIGTERM');
+    await this.alertmanager?.stop('SIGTERM');
     await this.analyzer?.stop('SIGTERM');
     this.report('info', 'stack stopped');
     // Last, so that it ships the final lines of the others (its SIGTERM flushes and checkpoints).

@@ -19,6 +19,7 @@ export interface SuperviseOptions {
   controlPort: number;
   firstReplicaPort: number;
   remediatorPort: number;
+  alertmanagerPort: number;
 }
 
 /**
@@ -39,6 +40,7 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
     statusPort: o.statusPort,
     firstReplicaPort: o.firstReplicaPort,
     remediatorPort: o.remediatorPort,
+    alertmanagerPort: o.alertmanagerPort,
     controlUrl: `http://127.0.0.1:${o.controlPort}`,
     adminToken,
     remediatorToken: env.MLMON_REMEDIATOR_TOKEN,
