@@ -31,7 +31,7 @@ import { median } from 'simple-statistics';
 import { createEsClient, freePort, loadEsConfig, waitUntil } from '@mlmon/runtime';
 import { INDEX_FAMILIES, desiredTemplates, familyPattern, missingFieldTypes, type ComponentSource, type IndexFamily } from '@mlmon/contract';
 import { startInstance, stopInstance } from '@mlmon/elasticsearch';
-import { treeCpuSeconds } from './proc-cpu.js';
+import { treeCpu, treeCpuSince } from './proc-cpu.js';
 import { benchConfig } from './settings.js';
 import { benchStack, finished } from './stack.js';
 
@@ -131,7 +131,7 @@ async function runCase(variant: Variant, rate: number, windows: string, round: n
   });
   try {
     const processes = await stackProcesses(stack.runDir);
-    const cpuOf = () => ({ elasticsearch: treeCpuSeconds(instance.pid!), ...Object.fromEntries(processes.map((p) => [p.name, treeCpuSeconds(p.pid)])) });
+    const cpuOf = (): Record<string, Map<number, number>> => ({ elasticsearch: treeCpu(instance.pid!), ...Object.fromEntries(processes.map((p) => [p.name, treeCpu(p.pid)])) });
     const ticksBefore = await analyzerTicks(stack.prefix);
     const before = cpuOf();
     const t0 = Date.now();
@@ -163,7 +163,7 @@ async function runCase(variant: Variant, rate: number, windows: string, round: n
     const ticks = (await analyzerTicks(stack.prefix)) - ticksBefore;
     const per100k = (s: number) => (s * 100_000) / sent;
     const cpu: Record<string, number> = {};
-    for (const [name, v] of Object.entries(after)) cpu[name] = per100k(v - (before[name as keyof typeof before] ?? 0));
+    for (const [name, v] of Object.entries(after)) cpu[name] = per100k(treeCpuSince(before[name] ?? new Map(), v));
     cpu.api = Object.entries(cpu)
       .filter(([n]) => n.startsWith('replica-'))
       .reduce((a, [, v]) => a + v, 0);

@@ -39,15 +39,26 @@ function processTree(root: number): number[] {
   return out;
 }
 
-/** CPU seconds of a process and its live descendants; a process that exits in between is left out. */
-export function treeCpuSeconds(root: number): number {
-  let total = 0;
+/** CPU seconds of a process and each of its live descendants, by pid. */
+export function treeCpu(root: number): Map<number, number> {
+  const out = new Map<number, number>();
   for (const pid of processTree(root)) {
     try {
-      total += cpuSeconds(pid);
+      out.set(pid, cpuSeconds(pid));
     } catch {
       // exited since the listing
     }
   }
+  return out;
+}
+
+/**
+ * CPU seconds a process tree used between two treeCpu readings, pid by pid: a
+ * child that exited in between drops out of both sides instead of making the
+ * difference negative (its own share is lost, a short-lived helper's).
+ */
+export function treeCpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, s] of after) total += s - (before.get(pid) ?? 0);
   return total;
 }
