@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { loadConfig, positiveDuration, positiveInt, setting } from '@mlmon/runtime';
+import { commaList, loadConfig, positiveDuration, positiveInt, setting } from '@mlmon/runtime';
 
 /** What the benchmarks (`npm run bench:*`) read from the environment. */
 export const benchConfigShape = {
@@ -28,6 +28,18 @@ export const benchConfigShape = {
   MLMON_BENCH_ES_URL: setting(z.url().optional(), {
     description: 'An existing cluster for bench:shipper (no Elasticsearch CPU column then); unset: it starts its own.',
     aliases: ['BENCH_ES_URL'],
+  }),
+  MLMON_BENCH_COST_PREDICTIONS: setting(positiveInt.default(6000), { description: 'Predictions each bench:cost run sends.' }),
+  MLMON_BENCH_COST_RATES: setting(commaList.transform((xs) => xs.map(Number)).pipe(z.array(z.number().int().positive()).min(1)).prefault('100,300'), { description: 'Request rates (per second) bench:cost runs at.' }),
+  MLMON_BENCH_COST_WINDOWS: setting(
+    z
+      .string()
+      .transform((v) => v.split(';').map((w) => w.trim()))
+      .prefault('1m,5m,1h;1m,5m,24h'),
+    { description: "The analyzer's window settings bench:cost compares (MLMON_ANALYZER_WINDOWS values, separated by `;`)." },
+  ),
+  MLMON_BENCH_BASELINE: setting(z.string().min(1).optional(), {
+    description: "A git ref whose index templates bench:cost also runs, side by side with this checkout's (e.g. `land`); unset: this checkout's only.",
   }),
 };
 

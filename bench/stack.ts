@@ -22,7 +22,10 @@ export interface TunableWatch {
   actions: Record<string, { throttle_period?: string }>;
 }
 
-export async function benchStack(name: string, o: { env: Record<string, string>; tune: (id: string, watch: TunableWatch) => void }) {
+export async function benchStack(
+  name: string,
+  o: { env: Record<string, string>; tune: (id: string, watch: TunableWatch) => void; beforeUp?: ((prefix: string) => Promise<void>) | undefined },
+) {
   const prefix = `bench-${name}-${Math.random().toString(36).slice(2, 8)}`;
   const runDir = path.join(mkdtempSync(path.join(os.tmpdir(), `mlmon-bench-${name}-`)), 'run');
   const rulesDir = mkdtempSync(path.join(os.tmpdir(), `mlmon-bench-${name}-rules-`));
@@ -58,6 +61,7 @@ export async function benchStack(name: string, o: { env: Record<string, string>;
     return (res.hits?.hits ?? []).map((h) => h._source!);
   }
 
+  await o.beforeUp?.(prefix);
   const port = await freePortBlock(15);
   log(`starting the stack (prefix ${prefix}, run folder ${runDir})`);
   const up = mlmon(['up', '--replicas', '2', '--max-replicas', '4', '--port', String(port), '--replica-port', String(port + 11), '--remediator-port', String(port + 2), '--alertmanager-port', String(port + 3)]);
@@ -67,6 +71,7 @@ export async function benchStack(name: string, o: { env: Record<string, string>;
 
   return {
     prefix,
+    runDir,
     log,
     mlmon,
     first,

@@ -10,8 +10,10 @@ type ComponentBody = Omit<estypes.ClusterPutComponentTemplateRequest, 'name'>;
 // The 8.8 client's types predate ignore_missing_component_templates, which the 8.8 server accepts.
 type IndexTemplateBody = Omit<estypes.IndicesPutIndexTemplateRequest, 'name'> & { ignore_missing_component_templates?: string[] };
 
-const componentFile = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../templates/components/${name}.json`, import.meta.url), 'utf8')) as ComponentBody;
+/** Reads a component template's JSON by its part name (`settings`, `mlmon.prediction`, ...). */
+export type ComponentSource = (part: string) => ComponentBody & { _meta?: estypes.Metadata };
+
+const componentFile: ComponentSource = (name) => JSON.parse(readFileSync(new URL(`../templates/components/${name}.json`, import.meta.url), 'utf8')) as ComponentBody;
 
 /**
  * Field types ECS uses that live in optional modules: `match_only_text` in
@@ -86,7 +88,7 @@ function partsOf(family: IndexFamily): string[] {
   return derived.length > 0 ? ['settings', ...derived] : ['settings', 'ecs-base', ...datasetsOf(family)];
 }
 
-type Desired =
+export type Desired =
   | { kind: 'component'; name: string; body: ComponentBody }
   | { kind: 'index'; name: string; body: IndexTemplateBody };
 
@@ -100,9 +102,10 @@ function withHash<B extends object>(body: B, meta: estypes.Metadata = {}): B & {
   return { ...body, _meta: { ...meta, managed_by: 'mlmon', mlmon_hash: hash } };
 }
 
-export function desiredTemplates(prefix: string, missing: ReadonlySet<OptionalFieldType> = new Set()): Desired[] {
+/** `source` is for bench:cost, which installs another commit's templates beside these to compare the two. */
+export function desiredTemplates(prefix: string, missing: ReadonlySet<OptionalFieldType> = new Set(), source: ComponentSource = componentFile): Desired[] {
   const components: Desired[] = ['settings', 'ecs-base', ...Object.keys(DATASETS), ...Object.keys(DERIVED_DOCUMENTS)].map((part) => {
-    const { _meta, ...body } = componentFile(part);
+    const { _meta, ...body } = source(part);
     return { kind: 'component' as const, name: componentName(prefix, part), body: withHash(adapt(body, missing) as ComponentBody, _meta) };
   });
   const indexTemplates: Desired[] = INDEX_FAMILIES.map((family) => ({

@@ -10,3 +10,4 @@ export * from './wait-until.js';
 export * from './atomic-write.js';
 export * from './auth.js';
 export * from './json-body.js';
+export * from './gpu.js';

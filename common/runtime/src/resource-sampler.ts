@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createOSUtils } from 'node-os-utils';
 import type { EventLog } from './event-log.js';
+import { readGpus } from './gpu.js';
 import type { ResourceEvent } from '@mlmon/contract';
 
 type ResourceFields = ResourceEvent['mlmon']['resource'];
@@ -11,7 +12,8 @@ const LOOP_RESOLUTION_MS = 10;
 /**
  * Every interval, one `mlmon.resource` line: this process's CPU, memory and
  * event-loop delay, and the host's CPU and memory, plus what the service adds
- * through `extra` (requests in flight for a replica, counters for the shipper).
+ * through `extra` (requests in flight for a replica, counters for the shipper),
+ * and each GPU's utilization, memory, temperature and power where nvidia-smi runs.
  */
 export function startResourceSampler(opts: {
   log: EventLog;
@@ -28,7 +30,7 @@ export function startResourceSampler(opts: {
   let stopped = false;
 
   const sample = async () => {
-    const [cpu, mem] = await Promise.all([os.cpu.usage(), os.memory.info()]);
+    const [cpu, mem, gpu] = await Promise.all([os.cpu.usage(), os.memory.info(), readGpus()]);
     if (stopped) return;
     const now = process.hrtime.bigint();
     const used = process.cpuUsage(lastCpu);
@@ -49,6 +51,7 @@ export function startResourceSampler(opts: {
         cpu_pct: cpu.success ? cpu.data : 0,
         memory_used_pct: mem.success ? mem.data.usagePercentage : 0,
         memory_total_bytes: mem.success ? mem.data.total.toBytes() : 0,
+        ...(gpu ? { gpu } : {}),
       },
       ...opts.extra?.(),
     };

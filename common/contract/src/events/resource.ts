@@ -35,6 +35,22 @@ export const resourceEvent = ecsEvent('mlmon.resource', {
         cpu_pct: pct,
         memory_used_pct: pct,
         memory_total_bytes: bytes,
+        // One entry per GPU nvidia-smi reports; absent on a host without one. A field nvidia-smi
+        // cannot read on a card ([N/A], e.g. power on some models) is left out of its entry.
+        gpu: z
+          .array(
+            z.strictObject({
+              index: count,
+              name: z.string().min(1),
+              utilization_pct: pct.max(100).optional(),
+              memory_used_bytes: bytes.optional(),
+              memory_total_bytes: bytes.optional(),
+              temperature_c: z.number().optional(),
+              power_w: z.number().nonnegative().optional(),
+            }),
+          )
+          .min(1)
+          .optional(),
       }),
     }),
   },
