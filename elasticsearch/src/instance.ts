@@ -28,6 +28,23 @@ export interface InstanceOptions {
     roles: Record<string, unknown>;
     users: Array<{ username: string; password: string; roles: string[] }>;
   };
+  /** One node of a multi-node cluster (cluster.ts) instead of a single-node cluster. */
+  member?: ClusterMember;
+  /** JVM heap, e.g. `384m`: the nodes of a local multi-node cluster share one machine. Default 512m to 1g. */
+  heap?: string;
+}
+
+/** How one node finds the others of its cluster, all on 127.0.0.1. */
+export interface ClusterMember {
+  /** cluster.name: nodes join only a cluster of their own name, so two local clusters never merge. */
+  cluster: string;
+  /** node.roles, e.g. ['master', 'data'] or ['data']. */
+  roles: readonly string[];
+  transportPort: number;
+  /** The transport ports of every node of the cluster (discovery.seed_hosts). */
+  seedPorts: readonly number[];
+  /** The master-eligible nodes' names, for the cluster's very first start (cluster.initial_master_nodes). */
+  initialMasterNodes: readonly string[];
 }
 
 /** The file-realm superuser of an instance started with `security`. */
@@ -131,7 +148,24 @@ async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
   await chown(dir, uid, gid);
 }
 
-async function writeConfig(distDir: string, f: ReturnType<typeof files>, port: number, security: InstanceOptions['security']): Promise<void> {
+/** Discovery settings: a single-node cluster, or one node of several on loopback. */
+function discovery(name: string, member: ClusterMember | undefined, bootstrapped: boolean): string[] {
+  // The transport port is picked from a range so that dev and test instances can run side by side.
+  if (!member) return ['cluster.name: mlmon', 'transport.port: 9300-9399', 'discovery.type: single-node'];
+  return [
+    `cluster.name: ${member.cluster}`,
+    `node.name: ${name}`,
+    `node.roles: [${member.roles.join(', ')}]`,
+    `transport.port: ${member.transportPort}`,
+    `discovery.seed_hosts: [${member.seedPorts.map((p) => `"127.0.0.1:${p}"`).join(', ')}]`,
+    // Only to form the cluster the first time: once a node has joined, the setting is ignored at best
+    // and, left in place, could bootstrap a second cluster from a wiped node.
+    ...(bootstrapped ? [] : [`cluster.initial_master_nodes: [${member.initialMasterNodes.join(', ')}]`]),
+  ];
+}
+
+async function writeConfig(distDir: string, f: ReturnType<typeof files>, opts: InstanceOptions): Promise<void> {
+  const { port, security } = opts;
   // Each instance gets its own ES_PATH_CONF so the unpacked distribution stays read-only and shared.
   await rm(f.config, { recursive: true, force: true });
   await cp(path.join(distDir, 'config'), f.config, { recursive: true });
@@ -139,13 +173,11 @@ async function writeConfig(distDir: string, f: ReturnType<typeof files>, port: n
     path.join(f.config, 'elasticsearch.yml'),
     [
       '# Written by mlmon on every start; edit elasticsearch/src/instance.ts instead.',
-      'cluster.name: mlmon',
       // Loopback only keeps the node in development mode: bootstrap checks warn instead of refusing to start.
       'network.host: 127.0.0.1',
       `http.port: ${port}`,
-      // The transport port is picked from a range so that dev and test instances can run side by side.
-      'transport.port: 9300-9399',
-      'discovery.type: single-node',
+      // A node that has joined a cluster keeps its state under data/_state.
+      ...discovery(opts.name, opts.member, existsSync(path.join(f.data, '_state'))),
       ...(security
         ? [
             'xpack.security.enabled: true',
@@ -162,7 +194,7 @@ async function writeConfig(distDir: string, f: ReturnType<typeof files>, port: n
       '',
     ].join('\n'),
   );
-  await writeFile(path.join(f.config, 'jvm.options.d', 'mlmon-heap.options'), '-Xms512m\n-Xmx1g\n');
+  await writeFile(path.join(f.config, 'jvm.options.d', 'mlmon-heap.options'), opts.heap ? `-Xms${opts.heap}\n-Xmx${opts.heap}\n` : '-Xms512m\n-Xmx1g\n');
   if (security) {
     // YAML is a superset of JSON, so the role descriptors go in as they are.
     await writeFile(path.join(f.config, 'roles.yml'), Object.entries(security.roles).map(([name, role]) => `${name}: ${JSON.stringify(role)}`).join('\n') + '\n');
@@ -228,7 +260,7 @@ export async function startInstance(opts: InstanceOptions): Promise<InstanceStat
   if (opts.fresh) await rm(f.data, { recursive: true, force: true });
   await mkdir(f.data, { recursive: true });
   await mkdir(f.logs, { recursive: true });
-  await writeConfig(distDir, f, opts.port, opts.security);
+  await writeConfig(distDir, f, opts);
   await writeFile(f.port, String(opts.port));
   await rm(f.pid, { force: true });
 
@@ -258,6 +290,8 @@ export async function startInstance(opts: InstanceOptions): Promise<InstanceStat
   child.once('exit', (code) => (exited = code));
 
   const url = `http://127.0.0.1:${opts.port}`;
+  // Elasticsearch names its log after the cluster.
+  const nodeLog = path.join(f.logs, `${opts.member?.cluster ?? 'mlmon'}.log`);
   const started = Date.now();
   let lastReport = started;
   log(`starting Elasticsearch "${opts.name}" on ${url} (logs: ${f.logs})`);
@@ -283,13 +317,13 @@ export async function startInstance(opts: InstanceOptions): Promise<InstanceStat
     // The wait's own message lacks what explains it: the node's output.
     if (exited !== undefined) {
       throw new Error(
-        `Elasticsearch exited with code ${exited} before it was ready.\n--- ${f.console}\n${await tail(f.console, 30)}\n--- ${path.join(f.logs, 'mlmon.log')}\n${await tail(path.join(f.logs, 'mlmon.log'), 30)}`,
+        `Elasticsearch exited with code ${exited} before it was ready.\n--- ${f.console}\n${await tail(f.console, 30)}\n--- ${nodeLog}\n${await tail(nodeLog, 30)}`,
       );
     }
     // The launcher and the node share the process group we created, so this ends both.
     process.kill(-child.pid!, 'SIGKILL');
     throw new Error(
-      `Elasticsearch was not ready after ${Math.round((Date.now() - started) / 1000)}s.\n--- ${path.join(f.logs, 'mlmon.log')}\n${await tail(path.join(f.logs, 'mlmon.log'), 30)}`,
+      `Elasticsearch was not ready after ${Math.round((Date.now() - started) / 1000)}s.\n--- ${nodeLog}\n${await tail(nodeLog, 30)}`,
     );
   }
   log(`Elasticsearch "${opts.name}" ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);

@@ -41,12 +41,14 @@ program
       return;
     }
     const s = await localClusterStatus();
-    console.log(
-      s.running
-        ? `running: ${s.url} pid ${s.pid}, version ${s.version ?? '?'}, health ${s.health ?? '?'}`
-        : 'not running',
-    );
-    process.exitCode = s.running ? 0 : 3;
+    const running = s.nodes.filter((n) => n.running);
+    if (running.length === 0) console.log('not running');
+    else if (s.nodes.length === 1) console.log(`running: ${running[0]!.url} pid ${running[0]!.pid}, version ${running[0]!.version ?? '?'}, health ${s.health ?? '?'}`);
+    else {
+      console.log(`running: ${running.length} of ${s.nodes.length} nodes, health ${s.health ?? '?'}`);
+      for (const n of s.nodes) console.log(`  ${n.name} ${n.url} ${n.running ? `pid ${n.pid} ${n.roles ?? ''}${n.master ? ' (elected master)' : ''}` : 'not running'}`);
+    }
+    process.exitCode = running.length > 0 ? 0 : 3;
   });
 
 program
