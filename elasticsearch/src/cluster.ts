@@ -1,13 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createEsClient, esUrl, freePortBlock, writeFileAtomic, type EsConfig } from '@mlmon/runtime';
+import { createEsClient, esUrl, freePortBlock, loadConfig, writeFileAtomic, type EsConfig } from '@mlmon/runtime';
 import { setupTemplates, type SetupReport } from '@mlmon/contract';
+import { launcherConfigShape } from './config.js';
 import { startInstance, instanceStatus, stopInstance, type InstanceStatus } from './instance.js';
 import { RUNTIME_DIR } from './paths.js';
 
-/** The instance the local stack uses; tests use their own. */
-export const DEV_INSTANCE = 'dev';
+/** The local cluster the stack uses (`dev` unless MLMON_ES_LOCAL_NAME says otherwise); the test run has its own. */
+export const localName = () => loadConfig({ MLMON_ES_LOCAL_NAME: launcherConfigShape.MLMON_ES_LOCAL_NAME }).MLMON_ES_LOCAL_NAME;
 
 /** The roles of a node that can be elected master and holds data: every node of `mlmon up --es-nodes N`. */
 export const MASTER_DATA: readonly string[] = ['master', 'data'];
@@ -123,7 +124,7 @@ export interface ClusterStatus {
 }
 
 /** The local cluster: one instance, or the nodes of the cluster `mlmon up --es-nodes N` started. */
-export async function localClusterStatus(name = DEV_INSTANCE): Promise<ClusterStatus> {
+export async function localClusterStatus(name = localName()): Promise<ClusterStatus> {
   const cluster = readLocalCluster(name);
   const nodes = cluster ? await Promise.all(cluster.nodes.map((n) => instanceStatus(n.instance, n.port))) : [];
   if (!nodes.some((n) => n.running)) {
@@ -186,18 +187,18 @@ async function startLocal(port: number, nodes: number, log: (msg: string) => voi
     throw new Error(`the local cluster runs with ${size} node${size > 1 ? 's' : ''}: stop it first (npm run mlmon -- down) to start it with ${nodes}`);
   }
   if (nodes === 1) {
-    await startInstance({ name: DEV_INSTANCE, port, log });
+    await startInstance({ name: localName(), port, log });
     return [`http://127.0.0.1:${port}`];
   }
   // Half a gigabyte each: three nodes beside the stack on a laptop.
-  return urlsOf(await startCluster({ name: DEV_INSTANCE, ports: localPorts(port, nodes), heap: '512m', log }));
+  return urlsOf(await startCluster({ name: localName(), ports: localPorts(port, nodes), heap: '512m', log }));
 }
 
 /** Stops the local cluster, whichever size it runs with. */
 export async function stopLocalCluster(log?: (msg: string) => void): Promise<boolean> {
   const opts = log ? { log } : {};
-  const multi = await stopCluster(DEV_INSTANCE, opts);
-  return (await stopInstance(DEV_INSTANCE, opts)) || multi;
+  const multi = await stopCluster(localName(), opts);
+  return (await stopInstance(localName(), opts)) || multi;
 }
 
 export function describeReport(r: SetupReport): string {

@@ -42,7 +42,7 @@ const shipper = await Shipper.start({
   log: say,
   ...(config.MLMON_SHIPPER_SETUP_TEMPLATES ? { prepare: () => setupTemplates(client, { prefix }) } : {}),
 }).catch(startupFailed);
-const status = startStatus({ log, intervalMs: config.MLMON_SHIPPER_STATUS_INTERVAL, stats: () => shipper.stats() });
+const status = startStatus({ log, intervalMs: config.MLMON_SHIPPER_STATUS_INTERVAL, stats: () => shipper.stats(), client });
 say('info', `shipping ${globs.join(', ')} to ${esUrl(config)} as ${prefix}-* (state in ${path.resolve(config.MLMON_SHIPPER_STATE_DIR)})`);
 
 let stopping = false;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { esUrl, loadEsConfig, waitUntil } from '@mlmon/runtime';
+import { createEsClient, esUrl, loadEsConfig, waitUntil, type EsConfig } from '@mlmon/runtime';
 import { describeReport, ensureCluster, localClusterStatus, stopLocalCluster } from '@mlmon/elasticsearch';
 import { scaleReplicas, stackStatus } from '../stack/client.js';
 import type { ProcessInfo } from '../stack/managed.js';
@@ -22,14 +22,15 @@ function tail(file: string, lines = 20): string {
 }
 
 /** Starts the supervisor in the background and waits until it has published its stack file. */
-async function startSupervisor(paths: RunPaths, args: string[]): Promise<StackFile> {
+async function startSupervisor(paths: RunPaths, args: string[], esUrls: string[]): Promise<StackFile> {
   mkdirSync(paths.runDir, { recursive: true });
   const out = openSync(paths.supervisorLog, 'a');
   const child = spawn(process.execPath, [serviceEntry('cli'), 'supervise', ...args], {
     cwd: REPO_ROOT,
     detached: true,
     stdio: ['ignore', out, out],
-    env: { ...process.env, MLMON_RUN_DIR: paths.runDir },
+    // Every node of the cluster, so that each service goes on through the others when one is lost.
+    env: { ...process.env, MLMON_RUN_DIR: paths.runDir, MLMON_ES_URL: esUrls.join(',') },
   });
   child.unref();
   try {
@@ -69,6 +70,31 @@ async function printProcesses(stack: StackFile, processes: ProcessInfo[]): Promi
   }
 }
 
+/** The cluster's health and each node: the local cluster's instances, or what MLMON_ES_URL's cluster says of its nodes. */
+async function printCluster(config: EsConfig): Promise<void> {
+  const row = (name: string, url: string, rest: string) => console.log(`  ${name.padEnd(14)} ${url.padEnd(24)} ${rest}`);
+  if (config.MLMON_ES_URL) {
+    const client = createEsClient(config, { name: 'mlmon-status', requestTimeout: 5000 });
+    try {
+      const [health, nodes] = await Promise.all([client.cluster.health(), client.cat.nodes({ format: 'json', h: 'name,http_address,node.role,master' })]);
+      row('Elasticsearch', esUrl(config), `MLMON_ES_URL (not managed by mlmon), health ${health.status}, ${health.number_of_nodes} nodes`);
+      for (const n of nodes) row(`  ${n.name ?? '?'}`, n.http_address ?? '', `${n['node.role'] ?? ''}${n.master === '*' ? ' elected master' : ''}`);
+    } catch (err) {
+      row('Elasticsearch', esUrl(config), `MLMON_ES_URL (not managed by mlmon), unreachable: ${(err as Error).message}`);
+    } finally {
+      await client.close();
+    }
+    return;
+  }
+  const s = await localClusterStatus();
+  if (!s.nodes.some((n) => n.running)) return row('Elasticsearch', '', 'not running');
+  if (s.nodes.length === 1) return row('Elasticsearch', s.nodes[0]!.url, `pid ${String(s.nodes[0]!.pid).padEnd(7)} ${s.nodes[0]!.version ?? '?'} health ${s.health ?? '?'}`);
+  row('Elasticsearch', '', `local, ${s.nodes.filter((n) => n.running).length} of ${s.nodes.length} nodes running, health ${s.health ?? '?'}`);
+  for (const n of s.nodes) {
+    row(`  ${n.name}`, n.url, n.running ? `pid ${String(n.pid).padEnd(7)} ${(n.roles ?? '?').padEnd(4)} ${n.master ? 'elected master' : ''}` : 'not running');
+  }
+}
+
 export function registerStackCommands(program: Command): void {
   program
     .command('up')
@@ -79,9 +105,10 @@ export function registerStackCommands(program: Command): void {
     .option('--max-replicas <n>', 'most replicas `mlmon scale` may run (nginx gets one slot each)', int, 8)
     .option('--remediator-port <port>', "the remediator's webhooks (MLMON_REMEDIATOR_DRY_RUN=true and the other MLMON_REMEDIATOR_* variables configure it)", int, 8070)
     .option('--alertmanager-port <port>', 'Prometheus Alertmanager, which the rules notify (alertmanager/alertmanager.yml; `mlmon alerts`)', int, 9093)
-    .action(async (opts: { replicas: number; port: number; replicaPort: number; maxReplicas: number; remediatorPort: number; alertmanagerPort: number }) => {
+    .option('--es-nodes <n>', 'nodes of the local Elasticsearch cluster (ignored with MLMON_ES_URL); node N listens on MLMON_ES_PORT+10(N-1)', int, 1)
+    .action(async (opts: { replicas: number; port: number; replicaPort: number; maxReplicas: number; remediatorPort: number; alertmanagerPort: number; esNodes: number }) => {
       const config = loadEsConfig();
-      const { url, local, report } = await ensureCluster(config);
+      const { url, urls, local, report } = await ensureCluster(config, console.log, { nodes: opts.esNodes });
       const paths = runPaths();
       let stack = runningStack(paths);
       if (stack) console.log('the stack already runs; `mlmon scale <n>` changes its replicas');
@@ -89,10 +116,10 @@ export function registerStackCommands(program: Command): void {
         console.log(`starting ${opts.replicas} replicas and nginx (log: ${paths.supervisorLog})`);
         if (opts.replicas > opts.maxReplicas) throw new Error(`--replicas ${opts.replicas} is above --max-replicas ${opts.maxReplicas}`);
         const args = ['--replicas', opts.replicas, '--port', opts.port, '--replica-port', opts.replicaPort, '--max-replicas', opts.maxReplicas, '--remediator-port', opts.remediatorPort, '--alertmanager-port', opts.alertmanagerPort];
-        stack = await startSupervisor(paths, args.map(String));
+        stack = await startSupervisor(paths, args.map(String), urls);
       }
       console.log(`\nmlmon is up:`);
-      console.log(`  Elasticsearch  ${url.padEnd(24)} ${local ? 'local' : 'MLMON_ES_URL'}, ${describeReport(report)}, prefix "${config.MLMON_INDEX_PREFIX}"`);
+      console.log(`  Elasticsearch  ${url.padEnd(24)} ${local ? `local, ${urls.length} node${urls.length > 1 ? 's' : ''}` : 'MLMON_ES_URL'}, ${describeReport(report)}, prefix "${config.MLMON_INDEX_PREFIX}"`);
       await printProcesses(stack, (await stackStatus(stack)).processes);
       console.log(`\n  predictions: curl -s ${stack.url}/v1/predict -H 'content-type: application/json' -d @api/examples/predict.json`);
       console.log(`  logs: ${stack.logDir}   stop: npm run mlmon -- down`);
@@ -140,12 +167,7 @@ export function registerStackCommands(program: Command): void {
     .command('status')
     .description('show each process, its health and ports')
     .action(async () => {
-      const config = loadEsConfig();
-      if (config.MLMON_ES_URL) console.log(`  Elasticsearch  ${esUrl(config)}  (MLMON_ES_URL, not managed by mlmon)`);
-      else {
-        const s = await localClusterStatus();
-        console.log(s.running ? `  Elasticsearch  ${s.url.padEnd(24)} pid ${String(s.pid).padEnd(7)} ${s.version ?? '?'} health ${s.health ?? '?'}` : '  Elasticsearch  not running');
-      }
+      await printCluster(loadEsConfig());
       const stack = runningStack(runPaths());
       if (!stack) {
         console.log('  stack          not running (npm start)');

@@ -15,8 +15,9 @@ export function serviceRoles(prefix: string): Record<string, RoleDescriptor> {
   const all = `${prefix}-*`;
   return {
     // Appends documents, never changes or deletes one (create_doc refuses an overwrite), and
-    // creates the next daily index through the templates it cannot change itself.
-    [`${prefix}_shipper`]: { cluster: [], indices: [{ names: [all], privileges: ['create_doc', 'auto_configure'] }] },
+    // creates the next daily index through the templates it cannot change itself. `monitor`: the
+    // cluster's health in its status line (read-only cluster information).
+    [`${prefix}_shipper`]: { cluster: ['monitor'], indices: [{ names: [all], privileges: ['create_doc', 'auto_configure'] }] },
     // Reads every family, writes only metrics and labeled (its join of each feedback to its prediction,
     // rewritten when a later feedback wins: `index` with an external version, which create_doc cannot do).
     [`${prefix}_analyzer`]: {

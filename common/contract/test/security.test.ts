@@ -73,6 +73,8 @@ describe('least privilege on a cluster with security on (file realm)', () => {
     expect(result.errors).toBe(false);
     const mapping = await as('setup').indices.getMapping({ index: today });
     expect(mapping[today]?.mappings.properties?.mlmon).toBeDefined();
+    // The cluster's health for its status line.
+    expect((await shipper.cluster.health()).status).toMatch(/^(green|yellow)$/);
   });
 
   it('refuses the shipper everything else: overwriting, reading, deleting an index, changing templates, other indices', async () => {

@@ -31,6 +31,19 @@ export const resourceEvent = ecsEvent('mlmon.resource', {
           lag_seconds: z.number().nonnegative(),
         })
         .optional(),
+      // Only the log shipper reports this: the Elasticsearch cluster's health as the shipper last saw it.
+      cluster: z
+        .strictObject({
+          name: z.string(),
+          status: z.enum(['green', 'yellow', 'red']),
+          nodes: count,
+          data_nodes: count,
+          unassigned_shards: count,
+          active_shards_pct: pct,
+          // Seconds since this shipper last saw the cluster green (0 while it is): how long a yellow has lasted.
+          not_green_seconds: z.number().nonnegative(),
+        })
+        .optional(),
       host: z.strictObject({
         cpu_pct: pct,
         memory_used_pct: pct,
