@@ -181,10 +181,11 @@ export async function ensureCluster(
 }
 
 async function startLocal(port: number, nodes: number, log: (msg: string) => void): Promise<string[]> {
+  // A cluster with one of its nodes down is the same cluster: starting it again starts that node.
   const running = await localClusterStatus();
-  const size = running.nodes.filter((n) => n.running).length;
+  const size = running.nodes.some((n) => n.running) ? running.nodes.length : 0;
   if (size > 0 && size !== nodes) {
-    throw new Error(`the local cluster runs with ${size} node${size > 1 ? 's' : ''}: stop it first (npm run mlmon -- down) to start it with ${nodes}`);
+    throw new Error(`the local cluster has ${size} node${size > 1 ? 's' : ''}: stop it first (npm run mlmon -- down) to start it with ${nodes}`);
   }
   if (nodes === 1) {
     await startInstance({ name: localName(), port, log });
