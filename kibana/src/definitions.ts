@@ -14,6 +14,7 @@ type Field = Extract<Metric, { field: unknown }>['field'];
 const avg = (field: Field, label: string): Metric => ({ op: 'average', field, label });
 const predictions = 'event.dataset:"mlmon.prediction"';
 const quality = 'event.dataset:"mlmon.quality"';
+const clusterSamples = '_exists_:mlmon.resource.cluster.status';
 const allFeatures = 'mlmon.drift.feature:"_all"';
 /**
  * The judgments as the rules read them: the active version's 1-minute windows, each with the band (value ± 3
@@ -95,6 +96,30 @@ export const DASHBOARDS: Dashboard[] = [
         x: time,
         split: { op: 'terms', field: 'http.response.status_code', size: 10, label: 'status' },
         metrics: [{ op: 'count', label: 'responses' }],
+      },
+      // The cluster the whole path writes to, as the log shipper samples it (the cluster-health rule reads the same samples).
+      {
+        id: 'cluster-health',
+        title: 'Elasticsearch cluster health',
+        family: 'resources',
+        query: clusterSamples,
+        kind: 'bar_stacked',
+        x: time,
+        split: { op: 'terms', field: 'mlmon.resource.cluster.status', size: 3, label: 'status' },
+        metrics: [{ op: 'count', label: 'samples' }],
+      },
+      {
+        id: 'cluster-nodes',
+        title: 'Elasticsearch nodes and unassigned shards',
+        family: 'resources',
+        query: clusterSamples,
+        kind: 'line',
+        x: time,
+        metrics: [
+          { op: 'min', field: 'mlmon.resource.cluster.nodes', label: 'nodes' },
+          { op: 'min', field: 'mlmon.resource.cluster.data_nodes', label: 'data nodes' },
+          { op: 'max', field: 'mlmon.resource.cluster.unassigned_shards', label: 'unassigned shards' },
+        ],
       },
     ],
   },

@@ -18,6 +18,13 @@ export function panelFixtureEvents(): MlmonEvent[] {
     const r = s()['mlmon.resource'];
     events.push({ ...r, service: { ...r.service, node: { name: replica } } });
   }
+  // The shipper's status line with the cluster's health, for the cluster panels.
+  const status = s()['mlmon.resource'];
+  events.push({
+    ...status,
+    service: { name: 'mlmon-log-shipper', node: { name: 'host-1' } },
+    mlmon: { resource: { ...status.mlmon.resource, cluster: { name: 'mlmon', status: 'yellow', nodes: 3, data_nodes: 3, unassigned_shards: 2, active_shards_pct: 90, not_green_seconds: 30 } } },
+  });
   const ok = s()['nginx.access'];
   const failed = s()['nginx.access'];
   events.push(ok, { ...failed, event: { ...failed.event, outcome: 'failure' }, http: { ...failed.http, response: { ...failed.http.response, status_code: 503 } } });

@@ -39,6 +39,8 @@ const VERSIONED = new Set(['predictions', 'metrics']);
 // Families whose lines a replica writes (service.node.name is the replica); nginx, the analyzer and
 // the rule runner name their own hosts there, so the replica filter leaves those panels alone.
 const PER_REPLICA = new Set(['predictions', 'feedback', 'resources', 'all']);
+// Resource panels of the cluster's health, which the shipper samples: no replica's.
+const CLUSTER_PANELS = new Set(['cluster-health', 'cluster-nodes']);
 
 /** About 60 points across the range, on a round number of seconds. */
 export function intervalFor(from: string, to: string): string {
@@ -116,7 +118,7 @@ export async function dashboardData(store: LogStore, q: DashboardQuery, panels =
   const searches = panels.flatMap(({ p }) => {
     const { index, query, ...body } = panelRequest(p, { prefix: store.prefix, from: q.from, to: q.to, interval });
     const filter = (query!.bool!.filter as estypes.QueryDslQueryContainer[]).slice();
-    if (q.replica && PER_REPLICA.has(p.family)) filter.push({ term: { 'service.node.name': q.replica } });
+    if (q.replica && PER_REPLICA.has(p.family) && !CLUSTER_PANELS.has(p.id)) filter.push({ term: { 'service.node.name': q.replica } });
     if (q.version && VERSIONED.has(p.family)) filter.push({ term: { 'mlmon.model.version': q.version } });
     return [{ index: index as string, ignore_unavailable: true, allow_no_indices: true }, { ...body, query: { bool: { filter } } }];
   });

@@ -24,6 +24,7 @@ export const PAGE = `<!doctype html>
   table { border-collapse: collapse; width: 100%; font-size: 12px; }
   td, th { border-bottom: 1px solid #eee; padding: 2px 6px; text-align: left; }
   #status { color: #69707d; margin-left: auto; }
+  #cluster[data-status="green"] { color: #017d73; } #cluster[data-status="yellow"] { color: #b0720a; } #cluster[data-status="red"], #cluster[data-status="unreachable"] { color: #bd271e; font-weight: bold; }
 </style>
 </head>
 <body>
@@ -35,6 +36,7 @@ export const PAGE = `<!doctype html>
   </select></label>
   <label>replica <select id="replica"><option value="">all</option></select></label>
   <label>version <select id="version"><option value="">all</option></select></label>
+  <span id="cluster" data-status="">Elasticsearch …</span>
   <span id="status">loading…</span>
 </header>
 <main id="main"></main>
@@ -143,9 +145,17 @@ async function loadFilters() {
   }
 }
 
+// The cluster's state now, beside its history in the Service health panels.
+async function loadCluster() {
+  const c = await fetch('/api/cluster').then((r) => r.json()).catch(() => ({ status: 'unreachable' }));
+  $('cluster').dataset.status = c.status;
+  $('cluster').textContent = c.status === 'unreachable' ? 'Elasticsearch unreachable' : 'Elasticsearch ' + c.status + ', ' + c.nodes + ' nodes, ' + c.unassigned_shards + ' unassigned shards';
+}
+
 for (const id of ['range', 'replica', 'version']) $(id).addEventListener('change', () => { void refresh(); });
 void loadFilters().then(refresh);
-setInterval(() => { void loadFilters(); void refresh(); }, REFRESH_MS);
+void loadCluster();
+setInterval(() => { void loadFilters(); void refresh(); void loadCluster(); }, REFRESH_MS);
 </script>
 </body>
 </html>

@@ -32,6 +32,14 @@ export function dashboardApp(store: LogStore): Hono {
     return c.json(await dashboardData(store, { ...rangeOf(q), replica: q.replica || undefined, version: q.version || undefined }));
   });
   app.get('/api/filters', async (c) => c.json(await filterValues(store, rangeOf(c.req.query()))));
+  app.get('/api/cluster', async (c) => {
+    try {
+      const h = await store.client.cluster.health({}, { requestTimeout: 3000 });
+      return c.json({ status: h.status.toLowerCase(), nodes: h.number_of_nodes, data_nodes: h.number_of_data_nodes, unassigned_shards: h.unassigned_shards });
+    } catch {
+      return c.json({ status: 'unreachable' });
+    }
+  });
   app.onError((err, c) => c.json({ error: err.message }, 400));
   return app;
 }
