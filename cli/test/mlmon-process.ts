@@ -18,10 +18,10 @@ export function mlmon(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: n
  * `mlmon up` on one block of free ports, so no two are picked free apart and then collide:
  * nginx at the base (+1 status, +2 remediator, +3 Alertmanager, +10 control API), a slot per possible replica from base+11.
  */
-export async function upOnFreePorts(o: { replicas: number; maxReplicas: number }, env: NodeJS.ProcessEnv): Promise<{ port: number; replicaPort: number; out: string }> {
+export async function upOnFreePorts(o: { replicas: number; maxReplicas: number; esNodes?: number }, env: NodeJS.ProcessEnv): Promise<{ port: number; replicaPort: number; out: string }> {
   const port = await freePortBlock(11 + o.maxReplicas);
   const replicaPort = port + 11;
-  const args = ['--replicas', o.replicas, '--max-replicas', o.maxReplicas, '--port', port, '--replica-port', replicaPort, '--remediator-port', port + 2, '--alertmanager-port', port + 3];
+  const args = ['--replicas', o.replicas, '--max-replicas', o.maxReplicas, '--port', port, '--replica-port', replicaPort, '--remediator-port', port + 2, '--alertmanager-port', port + 3, ...(o.esNodes ? ['--es-nodes', o.esNodes] : [])];
   const run = await mlmon(['up', ...args.map(String)], env);
   expect(run.code, run.out).toBe(0);
   expect(run.out).toContain(`http://127.0.0.1:${port}`);
