@@ -80,7 +80,7 @@ async function writeManifest(c: LocalCluster): Promise<void> {
 export async function startClusterNode(
   cluster: LocalCluster,
   index: number,
-  o: { heap?: string; fresh?: boolean; roles?: readonly string[]; log?: (msg: string) => void } = {},
+  o: { heap?: string; fresh?: boolean; roles?: readonly string[]; readyTimeoutMs?: number; log?: (msg: string) => void } = {},
 ): Promise<InstanceStatus & { started: boolean }> {
   const node = cluster.nodes[index]!;
   if (o.roles) {
@@ -92,6 +92,7 @@ export async function startClusterNode(
     port: node.port,
     ...(o.fresh ? { fresh: true } : {}),
     ...(o.heap ? { heap: o.heap } : {}),
+    ...(o.readyTimeoutMs ? { readyTimeoutMs: o.readyTimeoutMs } : {}),
     ...(o.log ? { log: o.log } : {}),
     member: {
       cluster: cluster.name,
