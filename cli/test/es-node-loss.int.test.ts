@@ -159,7 +159,8 @@ async function loseNodeUnderLoad(victim: { name: string; pid: number }): Promise
   const ids = t.requests.map((r) => r.predictionId);
   const predictions = familyPattern(prefix, 'predictions');
   const count = async () => (await es.count({ index: predictions, query: { ids: { values: ids } } })).count;
-  await expect.poll(count, { timeout: 60_000, interval: 1000 }).toBeGreaterThanOrEqual(t.ok);
+  // The shipper catches up at its own pace once a new master is elected; on busy cores that took minutes.
+  await expect.poll(count, { timeout: 240_000, interval: 2000 }).toBeGreaterThanOrEqual(t.ok);
   // Exactly once: the same prediction id in two documents would be two buckets' worth of one id.
   const dup = await es.search({
     index: predictions,
@@ -172,7 +173,7 @@ async function loseNodeUnderLoad(victim: { name: string; pid: number }): Promise
     es
       .count({ index: familyPattern(prefix, 'feedback'), query: { bool: { filter: [{ term: { 'event.dataset': 'mlmon.feedback' } }, { terms: { 'mlmon.prediction.id': feedbackIds } }] } } })
       .then((r) => r.count);
-  await expect.poll(feedback, { timeout: 30_000, interval: 1000 }).toBeGreaterThanOrEqual(t.feedbackOk);
+  await expect.poll(feedback, { timeout: 120_000, interval: 2000 }).toBeGreaterThanOrEqual(t.feedbackOk);
 
   // The analyzer's metrics of windows that end after the loss: it may run behind on a loaded machine, so awaited.
   const after = killedAt + 10_000;
@@ -254,7 +255,7 @@ describe('a three-node cluster loses a node under load and nothing is lost', () 
     expectNothingLost(loss);
     const now = await launcherEnv(() => localClusterStatus());
     expect(now.nodes.find((n) => n.master)?.name).not.toBe(master.name);
-  }, 300_000);
+  }, 600_000);
 
   it('a data-only node is killed: every prediction is indexed once', async () => {
     // The node killed above comes back data-only, as an operator repurposes one: out of the voting configuration first.
@@ -270,5 +271,5 @@ describe('a three-node cluster loses a node under load and nothing is lost', () 
     expect(dataOnly.roles).toBe('d');
     const loss = await loseNodeUnderLoad({ name: dataOnly.name, pid: dataOnly.pid! });
     expectNothingLost(loss);
-  }, 600_000);
+  }, 900_000);
 });
