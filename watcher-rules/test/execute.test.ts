@@ -187,6 +187,12 @@ describe('throttling and acknowledgement (Watcher semantics)', () => {
 
 describe('Watcher 8.x semantics the runner used to miss (issue 22)', () => {
   const log = (text: string, extra: Record<string, unknown> = {}) => ({ ...extra, logging: { text } });
+  // The watch of Elastic's ack_watch/40_reset_ack_after_unmet_action_condition.yml: an action whose condition reads the input.
+  const matching = (match: string) => ({
+    input: { simple: { match } },
+    condition: { always: {} },
+    actions: { indexme: { throttle_period: '0', condition: { compare: { 'ctx.payload.match': { eq: 'true' } } }, logging: { text: 'x' } } },
+  });
 
   it('record state: any acknowledged action wins, else any throttled one (WatchRecord.getState; execute_watch/30_throttled.yml)', async () => {
     const status = emptyStatus();
@@ -223,31 +229,21 @@ describe('Watcher 8.x semantics the runner used to miss (issue 22)', () => {
 
   it('a false action condition re-arms an ackable action (ack_watch/40_reset_ack_after_unmet_action_condition.yml)', async () => {
     const status = emptyStatus();
-    const body = (match: string) => ({
-      input: { simple: { match } },
-      condition: { always: {} },
-      actions: { indexme: { throttle_period: '0', condition: { compare: { 'ctx.payload.match': { eq: 'true' } } }, logging: { text: 'x' } } },
-    });
-    await run(body('true'), status, T);
+    await run(matching('true'), status, T);
     expect(status.actions.indexme!.ack.state).toBe('ackable');
-    const unmet = await run(body('false'), status, T + 60_000);
+    const unmet = await run(matching('false'), status, T + 60_000);
     expect(unmet.record.result.actions[0]).toMatchObject({ status: 'condition_failed', reason: 'condition not met. skipping' });
     expect(status.actions.indexme!.ack).toEqual({ state: 'awaits_successful_execution', timestamp: '2024-05-01T10:01:00.000Z' });
-    await run(body('true'), status, T + 120_000);
+    await run(matching('true'), status, T + 120_000);
     expect(status.actions.indexme!.ack.state).toBe('ackable');
   });
 
   it('an acked action stays acked on schedule while its own condition is false: the ack throttler stops it first', async () => {
     // 40_reset_ack_after_unmet_action_condition.yml reaches the action condition only with action_modes force_execute.
     const status = emptyStatus();
-    const body = (match: string) => ({
-      input: { simple: { match } },
-      condition: { always: {} },
-      actions: { indexme: { throttle_period: '0', condition: { compare: { 'ctx.payload.match': { eq: 'true' } } }, logging: { text: 'x' } } },
-    });
-    await run(body('true'), status, T);
+    await run(matching('true'), status, T);
     acknowledge(status, [], '2024-05-01T10:00:30.000Z');
-    expect((await run(body('false'), status, T + 60_000)).record.result.actions[0]!.status).toBe('acknowledged');
+    expect((await run(matching('false'), status, T + 60_000)).record.result.actions[0]!.status).toBe('acknowledged');
     expect(status.actions.indexme!.ack.state).toBe('acked');
   });
 
