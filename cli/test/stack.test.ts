@@ -122,6 +122,41 @@ describe('the local stack: nginx in front of supervised replicas', () => {
     expect(t.byReplica.get('replica-4')).toBeGreaterThan(0);
   });
 
+  it('an intentional scale-in is no missing heartbeat: the supervisor ships its desired set and replica-heartbeat-missing leaves the removed replica out', async () => {
+    type Line = { '@timestamp': string; service: { node: { name: string } }; mlmon: { resource: { replicas?: { desired: string[] } } } };
+    const latestSet = async () => {
+      await cluster.client.indices.refresh({ index: `${cluster.prefix}-resources-*` });
+      const r = await cluster.client.search<Line>({
+        index: `${cluster.prefix}-resources-*`,
+        size: 1,
+        sort: [{ '@timestamp': 'desc' }],
+        query: { bool: { filter: [{ term: { 'service.name': 'mlmon-supervisor' } }, { exists: { field: 'mlmon.resource.replicas.count' } }] } },
+      });
+      return r.hits.hits[0]?._source?.mlmon.resource.replicas?.desired;
+    };
+    const lastOf4 = async () => {
+      await cluster.client.indices.refresh({ index: `${cluster.prefix}-resources-*` });
+      const r = await cluster.client.search<Line>({ index: `${cluster.prefix}-resources-*`, size: 1, sort: [{ '@timestamp': 'desc' }], query: { term: { 'service.node.name': 'replica-4' } } });
+      const at = r.hits.hits[0]?._source?.['@timestamp'];
+      return at === undefined ? undefined : Date.parse(at);
+    };
+    // replica-4 must have reported (it samples every 10 s), so that the rule sees it in its lookback as it did in the issue.
+    expect((await scaleReplicas(stack, 4)).processes.map((p) => p.name)).toContain('replica-4');
+    const since = Date.now();
+    await expect.poll(async () => ((await lastOf4()) ?? 0) > since, { timeout: 60_000, interval: 2000 }).toBe(true);
+    expect((await scaleReplicas(stack, 3)).processes.map((p) => p.name)).not.toContain('replica-4');
+    await expect.poll(latestSet, { timeout: 30_000 }).toEqual(['replica-1', 'replica-2', 'replica-3']);
+    // Wait until replica-4 has been silent for the rule's whole window (1 minute): the old rule fired here.
+    const silentSince = (await lastOf4())!;
+    await expect.poll(() => Date.now() - silentSince, { timeout: 120_000, interval: 2000 }).toBeGreaterThan(65_000);
+    const to = new Date(Date.now() - 2000).toISOString();
+    const { code, out } = await mlmon(['rules', 'test', 'replica-heartbeat-missing', '--from', new Date(Date.parse(to) - 30_000).toISOString(), '--to', to, '--json']);
+    expect(code, out).toBe(0);
+    const ticks = out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { met: boolean; target?: string; state: string });
+    expect(ticks.length).toBeGreaterThan(0);
+    expect(ticks.map((t) => [t.state, t.met])).toEqual(ticks.map(() => ['execution_not_needed', false]));
+  }, 180_000);
+
   it('`mlmon simulate steady` ends with no errors', async () => {
     const run = await mlmon(['simulate', 'steady', '--rate', '50', '--duration', '3']);
     expect(run.code, run.out).toBe(0);

@@ -10,7 +10,7 @@ import { acknowledge } from './watcher/status.js';
 export async function ackWatch(store: StateStore, watchId: string, actionIds: string[] | undefined, now = Date.now()): Promise<string[]> {
   let changed: string[] = [];
   await store.update(watchId, (status) => {
-    changed = acknowledge(status, actionIds ?? Object.keys(status.actions), new Date(now).toISOString());
+    changed = acknowledge(status, actionIds ?? [], new Date(now).toISOString());
   });
   return changed;
 }

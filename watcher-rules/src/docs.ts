@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadWatches, observedPath, REFERENCE, referenceThreshold, type LoadedWatch } from './load.js';
-import { parseDuration } from './watcher/duration.js';
+import { parseTimeValue } from './watcher/duration.js';
 import { DEFAULT_THROTTLE_MS } from './watcher/execute.js';
 
 export const README = fileURLToPath(new URL('../README.md', import.meta.url));
@@ -26,7 +26,7 @@ function threshold(w: LoadedWatch): string {
 
 function throttle(w: LoadedWatch, id: string): string {
   const a = w.body.actions[id]!;
-  const ms = a.throttle_period ? parseDuration(a.throttle_period) : w.body.throttle_period ? parseDuration(w.body.throttle_period) : DEFAULT_THROTTLE_MS;
+  const ms = a.throttle_period ? parseTimeValue(a.throttle_period) : w.body.throttle_period ? parseTimeValue(w.body.throttle_period) : DEFAULT_THROTTLE_MS;
   return ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`;
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
 import { fetchSend } from './watcher/actions.js';
 import { executionId } from './watcher/context.js';
-import { parseDuration } from './watcher/duration.js';
+import { parseInterval } from './watcher/duration.js';
 import { executeWatch, renderTarget } from './watcher/execute.js';
 import { emptyStatus } from './watcher/status.js';
 import { alertFigures } from './alerts.js';
@@ -31,7 +31,7 @@ export interface TickResult {
  * condition have fired", not "would throttling have let it through".
  */
 export async function dryRun(client: Client, w: LoadedWatch, o: { from: number; to: number; interval?: string }): Promise<TickResult[]> {
-  const interval = parseDuration(o.interval ?? w.body.trigger.schedule.interval);
+  const interval = parseInterval(o.interval ?? w.body.trigger.schedule.interval);
   const out: TickResult[] = [];
   for (let t = o.from % interval === 0 ? o.from : nextTick(o.from, interval); t <= o.to; t += interval) out.push(await dryRunTick(client, w, t));
   return out;

@@ -3,7 +3,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { createEsClient, type EventLog } from '@mlmon/runtime';
 import { httpSend, type HttpSend } from './watcher/actions.js';
 import { executionId } from './watcher/context.js';
-import { parseDuration } from './watcher/duration.js';
+import { parseInterval } from './watcher/duration.js';
 import { executeWatch, isConnectionError, type Execution } from './watcher/execute.js';
 import { AlertmanagerClient } from '@mlmon/alertmanager';
 import { createRunnerLog, writeAlert } from './alerts.js';
@@ -12,6 +12,7 @@ import { deploymentOf, type RunnerConfig } from './config.js';
 import { loadWatches, type LoadedWatch } from './load.js';
 import { StateStore } from './state.js';
 import type { WatchStatus } from './watcher/status.js';
+import { retryWhileShardStarts, SHARD_RETRY } from './shard-retry.js';
 
 export interface RunnerOptions {
   client?: Client;
@@ -82,7 +83,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
     if (!err && alertmanagerFailing) say('info', `Alertmanager at ${alertmanager!.url} takes alerts again`);
     alertmanagerFailing = err !== undefined;
   };
-  const intervalOf = (w: LoadedWatch) => config.MLMON_RULES_INTERVAL ?? parseDuration(w.body.trigger.schedule.interval);
+  const intervalOf = (w: LoadedWatch) => config.MLMON_RULES_INTERVAL ?? parseInterval(w.body.trigger.schedule.interval);
 
   let ensured = false;
   const esDown = (err: unknown) => {
@@ -99,6 +100,10 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
   const inFlight = new Set<Promise<void>>();
   let stopped = false;
 
+  // The state and history indices may be in creation (by another runner, or at midnight): wait for them within the tick.
+  const starting = <T>(what: string, fn: () => Promise<T>) =>
+    retryWhileShardStarts(fn, { ...SHARD_RETRY, onRetry: (n) => say('info', `${what}: an index is being created; retry ${n} of ${SHARD_RETRY.backoffMs.length}`) });
+
   const unsaved = new Map<string, WatchStatus>();
   async function tick(w: LoadedWatch, scheduled: number, triggered: number): Promise<void> {
     if (running.has(w.id)) {
@@ -108,10 +113,10 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
     running.add(w.id);
     try {
       if (!ensured) {
-        await store.ensure();
+        await starting('state index', () => store.ensure());
         ensured = true;
       }
-      const claim = await store.claim(w.id, scheduled, node);
+      const claim = await starting(w.id, () => store.claim(w.id, scheduled, node));
       esUp();
       if (!claim) {
         stats.skipped += 1;
@@ -127,6 +132,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
         executionId: executionId(w.id, randomUUID(), now),
         times: { scheduledTime: scheduled, triggeredTime: triggered, executionTime: now },
         now,
+        clock,
         node,
         status,
         mode: 'execute',
@@ -145,7 +151,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
       // Then the status: once actions ran, their throttle state must outlive this process and an
       // outage, so a failed save is kept and saved with the next tick's claim.
       try {
-        await claim.save(status);
+        await starting(w.id, () => claim.save(status));
         unsaved.delete(w.id);
       } catch (err) {
         unsaved.set(w.id, status);
@@ -153,7 +159,7 @@ export async function startRunner(config: RunnerConfig, o: RunnerOptions = {}): 
       }
       // Every tick, firing or not: a firing alert's endsAt moves ahead, a cleared one ends now.
       if (alertmanager) alertmanagerResult(await tellAlertmanager({ am: alertmanager, store, watch: w, execution: e, before: claim.notified, now, tickMs: intervalOf(w) }));
-      await store.record(e.record, scheduled);
+      await starting(w.id, () => store.record(e.record, scheduled));
       stats.executions += 1;
       if (e.record.state === 'failed') {
         stats.failed += 1;

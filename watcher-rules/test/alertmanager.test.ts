@@ -86,6 +86,7 @@ it('what the runner told Alertmanager survives a restart: a new runner ends the 
 
   await runUntil('cpu-saturation', (x) => x.condition?.met === false, { env: { MLMON_ALERTMANAGER_URL: am.url } });
   expect(await alertsOf('cpu-saturation')).toEqual([]);
+  await cluster.client.indices.refresh({ index: `${cluster.prefix}-rules-state` });
   const notified = await new StateStore(cluster.client, cluster.prefix).all().then((docs) => docs.find((d) => d.watch_id === 'cpu-saturation')!.notified!);
   expect(notified.map((a) => [a.labels.replica, a.state])).toEqual([['replica-2', 'resolved']]);
   // Ended by the new runner, before the endsAt the old one had sent ran out.

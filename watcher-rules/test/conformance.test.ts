@@ -7,8 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { lenientCompare } from '../src/watcher/compare.js';
 import { compareOp, evaluateCondition, quantify } from '../src/watcher/conditions.js';
-import { WatcherDate, javaIsoString, parseDateMath } from '../src/watcher/dates.js';
-import { parseDuration } from '../src/watcher/duration.js';
+import { WatcherDate, javaIsoString, parseDate, parseDateMath } from '../src/watcher/dates.js';
+import { parseInterval, parseTimeValue } from '../src/watcher/duration.js';
+import { executionId } from '../src/watcher/context.js';
+import { parseWatch } from '../src/load.js';
+import { acknowledge, emptyStatus } from '../src/watcher/status.js';
 import { jsonEscape, renderJson, renderTemplate } from '../src/watcher/mustache.js';
 import { evalPath } from '../src/watcher/object-path.js';
 import type { CompareOp, Condition } from '../src/watcher/schema.js';
@@ -17,6 +20,7 @@ import type { CompareOp, Condition } from '../src/watcher/schema.js';
 const ac = (c: unknown) => c as Condition;
 
 const op = (o: CompareOp, a: unknown, b: unknown) => compareOp(o, lenientCompare(a, b));
+const meta = { name: 'n', description: 'd', severity: 'warning', runbook: 'docs/runbooks/x.md', threshold: 1, threshold_why: 'w', unit: 'u', window: '1m' };
 
 describe('compare condition operators (CompareConditionTests)', () => {
   // [v1, v2, eq, not_eq, gt, gte, lt, lte]; null where Elastic's test has no case for that operator.
@@ -182,16 +186,144 @@ describe('date math (UTC, as Watcher evaluates it)', () => {
   it('refuses what it cannot read', () => expect(() => parseDateMath('now-5x', now)).toThrow('cannot parse "-5x"'));
 });
 
-describe('durations', () => {
+describe('throttle periods and timeouts (WatcherDateTimeUtilsTests.testParseTimeValueWithFractional)', () => {
   it.each([
-    ['500ms', 500],
-    ['10s', 10_000],
-    ['5m', 300_000],
-    ['1h', 3_600_000],
-    ['2d', 172_800_000],
-    ['1w', 604_800_000],
-  ])('%s', (d, ms) => expect(parseDuration(d)).toBe(ms));
-  it('names the bad value', () => expect(() => parseDuration('5 minutes', 'throttle_period')).toThrow('throttle_period: "5 minutes" is not a duration'));
+    ['10 ms', 10],
+    ['10ms', 10],
+    ['10 MS', 10],
+    ['10MS', 10],
+    ['10 s', 10_000],
+    ['10S', 10_000],
+    ['0.1s', 100],
+    ['10 m', 600_000],
+    ['10M', 600_000],
+    ['10H', 36_000_000],
+    ['10 D', 864_000_000],
+    ['10w', 6_048_000_000],
+    ['10 W', 6_048_000_000],
+    ['0.1m', 6000],
+    ['0.1h', 360_000],
+    ['0.1d', 8_640_000],
+    ['0.1w', 60_480_000],
+    ['1.7s', 1700],
+    ['2.7m', 162_000],
+    ['99.8h', 359_280_000],
+    ['12.245d', 1_057_968_000],
+    ['12.001w', 7_258_204_799],
+    // "0" is the one bare number parseTimeValueSupportingFractional allows.
+    ['0', 0],
+  ])('%s is %d ms', (d, ms) => expect(parseTimeValue(d)).toBe(ms));
+  it('refuses a bare number, an unknown unit and a negative value (testParseTimeValueNumeric, parseTimeValue)', () => {
+    expect(() => parseTimeValue('300', 'throttle_period')).toThrow('throttle_period: "300" is not a duration');
+    expect(() => parseTimeValue('5 minutes', 'throttle_period')).toThrow('throttle_period: "5 minutes" is not a duration');
+    expect(() => parseTimeValue('10micros')).toThrow('is not a duration');
+    // "-1" parses, then WatcherDateTimeUtils.parseTimeValue refuses it: "Time value cannot be negative".
+    expect(() => parseTimeValue('-1', 'throttle_period')).toThrow('throttle_period: "-1": a duration cannot be negative');
+  });
+  it('a watch with a bare-number throttle period does not load', () => {
+    const body = { trigger: { schedule: { interval: '1m' } }, input: { simple: {} }, condition: { always: {} }, actions: { log: { throttle_period: '300', logging: { text: 'x' } } }, metadata: meta };
+    expect(() => parseWatch('bare', body, {})).toThrow(/actions\.log\.throttle_period.*"300" is not a duration/);
+  });
+});
+
+describe('schedule intervals (IntervalScheduleTests)', () => {
+  it('a number is seconds, a string an integer with a lower-case unit (testParseNumber, testParseString)', () => {
+    expect(parseInterval(300)).toBe(300_000);
+    expect(parseInterval('30s')).toBe(30_000);
+    expect(parseInterval('5m')).toBe(300_000);
+    expect(parseInterval('2h')).toBe(7_200_000);
+    expect(parseInterval('1d')).toBe(86_400_000);
+    expect(parseInterval('1w')).toBe(604_800_000);
+  });
+  it('"43S" is not an interval (testParseInvalidString); nor a bare string number, milliseconds or a fraction', () => {
+    for (const bad of ['43S', '5M', '300', '500ms', '1.5m']) expect(() => parseInterval(bad), bad).toThrow(`unrecognized interval format [${bad}]`);
+  });
+  it('at least one second (testParseNegativeNumber)', () => {
+    expect(() => parseInterval('0s')).toThrow("interval can't be lower than 1000 ms, but [0s] was specified");
+    expect(() => parseInterval(-5)).toThrow("interval can't be lower than 1000 ms, but");
+  });
+});
+
+describe('dates Watcher compares and records (WatcherDateTimeUtils: strict_date_optional_time||epoch_millis)', () => {
+  const iso = (t: string) => {
+    const d = parseDate(t);
+    return d && new Date(d.ms).toISOString();
+  };
+  it('reads ISO dates with optional time (zone-less is UTC) and epoch-millis strings', () => {
+    expect(iso('2024-05-01T10:00Z')).toBe('2024-05-01T10:00:00.000Z');
+    expect(iso('2024-05-01')).toBe('2024-05-01T00:00:00.000Z');
+    expect(iso('2024-05-01T10:00:00.123456Z')).toBe('2024-05-01T10:00:00.123Z');
+    expect(iso('2024-05-01T12:00:00+02:00')).toBe('2024-05-01T10:00:00.000Z');
+    expect(iso('1714557600000')).toBe('2024-05-01T10:00:00.000Z');
+  });
+  it('a space between date and time is neither format, so the value is not a date', () => {
+    expect(parseDate('2024-05-01 10:00:00')).toBe(null);
+    expect(parseDate('2024-02-30')).toBe(null);
+    // Not a date, so not comparable with a date: every operator false, not_eq true.
+    const r = (o: CompareOp) => evaluateCondition({ compare: { 'ctx.payload.t': { [o]: '<{now-1d}>' } } }, { ctx: { payload: { t: '2024-05-01 10:00:00' } } }, Date.parse('2024-05-01T10:00:00Z')).met;
+    expect(r('gte')).toBe(false);
+    expect(r('not_eq')).toBe(true);
+  });
+  it('date math anchored on an epoch-millis string', () => {
+    expect(new Date(parseDateMath('1714557600000||-5m', 0).ms).toISOString()).toBe('2024-05-01T09:55:00.000Z');
+  });
+  it('date math keeps milliseconds: "executed within the last five minutes" (condition-compare docs)', () => {
+    // https://www.elastic.co/guide/en/elasticsearch/reference/8.13/condition-compare.html: ctx.execution_time gte <{now-5m}>.
+    const cond = { compare: { 'ctx.execution_time': { gte: '<{now-5m}>' } } };
+    const ctx = { execution_time: new WatcherDate(Date.parse('2024-05-01T10:00:00.000Z')) };
+    expect(evaluateCondition(cond, { ctx }, Date.parse('2024-05-01T10:05:00.000Z')).met).toBe(true);
+    expect(evaluateCondition(cond, { ctx }, Date.parse('2024-05-01T10:05:00.001Z')).met).toBe(false);
+    // The record keeps the resolved date as Watcher writes dates into JSON: with milliseconds.
+    const r = evaluateCondition(cond, { ctx }, Date.parse('2024-05-01T10:07:31.250Z'));
+    expect(r.resolved_values).toMatchObject({ 'now-5m': '2024-05-01T10:02:31.250Z' });
+    const whole = evaluateCondition({ compare: { 'ctx.execution_time': { gte: '<{now/m}>' } } }, { ctx }, Date.parse('2024-05-01T10:07:31.250Z'));
+    expect(whole.resolved_values).toMatchObject({ 'now/m': '2024-05-01T10:07:00.000Z' });
+  });
+  it('execution ids end with the execution time in ISO_DATE_TIME (Wid): seconds kept, fraction zeros trimmed', () => {
+    expect(executionId('w', 'u', Date.parse('2024-05-01T10:00:30.120Z'))).toBe('w_u-2024-05-01T10:00:30.12Z');
+    expect(executionId('w', 'u', Date.parse('2024-05-01T10:00:00.000Z'))).toBe('w_u-2024-05-01T10:00:00Z');
+  });
+});
+
+describe('array_compare defaults (condition-array-compare docs, ArrayCompareCondition.parse)', () => {
+  // The docs' example states neither a quantifier nor needs one: "returns true if there is at least one bucket in the
+  // aggregation that has a doc_count greater than or equal to 25" (quantifier defaults to some).
+  const docsExample = { array_compare: { 'ctx.payload.aggregations.top_tweeters.buckets': { path: 'doc_count', gte: { value: 25 } } } };
+  const buckets = (...counts: number[]) => ({ ctx: { payload: { aggregations: { top_tweeters: { buckets: counts.map((doc_count) => ({ doc_count })) } } } } });
+  it('quantifier defaults to some', () => {
+    expect(evaluateCondition(ac(docsExample), buckets(10, 30), 0).met).toBe(true);
+    expect(evaluateCondition(ac(docsExample), buckets(10, 20), 0).met).toBe(false);
+  });
+  it('path defaults to "" (each element itself)', () => {
+    const cond = ac({ array_compare: { 'ctx.payload.values': { gt: { value: 2, quantifier: 'all' } } } });
+    expect(evaluateCondition(cond, { ctx: { payload: { values: [3, 4] } } }, 0).met).toBe(true);
+    expect(evaluateCondition(cond, { ctx: { payload: { values: [3, 1] } } }, 0).met).toBe(false);
+  });
+  it('a watch without them loads, with the defaults filled in for Watcher', () => {
+    const w = parseWatch('defaults', { trigger: { schedule: { interval: '1m' } }, input: { simple: {} }, condition: docsExample, actions: {}, metadata: meta }, {});
+    expect(w.body.condition).toEqual({ array_compare: { 'ctx.payload.aggregations.top_tweeters.buckets': { path: 'doc_count', gte: { value: 25, quantifier: 'some' } } } });
+  });
+});
+
+describe('acknowledging (watcher-api-ack-watch docs, TransportAckWatchAction)', () => {
+  const ackable = () => {
+    const status = emptyStatus();
+    for (const id of ['a', 'b']) status.actions[id] = { ack: { state: 'ackable', timestamp: '2024-05-01T10:00:00.000Z' } };
+    return status;
+  };
+  it('no action ids, or _all among them, acknowledges every action', () => {
+    const all = ackable();
+    expect(acknowledge(all, ['_all'], '2024-05-01T10:01:00.000Z')).toEqual(['a', 'b']);
+    expect(all.actions.b!.ack).toEqual({ state: 'acked', timestamp: '2024-05-01T10:01:00.000Z' });
+    expect(acknowledge(ackable(), [], '2024-05-01T10:01:00.000Z')).toEqual(['a', 'b']);
+    expect(acknowledge(ackable(), ['b', 'nope'], '2024-05-01T10:01:00.000Z')).toEqual(['b']);
+  });
+  it('acking again leaves the first ack timestamp (ActionStatus.onAck)', () => {
+    const s = ackable();
+    acknowledge(s, ['a'], '2024-05-01T10:01:00.000Z');
+    expect(acknowledge(s, ['a'], '2024-05-01T10:02:00.000Z')).toEqual([]);
+    expect(s.actions.a!.ack).toEqual({ state: 'acked', timestamp: '2024-05-01T10:01:00.000Z' });
+  });
 });
 
 describe('mustache rendering (MustacheTests, CustomMustacheFactoryTests)', () => {

@@ -33,6 +33,8 @@ export interface StackOptions {
   remediatorToken?: string | undefined;
   bodyLimitBytes: number;
   log: EventLog;
+  /** Called whenever the set of replicas the stack keeps running changes: at once on a scale-in, before the replica drains. */
+  onReplicaSetChange?: () => void;
 }
 
 export class UnknownProcessError extends Error {
@@ -277,12 +279,14 @@ export class Stack {
         let index = 1;
         while (this.replicas.has(index)) index += 1;
         await this.addReplica(index);
+        this.o.onReplicaSetChange?.();
         this.report('info', `scaled out: replica-${index} added (${this.replicas.size} replicas)`);
       }
       while (this.replicas.size > count) {
         const index = Math.max(...this.replicas.keys());
         const r = this.replicas.get(index)!;
         this.replicas.delete(index);
+        this.o.onReplicaSetChange?.();
         await r.stop('SIGTERM');
         this.report('info', `scaled in: replica-${index} removed (${this.replicas.size} replicas)`);
       }
@@ -302,6 +306,11 @@ export class Stack {
     });
     this.scaling = run.catch(() => {});
     return run;
+  }
+
+  /** The replicas the stack keeps running (its desired set), by the names their log lines carry. */
+  replicaNames(): string[] {
+    return [...this.replicas.values()].map((r) => r.name).sort();
   }
 
   processes(): ProcessInfo[] {

@@ -4,7 +4,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { LOG_BASENAMES } from '@mlmon/contract';
 import { apiConfigShape } from '@mlmon/api/config';
-import { createEventLog, esUrl, loadConfig, loadEsConfig, requireCredentials } from '@mlmon/runtime';
+import { createEventLog, esUrl, loadConfig, loadEsConfig, requireCredentials, startResourceSampler } from '@mlmon/runtime';
 import { stackConfigShape } from '../config.js';
 import { Stack, UnknownProcessError } from './stack.js';
 import { writeStackFile } from './stack-file.js';
@@ -47,12 +47,25 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
     // The replicas' own limit, so nginx refuses exactly what they would.
     bodyLimitBytes: loadConfig({ MLMON_API_BODY_LIMIT_BYTES: apiConfigShape.MLMON_API_BODY_LIMIT_BYTES }).MLMON_API_BODY_LIMIT_BYTES,
     log,
+    onReplicaSetChange: () => void sampler.sampleNow().catch(() => {}),
+  });
+  // The supervisor's own resource line carries the replicas it keeps running, at the replicas' sampling
+  // interval and at once on every scale: rules read it to tell a replica removed on purpose from a missing one.
+  const sampler = startResourceSampler({
+    log,
+    intervalMs: loadConfig({ MLMON_API_RESOURCE_INTERVAL: apiConfigShape.MLMON_API_RESOURCE_INTERVAL }).MLMON_API_RESOURCE_INTERVAL,
+    extra: () => {
+      const desired = stack.replicaNames();
+      return { replicas: { desired, count: desired.length } };
+    },
+    message: (r) => `supervisor: ${r.replicas?.count ?? 0} replicas running (${r.replicas?.desired.join(', ') ?? ''})`,
   });
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     (stopping ??= (async () => {
       await stack.stop();
+      sampler.stop();
       await log.close();
       rmSync(o.paths.stackFile, { force: true });
       process.exit(0);
@@ -61,6 +74,7 @@ export async function supervise(o: SuperviseOptions): Promise<void> {
   process.on('SIGINT', () => void shutdown());
 
   await stack.start();
+  await sampler.sampleNow();
 
   const control = new Hono()
     .use(

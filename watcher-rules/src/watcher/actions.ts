@@ -4,7 +4,7 @@ import { rootCertificates } from 'node:tls';
 import type { Client } from '@elastic/elasticsearch';
 import { Agent, fetch } from 'undici';
 import { ConfigError } from '@mlmon/runtime';
-import { parseDuration } from './duration.js';
+import { parseTimeValue } from './duration.js';
 import { renderTemplate } from './mustache.js';
 import type { WatchAction, WebhookAction } from './schema.js';
 
@@ -86,7 +86,7 @@ export function renderWebhook(w: WebhookAction, model: Record<string, unknown>):
   const headers = Object.fromEntries(Object.entries(w.headers ?? {}).map(([k, v]) => [k.toLowerCase(), render(v)]));
   if (w.auth) headers.authorization = `Basic ${Buffer.from(`${w.auth.basic.username}:${w.auth.basic.password}`).toString('base64')}`;
   const timeoutMs =
-    (w.connection_timeout ? parseDuration(w.connection_timeout) : DEFAULT_TIMEOUT_MS) + (w.read_timeout ? parseDuration(w.read_timeout) : DEFAULT_TIMEOUT_MS);
+    (w.connection_timeout ? parseTimeValue(w.connection_timeout) : DEFAULT_TIMEOUT_MS) + (w.read_timeout ? parseTimeValue(w.read_timeout) : DEFAULT_TIMEOUT_MS);
   return { method: w.method ?? 'get', url: url.toString(), headers, ...(w.body === undefined ? {} : { body: render(w.body) }), timeoutMs };
 }
 

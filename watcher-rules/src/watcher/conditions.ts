@@ -1,6 +1,6 @@
 import { evalPath } from './object-path.js';
 import { lenientCompare } from './compare.js';
-import { parseDateMath, WatcherDate } from './dates.js';
+import { formatDate, parseDateMath, WatcherDate } from './dates.js';
 import type { Condition, CompareOp } from './schema.js';
 
 export interface ConditionResult {
@@ -22,7 +22,8 @@ function resolveConfigured(value: unknown, model: Record<string, unknown>, now: 
   const dm = DATE_MATH.exec(value);
   if (dm) {
     const date = parseDateMath(dm[1]!, now);
-    resolved[dm[1]!] = date.toString();
+    // Recorded as Watcher writes dates into JSON: with milliseconds.
+    resolved[dm[1]!] = formatDate(date.ms);
     return date;
   }
   const p = PATH.exec(value);
@@ -82,8 +83,9 @@ export function evaluateCondition(condition: Condition, model: Record<string, un
     return { type: 'compare', met: compareOp(op, lenientCompare(observed, configured)), resolved_values: resolved, observed, threshold: configured };
   }
   const [arrayPath, spec] = Object.entries(condition.array_compare)[0]!;
-  const { path, ...rest } = spec;
-  const [op, params] = Object.entries(rest)[0]! as [CompareOp, { value: unknown; quantifier: 'all' | 'some' }];
+  // Watcher's defaults (ArrayCompareCondition.parse): path "" is the element itself, quantifier some.
+  const { path = '', ...rest } = spec as { path?: string };
+  const [op, params] = Object.entries(rest)[0]! as [CompareOp, { value: unknown; quantifier?: 'all' | 'some' }];
   const resolved: Record<string, unknown> = {};
   const configured = resolveConfigured(params.value, model, now, resolved);
   const array = evalPath(arrayPath, model);
@@ -92,7 +94,7 @@ export function evaluateCondition(condition: Condition, model: Record<string, un
   }
   const values = ((array as unknown[] | null) ?? []).map((el) => evalPath(path, el));
   resolved[arrayPath] = array ?? [];
-  const quantifier = params.quantifier;
+  const quantifier = params.quantifier ?? 'some';
   const met = quantify(quantifier, values, configured, op);
   // The value the alert reports: the first element that met the comparison, or the first one when none had to.
   const hit = values.find((v) => arrayOp(op, lenientCompare(v, configured))) ?? values[0];

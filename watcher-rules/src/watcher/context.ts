@@ -1,4 +1,4 @@
-import { WatcherDate } from './dates.js';
+import { WatcherDate, isoDateTime } from './dates.js';
 import type { WatchMetadata } from './schema.js';
 
 export interface ExecutionTimes {
@@ -31,9 +31,9 @@ export function createContext(watchId: string, executionId: string, metadata: Wa
   };
 }
 
-/** Watcher's execution ids: `<watch id>_<uuid>-<execution time>`. */
+/** Watcher's execution ids (Wid): `<watch id>_<uuid>-<execution time in ISO_DATE_TIME>`. */
 export function executionId(watchId: string, uuid: string, executionTime: number): string {
-  return `${watchId}_${uuid}-${new Date(executionTime).toISOString()}`;
+  return `${watchId}_${uuid}-${isoDateTime(executionTime)}`;
 }
 
 export const model = (ctx: WatchContext): Record<string, unknown> => ({ ctx });

@@ -29,11 +29,45 @@ export function javaIsoString(ms: number): string {
   return `${hhmm}Z`;
 }
 
-/** What Watcher's date parser accepts for a compared value: ISO date-times, or epoch millis as a number. */
+/**
+ * How Watcher writes a date into JSON (the execution record, the watch
+ * status, a resolved `<{…}>` value): the default date formatter,
+ * strict_date_optional_time, which always prints milliseconds.
+ */
+export const formatDate = (ms: number): string => new Date(ms).toISOString();
+
+/** java.time's ISO_DATE_TIME, which execution ids end with: seconds always, the fraction without trailing zeros. */
+export function isoDateTime(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  const fraction = iso.slice(20, 23).replace(/0+$/, '');
+  return `${iso.slice(0, 19)}${fraction ? `.${fraction}` : ''}Z`;
+}
+
+const STRICT_DATE_OPTIONAL_TIME = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?$/;
+
+/**
+ * Watcher's date parser for compared values, the default date format
+ * `strict_date_optional_time||epoch_millis`: an ISO date with optional time
+ * (`T` only, zone-less is UTC), else a string of epoch milliseconds. A space
+ * between date and time matches neither, so such a value is not a date.
+ */
 export function parseDate(text: string): WatcherDate | null {
-  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,9})?)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/.test(text)) return null;
-  const ms = Date.parse(/(Z|[+-]\d{2}:?\d{2}|[+-]\d{2})$/.test(text) || text.length === 10 ? text : `${text}Z`);
-  return Number.isNaN(ms) ? null : new WatcherDate(ms);
+  const m = STRICT_DATE_OPTIONAL_TIME.exec(text);
+  if (m) {
+    const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i, k) => (m[i] === undefined ? (k === 1 || k === 2 ? 1 : 0) : Number(m[i])));
+    const millis = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
+    if (month! < 1 || month! > 12 || hour! > 23 || minute! > 59 || second! > 59) return null;
+    const utc = Date.UTC(year!, month! - 1, day!, hour!, minute!, second!, millis);
+    // Date.UTC rolls 31 February into March; the format does not.
+    if (new Date(utc).getUTCDate() !== day) return null;
+    const zone = m[8];
+    if (!zone || zone === 'Z') return new WatcherDate(utc);
+    const z = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
+    const offset = (Number(z[2]) * 60 + Number(z[3] ?? 0)) * 60_000;
+    return new WatcherDate(z[1] === '+' ? utc - offset : utc + offset);
+  }
+  if (/^-?\d+(\.\d+)?$/.test(text)) return new WatcherDate(Math.trunc(Number(text)));
+  return null;
 }
 
 const UNIT_MS: Record<string, number> = { w: 604_800_000, d: 86_400_000, h: 3_600_000, H: 3_600_000, m: 60_000, s: 1000 };
@@ -52,7 +86,7 @@ export function parseDateMath(expr: string, now: number): WatcherDate {
   } else {
     const sep = expr.indexOf('||');
     const text = sep === -1 ? expr : expr.slice(0, sep);
-    const parsed = parseDate(text) ?? (/^\d+$/.test(text) ? new WatcherDate(Number(text)) : null);
+    const parsed = parseDate(text);
     if (!parsed) throw new Error(`date math "${expr}": cannot parse "${text}" as a date`);
     anchor = parsed.ms;
     rest = sep === -1 ? '' : expr.slice(sep + 2);

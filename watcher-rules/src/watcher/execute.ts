@@ -2,13 +2,13 @@ import type { Client } from '@elastic/elasticsearch';
 import { runAction, type ActionDeps, type ActionResult } from './actions.js';
 import { evaluateCondition, type ConditionResult } from './conditions.js';
 import { createContext, model, type ExecutionTimes, type WatchContext } from './context.js';
-import { WatcherDate } from './dates.js';
-import { parseDuration } from './duration.js';
+import { WatcherDate, formatDate } from './dates.js';
+import { parseTimeValue } from './duration.js';
 import { renderTemplate } from './mustache.js';
 import { evalPath } from './object-path.js';
 import type { WatchBody, WatchInput, WatchTransform } from './schema.js';
 import { extract, renderSearch, runSearch, type RenderedSearch } from './search.js';
-import { actionStatus, type WatchStatus } from './status.js';
+import { actionStatus, resetAck, type WatchStatus } from './status.js';
 
 /** Watcher's default throttle period (xpack.watcher.execution.default_throttle_period). */
 export const DEFAULT_THROTTLE_MS = 5000;
@@ -41,6 +41,11 @@ export interface ExecuteOptions {
   times: ExecutionTimes;
   /** The clock `<{now…}>` in conditions reads: the real time, or the replayed tick in a dry run. */
   now: number;
+  /**
+   * The wall clock at the moment a throttle is checked, as Watcher reads it (`clock.millis()`, a few
+   * milliseconds after the execution time the last run stored); `now` when absent.
+   */
+  clock?: () => number;
   node: string;
   /** Read and updated in place: ack and throttle state. */
   status: WatchStatus;
@@ -110,7 +115,8 @@ export function isConnectionError(err: unknown): boolean {
  */
 export async function executeWatch(o: ExecuteOptions): Promise<Execution> {
   const started = Date.now();
-  const at = new WatcherDate(o.times.executionTime).toString();
+  // Dates Watcher writes into the record and the status print milliseconds (formatDate); dates inside templates do not.
+  const at = formatDate(o.times.executionTime);
   const ctx = createContext(o.watchId, o.executionId, o.watch.metadata, o.times);
   const record: WatchRecord = {
     watch_id: o.watchId,
@@ -119,8 +125,8 @@ export async function executeWatch(o: ExecuteOptions): Promise<Execution> {
     state: 'executed',
     trigger_event: {
       type: 'schedule',
-      triggered_time: ctx.trigger.triggered_time.toString(),
-      schedule: { scheduled_time: ctx.trigger.scheduled_time.toString() },
+      triggered_time: formatDate(o.times.triggeredTime),
+      schedule: { scheduled_time: formatDate(o.times.scheduledTime) },
     },
     metadata: o.watch.metadata,
     result: { execution_time: at, execution_duration: 0, actions: [] },
@@ -155,13 +161,14 @@ export async function executeWatch(o: ExecuteOptions): Promise<Execution> {
     return done('failed');
   }
   if (!condition.met) {
-    // A condition that is false again re-arms acknowledged actions.
-    for (const id of Object.keys(o.watch.actions)) actionStatus(o.status, id, at).ack = { state: 'awaits_successful_execution', timestamp: at };
+    // A condition that is false again re-arms acknowledged actions (WatchStatus.onCheck); one already waiting keeps its timestamp.
+    for (const id of Object.keys(o.watch.actions)) resetAck(actionStatus(o.status, id, at), at);
     return done('execution_not_needed', { condition });
   }
   o.status.last_met_condition = at;
 
-  if (o.watch.transform) {
+  // Watcher runs the watch transform only for actions (ExecutionService.executeInner).
+  if (o.watch.transform && Object.keys(o.watch.actions).length > 0) {
     try {
       const t = await runTransform(o.watch.transform, ctx, o.client);
       ctx.payload = t.payload;
@@ -174,30 +181,44 @@ export async function executeWatch(o: ExecuteOptions): Promise<Execution> {
     }
   }
 
-  const defaultThrottle = o.watch.throttle_period_in_millis ?? (o.watch.throttle_period ? parseDuration(o.watch.throttle_period) : DEFAULT_THROTTLE_MS);
+  const clock = o.clock ?? (() => o.now);
+  const defaultThrottle = o.watch.throttle_period_in_millis ?? (o.watch.throttle_period ? parseTimeValue(o.watch.throttle_period) : DEFAULT_THROTTLE_MS);
   for (const [id, action] of Object.entries(o.watch.actions)) {
     const type = (['webhook', 'index', 'logging'] as const).find((t) => action[t] !== undefined)!;
     const s = actionStatus(o.status, id, at);
-    if (s.ack.state === 'acked') {
-      const why = `action [${id}] was acknowledged at [${s.ack.timestamp}]`;
-      s.last_throttle = { timestamp: at, reason: why };
-      record.result.actions.push({ id, type, status: 'acknowledged', reason: why });
-      continue;
-    }
-    const period = action.throttle_period_in_millis ?? (action.throttle_period ? parseDuration(action.throttle_period) : defaultThrottle);
+    // ActionThrottler: the period first, then the ack; a throttled action sets last_throttle, an acknowledged one does not.
+    const period = action.throttle_period_in_millis ?? (action.throttle_period ? parseTimeValue(action.throttle_period) : defaultThrottle);
     const last = s.last_successful_execution ? Date.parse(s.last_successful_execution.timestamp) : undefined;
-    if (last !== undefined && o.times.executionTime - last < period) {
-      const why = `throttling interval is set to [${period} ms] but time elapsed since last execution is [${o.times.executionTime - last} ms]`;
+    const elapsed = last === undefined ? undefined : clock() - last;
+    // PeriodThrottler: throttled while the time since the last successful run is at most the period (inclusive).
+    if (elapsed !== undefined && elapsed <= period) {
+      const why = `throttling interval is set to [${period} ms] but time elapsed since last execution is [${elapsed} ms]`;
       s.last_throttle = { timestamp: at, reason: why };
       record.result.actions.push({ id, type, status: 'throttled', reason: why });
       continue;
     }
-    let actionCtx = ctx;
-    try {
-      if (action.condition && !evaluateCondition(action.condition, model(ctx), o.now).met) {
+    if (s.ack.state === 'acked') {
+      record.result.actions.push({ id, type, status: 'acknowledged', reason: `action [${id}] was acked at [${s.ack.timestamp}]` });
+      continue;
+    }
+    if (action.condition) {
+      // ActionWrapper: a false condition re-arms the ack (stamped with the wall clock); one that throws is
+      // condition_failed with its message and changes no status.
+      let met: boolean;
+      try {
+        met = evaluateCondition(action.condition, model(ctx), o.now).met;
+      } catch (err) {
+        record.result.actions.push({ id, type, status: 'condition_failed', reason: `condition failed. skipping: ${reason(err)}` });
+        continue;
+      }
+      if (!met) {
+        resetAck(s, formatDate(clock()));
         record.result.actions.push({ id, type, status: 'condition_failed', reason: 'condition not met. skipping' });
         continue;
       }
+    }
+    let actionCtx = ctx;
+    try {
       if (action.transform) actionCtx = { ...ctx, payload: (await runTransform(action.transform, ctx, o.client)).payload };
     } catch (err) {
       if (isConnectionError(err)) throw err;
@@ -225,8 +246,8 @@ export async function executeWatch(o: ExecuteOptions): Promise<Execution> {
   }
   const statuses = record.result.actions.map((a) => a.status);
   const ran = statuses.some((x) => x === 'success' || x === 'failure' || x === 'simulated');
-  const state: RecordState =
-    statuses.length > 0 && statuses.every((x) => x === 'acknowledged') ? 'acknowledged' : statuses.length > 0 && statuses.every((x) => x === 'throttled' || x === 'acknowledged') ? 'throttled' : 'executed';
+  // WatchRecord.getState: any acknowledged action makes the record acknowledged, else any throttled one throttled.
+  const state: RecordState = statuses.includes('acknowledged') ? 'acknowledged' : statuses.includes('throttled') ? 'throttled' : 'executed';
   return done(state, { condition, fired: ran });
 }
 

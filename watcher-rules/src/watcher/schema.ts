@@ -1,7 +1,7 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { z } from 'zod';
 import { ALERT_SEVERITIES, REMEDIATION_ACTIONS } from '@mlmon/contract';
-import { parseDuration } from './duration.js';
+import { parseInterval, parseTimeValue } from './duration.js';
 
 /**
  * The part of the Watcher API a watch may use here, as zod schemas: what both
@@ -10,13 +10,17 @@ import { parseDuration } from './duration.js';
  * loads is a body `PUT _watcher/watch/<id>` accepts.
  */
 
-const duration = z.string().check((ctx) => {
-  try {
-    parseDuration(ctx.value, '');
-  } catch (err) {
-    ctx.issues.push({ code: 'custom', message: (err as Error).message, input: ctx.value });
-  }
-});
+const parsedBy = (parse: (value: string, field: string) => number) =>
+  z.string().check((ctx) => {
+    try {
+      parse(ctx.value, '');
+    } catch (err) {
+      ctx.issues.push({ code: 'custom', message: (err as Error).message, input: ctx.value });
+    }
+  });
+/** Throttle periods and timeouts (Watcher's parseTimeValue); the schedule's interval has a parser of its own. */
+const duration = parsedBy(parseTimeValue);
+const interval = parsedBy(parseInterval);
 
 export const COMPARE_OPS = ['eq', 'not_eq', 'gt', 'gte', 'lt', 'lte'] as const;
 export type CompareOp = (typeof COMPARE_OPS)[number];
@@ -36,13 +40,14 @@ const compareCondition = z
   )
   .superRefine(refineOne('compared path'));
 
-// Watcher defaults path to "" and quantifier to some; the client's types require both, so watches state them.
-const arrayCompareOp = z.strictObject({ value: fieldValue, quantifier: z.enum(['all', 'some']) });
+// Watcher defaults path to "" (the element itself) and quantifier to some; the client's types require
+// both, so the loaded watch carries them filled in, and Watcher reads that body the same way.
+const arrayCompareOp = z.strictObject({ value: fieldValue, quantifier: z.enum(['all', 'some']).default('some') });
 const arrayCompareCondition = z
   .record(
     z.string().min(1),
     z
-      .object({ path: z.string() })
+      .object({ path: z.string().default('') })
       .catchall(arrayCompareOp)
       .superRefine((v, ctx) => {
         const ops = Object.keys(v).filter((k) => k !== 'path');
@@ -162,7 +167,7 @@ export const metadataSchema = z.looseObject({
 export type WatchMetadata = z.infer<typeof metadataSchema>;
 
 export const watchSchema = z.strictObject({
-  trigger: z.strictObject({ schedule: z.strictObject({ interval: duration }) }),
+  trigger: z.strictObject({ schedule: z.strictObject({ interval }) }),
   input: inputSchema,
   condition: conditionSchema,
   transform: transformSchema.optional(),

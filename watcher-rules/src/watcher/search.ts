@@ -1,10 +1,11 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
 import { renderJson, renderTemplate } from './mustache.js';
-import { parseDuration } from './duration.js';
+import { parseTimeValue } from './duration.js';
 import { evalPath } from './object-path.js';
 import type { SearchRequest } from './schema.js';
+import { retryWhileShardStarts } from '../shard-retry.js';
 
-/** What a search input or transform sent, for the execution record. */
+/** What a search input or transform sent, for the execution record. rest_total_hits_as_int defaults to true, as in WatcherSearchTemplateRequest. */
 export interface RenderedSearch {
   indices: string[];
   body: Record<string, unknown>;
@@ -24,7 +25,7 @@ export function renderSearch(request: SearchRequest, model: Record<string, unkno
       throw new Error(`the rendered search template is not JSON (${(err as Error).message}): ${text.slice(0, 500)}`);
     }
   }
-  return { indices: request.indices, body: body as Record<string, unknown>, rest_total_hits_as_int: request.rest_total_hits_as_int ?? false };
+  return { indices: request.indices, body: body as Record<string, unknown>, rest_total_hits_as_int: request.rest_total_hits_as_int ?? true };
 }
 
 /**
@@ -34,7 +35,8 @@ export function renderSearch(request: SearchRequest, model: Record<string, unkno
  */
 export async function runSearch(client: Client, request: SearchRequest, rendered: RenderedSearch, timeout?: string): Promise<Record<string, unknown>> {
   const options = request.indices_options ?? {};
-  const response = await client.search(
+  // An index still being created is waited for within the tick (shard-retry.ts), not recorded as a failed input.
+  const response = await retryWhileShardStarts(() => client.search(
     {
       index: rendered.indices,
       ...(rendered.body as estypes.SearchRequest),
@@ -44,8 +46,8 @@ export async function runSearch(client: Client, request: SearchRequest, rendered
       rest_total_hits_as_int: rendered.rest_total_hits_as_int,
       ...(request.search_type ? { search_type: request.search_type } : {}),
     },
-    timeout ? { requestTimeout: parseDuration(timeout, 'timeout') } : {},
-  );
+    timeout ? { requestTimeout: parseTimeValue(timeout, 'timeout') } : {},
+  ));
   return response as unknown as Record<string, unknown>;
 }
 

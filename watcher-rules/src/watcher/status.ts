@@ -24,14 +24,22 @@ export function actionStatus(status: WatchStatus, id: string, at: string): Actio
   return (status.actions[id] ??= { ack: { state: 'awaits_successful_execution', timestamp: at } });
 }
 
+/** ActionStatus.resetAckStatus: back to awaiting a successful run; an action already waiting keeps its timestamp. */
+export function resetAck(s: ActionStatus, at: string): void {
+  if (s.ack.state !== 'awaits_successful_execution') s.ack = { state: 'awaits_successful_execution', timestamp: at };
+}
+
 /**
  * Acknowledging: an action that ran since its condition last turned true
- * (ackable) is silenced until the condition is false again. Returns the
- * actions that changed, as Watcher's ack API does nothing to the others.
+ * (ackable) is silenced until the condition is false again. No ids, or
+ * `_all` among them, means every action (TransportAckWatchAction); an acked
+ * action keeps its first ack timestamp. Returns the actions that changed, as
+ * Watcher's ack API does nothing to the others.
  */
 export function acknowledge(status: WatchStatus, actionIds: string[], at: string): string[] {
   const changed: string[] = [];
-  for (const id of actionIds) {
+  const ids = actionIds.length === 0 || actionIds.includes('_all') ? Object.keys(status.actions) : actionIds;
+  for (const id of ids) {
     const s = status.actions[id];
     if (s?.ack.state === 'ackable') {
       s.ack = { state: 'acked', timestamp: at };

@@ -44,6 +44,9 @@ export const resourceEvent = ecsEvent('mlmon.resource', {
           not_green_seconds: z.number().nonnegative(),
         })
         .optional(),
+      // Only the local stack's supervisor reports this: the replicas it keeps running (its desired set), so that
+      // rules tell a replica removed on purpose from one that stopped reporting.
+      replicas: z.strictObject({ desired: z.array(z.string()), count }).optional(),
       host: z.strictObject({
         cpu_pct: pct,
         memory_used_pct: pct,
