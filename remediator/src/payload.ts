@@ -1,14 +1,9 @@
 import { z } from 'zod';
-import { ALERT_SEVERITIES, type REMEDIATION_ACTIONS } from '@mlmon/contract';
+import { ALERT_SEVERITIES, REMEDIATION_HOOKS } from '@mlmon/contract';
 
+type Hooks = typeof REMEDIATION_HOOKS;
 /** The webhook paths and the remediation each stands for (the event contract's action names). */
-export const HOOKS = {
-  'scale-out': 'scale_out',
-  'scale-in': 'scale_in',
-  rollback: 'rollback',
-  'restart-replica': 'restart',
-  retrain: 'retrain',
-} as const satisfies Record<string, (typeof REMEDIATION_ACTIONS)[number]>;
+export const HOOKS = Object.fromEntries(Object.entries(REMEDIATION_HOOKS).map(([action, hook]) => [hook, action])) as { [A in keyof Hooks as Hooks[A]]: A };
 export type Hook = keyof typeof HOOKS;
 export type Action = (typeof HOOKS)[Hook];
 
@@ -31,7 +26,7 @@ const base = {
 /**
  * What every webhook accepts (unknown members are ignored, so a rule may send
  * more). `target` is what to act on: a replica id for restart-replica;
- * `canary`, `active` or a model version for rollback; ignored by scale, whose
+ * `canary`, `active` or a model version for rollback; the shadow version for promote; ignored by scale, whose
  * target is the configured deployment; optional for retrain.
  */
 export const alertPayload = z.object({
@@ -45,7 +40,7 @@ export type AlertPayload = z.infer<typeof alertPayload>;
 const needsTarget = alertPayload.extend({ target: z.string().min(1).max(256) });
 
 export function payloadSchema(hook: Hook): z.ZodType<AlertPayload> {
-  return hook === 'rollback' || hook === 'restart-replica' ? needsTarget : alertPayload;
+  return hook === 'rollback' || hook === 'restart-replica' || hook === 'promote' ? needsTarget : alertPayload;
 }
 
 /**

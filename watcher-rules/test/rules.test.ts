@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testCluster } from '@mlmon/elasticsearch/testing';
-import { setupTemplates } from '@mlmon/contract';
+import { REMEDIATION_HOOKS, setupTemplates } from '@mlmon/contract';
 import { deploymentOf } from '../src/config.js';
 import { dryRunTick } from '../src/dry-run.js';
 import { loadWatches, type LoadedWatch } from '../src/load.js';
@@ -90,7 +90,7 @@ describe('the runner agrees with rules test on each case', () => {
         const calls = hook.received.slice(sent);
         expect(calls).toHaveLength(1);
         expect(calls[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
-        expect(calls[0]!.path).toBe(`/v1/hooks/${{ scale_out: 'scale-out', scale_in: 'scale-in', rollback: 'rollback', restart: 'restart-replica', retrain: 'retrain' }[m.remediation]}`);
+        expect(calls[0]!.path).toBe(`/v1/hooks/${REMEDIATION_HOOKS[m.remediation]}`);
         const body = JSON.parse(calls[0]!.body) as Record<string, string>;
         expect(body).toMatchObject({ watch_id: c.rule, execution_id: e.record.id, action: m.remediation, severity: m.severity, threshold: String(c.threshold ?? m.threshold) });
         expect(Number(body.value)).toBeCloseTo(c.value!, 5);

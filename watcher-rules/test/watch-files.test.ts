@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { REMEDIATION_ACTIONS } from '@mlmon/contract';
+import { REMEDIATION_ACTIONS, REMEDIATION_HOOKS } from '@mlmon/contract';
 import { README, renderReadme } from '../src/docs.js';
 import { loadWatches, parseWatch, WatchError } from '../src/load.js';
 
@@ -54,10 +54,9 @@ describe('the watch files', () => {
   });
 
   it('a remediation rule calls the remediator hook its metadata names, with the bearer token', () => {
-    const hooks: Record<(typeof REMEDIATION_ACTIONS)[number], string> = { scale_out: 'scale-out', scale_in: 'scale-in', rollback: 'rollback', restart: 'restart-replica', retrain: 'retrain' };
     for (const w of watches.filter((x) => x.body.metadata.remediation)) {
       const hook = w.body.actions.remediate?.webhook;
-      expect(hook?.url, w.id).toBe(`http://127.0.0.1:8070/v1/hooks/${hooks[w.body.metadata.remediation!]}`);
+      expect(hook?.url, w.id).toBe(`http://127.0.0.1:8070/v1/hooks/${REMEDIATION_HOOKS[w.body.metadata.remediation!]}`);
       expect(hook?.headers?.authorization).toBe('Bearer token-of-sixteen-chars');
       expect(hook?.body).toContain(`"action":"${w.body.metadata.remediation}"`);
     }

@@ -97,6 +97,35 @@ export const qualityEvent = ecsEvent('mlmon.quality', {
           canary_labeled: count,
         })
         .optional(),
+      // Only on a shadow's event: the shadow against the active version on the same requests (see shadowPair).
+      paired: z
+        .strictObject({
+          active_version: z.string().min(1),
+          // Requests both versions predicted, and the share where their labels agree.
+          pairs: count,
+          agreement: rate.optional(),
+          // Of those with ground truth: active right and shadow wrong, and the reverse (McNemar's b and c).
+          labeled_pairs: count,
+          active_only_correct: count,
+          shadow_only_correct: count,
+          discordant: count,
+          // Exact two-sided McNemar test on the discordant pairs (statsmodels' mcnemar(exact=True)).
+          mcnemar_p_value: rate.optional(),
+          active_accuracy: rate.optional(),
+          shadow_accuracy: rate.optional(),
+          // shadow_accuracy - active_accuracy, on the same labeled pairs.
+          accuracy_diff: finite.optional(),
+          score_diff_mean: finite.optional(),
+          // Percentiles of the shadow's latency minus the active one's, per pair (from log-scale buckets, see the analyzer README).
+          latency_diff_p50_ms: finite.optional(),
+          latency_diff_p99_ms: finite.optional(),
+          alpha: rate,
+          min_discordant: count,
+          // p < alpha on at least min_discordant discordant pairs, the shadow right more often (better) or less (worse).
+          significantly_better: z.boolean(),
+          significantly_worse: z.boolean(),
+        })
+        .optional(),
     }),
   },
 });

@@ -2,7 +2,17 @@ import { z } from 'zod';
 import { ecsEvent, httpRequestId, isoTimestamp, modelRef } from './ecs.js';
 
 export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
-export const REMEDIATION_ACTIONS = ['scale_out', 'scale_in', 'rollback', 'restart', 'retrain'] as const;
+export const REMEDIATION_ACTIONS = ['scale_out', 'scale_in', 'rollback', 'restart', 'retrain', 'promote'] as const;
+export type RemediationAction = (typeof REMEDIATION_ACTIONS)[number];
+/** The remediator's webhook of each action: `POST /v1/hooks/<hook>`. */
+export const REMEDIATION_HOOKS = {
+  scale_out: 'scale-out',
+  scale_in: 'scale-in',
+  rollback: 'rollback',
+  restart: 'restart-replica',
+  retrain: 'retrain',
+  promote: 'promote',
+} as const satisfies Record<RemediationAction, string>;
 
 export const alertEvent = ecsEvent('mlmon.alert', {
   mlmon: {

@@ -26,8 +26,34 @@ export const featureValues = z.custom<Record<string, number>>().check((ctx) => {
   }
 });
 
-/** How the model was picked: the active version, the canary's share, or a version the client asked for. */
-export const MODEL_ROLES = ['active', 'canary', 'pinned'] as const;
+/**
+ * How the model was picked: the active version, the canary's share, a version the client asked for, or
+ * the shadow: a copy of a request the active version answered, predicted after the answer left and never
+ * shown to the client.
+ */
+export const MODEL_ROLES = ['active', 'canary', 'pinned', 'shadow'] as const;
+
+/**
+ * On a shadow prediction's line: the active answer to the same request (the replica still holds it when it
+ * runs the copy), and what the paired analysis aggregates, derived once here so that every paired figure
+ * is a plain aggregation over shadow lines.
+ */
+export const shadowPair = z.strictObject({
+  active: z.strictObject({
+    prediction_id: z.string().min(1),
+    version: z.string().min(1),
+    label: z.string().min(1),
+    score: z.number().min(0).max(1),
+    // The active line's event.duration.
+    duration_ns: z.number().int().nonnegative(),
+  }),
+  // Both versions predicted the same label.
+  agree: z.boolean(),
+  // Shadow minus active: score, and this line's event.duration minus the active one's.
+  score_diff: z.number().min(-1).max(1),
+  latency_diff_ns: z.number().int(),
+});
+export type ShadowPair = z.infer<typeof shadowPair>;
 
 export const predictionEvent = ecsEvent('mlmon.prediction', {
   // Nanoseconds, as ECS: this row's share of its batch (see `batch`).
@@ -56,7 +82,12 @@ export const predictionEvent = ecsEvent('mlmon.prediction', {
         .optional(),
       // The request this row came in: `event.duration` is the row's share of the batch's time, this the whole.
       batch: z.strictObject({ size: z.number().int().positive(), duration_ns: z.number().int().nonnegative() }).optional(),
+      // On an active line whose request was copied to the shadow: the id the shadow's prediction of this row
+      // carries, so that feedback for this prediction labels that one too.
+      shadow_id: z.string().min(1).optional(),
     }),
+    // On a shadow line only.
+    shadow: shadowPair.optional(),
   },
 });
 export type PredictionEvent = z.infer<typeof predictionEvent>;

@@ -18,6 +18,19 @@ export const resourceEvent = ecsEvent('mlmon.resource', {
       }),
       // Only services that serve requests report this.
       in_flight_requests: z.number().int().nonnegative().optional(),
+      // Only a replica with a shadow version reports this: its shadow copies since the process started.
+      shadow: z
+        .strictObject({
+          // Copies waiting or running now.
+          queue_depth: count,
+          // Copies not made because the queue was full: the live request was answered, its shadow skipped.
+          dropped: count,
+          // Copies that failed (the shadow threw, or refused the row) or ran past the timeout.
+          errors: count,
+          timeouts: count,
+          completed: count,
+        })
+        .optional(),
       // Only the log shipper reports this: its own progress, so that its health is searchable beside what it ships.
       shipper: z
         .strictObject({
