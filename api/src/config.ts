@@ -38,6 +38,12 @@ export const apiConfigShape = {
     description: 'The serving state (active, canary, shadow), shared by all replicas so that a rollback reaches every one and survives restarts.',
     aliases: ['MODEL_STATE_FILE'],
   }),
+  MLMON_API_SHADOW_QUEUE_SIZE: setting(positiveInt.default(1000), {
+    description: 'Shadow copies a replica holds at most (waiting, running, or timed out and not yet settled); a copy that finds the queue full is dropped and counted, never the live request.',
+  }),
+  MLMON_API_SHADOW_TIMEOUT: setting(positiveDuration.prefault('2s'), {
+    description: 'A shadow copy running longer is given up (counted as a timeout, its answer never logged), so a hanging shadow frees its slots.',
+  }),
   MLMON_API_MAX_BATCH: setting(positiveInt.default(64), { description: 'Most instances in one request.', aliases: ['MAX_BATCH'] }),
   MLMON_API_BODY_LIMIT_BYTES: setting(positiveInt.default(128 * 1024), { description: 'Largest request body; nginx uses the same limit (client_max_body_size).', aliases: ['BODY_LIMIT_BYTES'] }),
   MLMON_API_ADMIN_TOKEN: setting(secretToken.optional(), {

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { EventLog } from '@mlmon/runtime';
-import { CanaryIsActiveError, NoPreviousVersionError, NotActiveError, UnknownModelVersionError } from './models/registry.js';
+import { CanaryIsActiveError, CanaryPresentError, NoPreviousVersionError, NotActiveError, NotShadowError, UnknownModelVersionError } from './models/registry.js';
 
 /** A refusal the client can act on: a status, a stable machine-readable code, and the field at fault. */
 export class ApiError extends Error {
@@ -27,6 +27,8 @@ export function asApiError(err: unknown): ApiError | undefined {
   if (err instanceof CanaryIsActiveError) return new ApiError(409, 'canary_is_active', err.message, 'version');
   if (err instanceof NotActiveError) return new ApiError(409, 'not_active', err.message, 'version');
   if (err instanceof NoPreviousVersionError) return new ApiError(409, 'no_previous_version', err.message, 'version');
+  if (err instanceof NotShadowError) return new ApiError(409, 'not_shadow', err.message, 'version');
+  if (err instanceof CanaryPresentError) return new ApiError(409, 'canary_present', err.message, 'version');
   return undefined;
 }
 

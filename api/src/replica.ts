@@ -4,6 +4,8 @@ import { createApp } from './app.js';
 import type { ApiConfig } from './config.js';
 import type { ReplicaState } from './deps.js';
 import { ModelRegistry } from './models/registry.js';
+import { createPrivacy } from './privacy.js';
+import { createShadow } from './shadow/copies.js';
 
 export interface Replica {
   app: ReturnType<typeof createApp>;
@@ -39,11 +41,16 @@ export async function createReplica(config: ApiConfig): Promise<Replica> {
     },
   });
   const state: ReplicaState = { draining: false, inFlight: 0 };
-  const app = createApp({ config, registry, log, state });
+  const privacy = createPrivacy(config);
+  const shadow = createShadow({ config, registry, log, privacy });
+  const app = createApp({ config, registry, log, state, privacy, shadow });
   const sampler = startResourceSampler({
     log,
     intervalMs: config.MLMON_API_RESOURCE_INTERVAL,
-    extra: () => ({ in_flight_requests: state.inFlight }),
+    extra: () => {
+      const copies = shadow.counters();
+      return { in_flight_requests: state.inFlight, ...(copies ? { shadow: copies } : {}) };
+    },
   });
   return {
     app,

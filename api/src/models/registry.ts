@@ -28,6 +28,8 @@ export interface PastActive {
 export interface ServingState {
   active: string;
   canary: { version: string; weight: number } | null;
+  /** A version that sees a copy of a `sample` share of the requests the active version answers, off the latency path. */
+  shadow: { version: string; sample: number } | null;
   /** Previously active versions, so a rollback knows the previous good one (bounded by HISTORY_LENGTH). */
   history: PastActive[];
 }
@@ -37,6 +39,8 @@ const HISTORY_LENGTH = 20;
 const servingState = z.object({
   active: z.string().min(1),
   canary: z.object({ version: z.string().min(1), weight: z.number().min(0).max(100) }).nullable(),
+  // State files written before shadows existed have none.
+  shadow: z.object({ version: z.string().min(1), sample: z.number().min(0).max(1) }).nullable().default(null),
   // State files written before the history existed have none.
   history: z.array(z.object({ version: z.string().min(1), until: z.string(), rolled_back: z.boolean() })).default([]),
 });
@@ -92,11 +96,30 @@ export class NotActiveError extends Error {
   }
 }
 
-/** A canary must differ from the active version; the HTTP layer answers 409. */
+/** A canary or a shadow must differ from the active version; the HTTP layer answers 409. */
 export class CanaryIsActiveError extends Error {
   constructor(readonly version: string) {
     super(`version "${version}" is already the active one`);
     this.name = 'CanaryIsActiveError';
+  }
+}
+
+/** A promotion of a version that is no longer the shadow (another promotion or a change came first); 409. */
+export class NotShadowError extends Error {
+  constructor(
+    readonly version: string,
+    readonly shadow: string | undefined,
+  ) {
+    super(`version "${version}" is not the shadow (${shadow === undefined ? 'there is none' : `"${shadow}" is`})`);
+    this.name = 'NotShadowError';
+  }
+}
+
+/** A promotion while another canary is serving: it is left to finish its own evaluation; 409. */
+export class CanaryPresentError extends Error {
+  constructor(readonly canary: string) {
+    super(`canary "${canary}" is serving; remove it before promoting the shadow`);
+    this.name = 'CanaryPresentError';
   }
 }
 
@@ -133,7 +156,7 @@ export class ModelRegistry {
       }
     }
     if (models.size === 0) throw new Error(`no model versions under ${opts.dir}`);
-    const registry = new ModelRegistry(models, { active: opts.active, canary: null, history: [] }, opts.stateFile, opts.retrainedDir, onLoaded);
+    const registry = new ModelRegistry(models, { active: opts.active, canary: null, shadow: null, history: [] }, opts.stateFile, opts.retrainedDir, onLoaded);
     if (opts.stateFile && existsSync(opts.stateFile)) {
       registry.state = registry.readStateFile(opts.stateFile);
       await registry.loadNamed(registry.state);
@@ -165,6 +188,12 @@ export class ModelRegistry {
     return { model: this.get(this.state.active), role: 'active' };
   }
 
+  /** The shadow and its sample share, if one is set; read on every request, so without the copy serving() makes. */
+  shadow(): { model: LoadedModel; sample: number } | undefined {
+    const s = this.state.shadow;
+    return s ? { model: this.get(s.version), sample: s.sample } : undefined;
+  }
+
   get(version: string): LoadedModel {
     const model = this.models.get(version);
     if (!model) {
@@ -179,7 +208,7 @@ export class ModelRegistry {
    * servable everywhere. Only plain directory names: a version is never a path.
    */
   private async loadNamed(state: ServingState): Promise<void> {
-    for (const version of [state.active, state.canary?.version]) {
+    for (const version of [state.active, state.canary?.version, state.shadow?.version]) {
       if (version === undefined || this.models.has(version) || !this.retrainedDir || !/^[A-Za-z0-9_.-]+$/.test(version) || version.startsWith('.')) continue;
       const dir = path.join(this.retrainedDir, version);
       if (!existsSync(path.join(dir, 'model_card.json'))) continue;
@@ -194,8 +223,9 @@ export class ModelRegistry {
     this.get(version);
     if (version === this.state.active) return this.serving();
     const canary = this.state.canary?.version === version ? null : this.state.canary;
+    const shadow = this.state.shadow?.version === version ? null : this.state.shadow;
     const left: PastActive = { version: this.state.active, until: new Date().toISOString(), rolled_back: opts.rolledBack ?? false };
-    return this.update({ active: version, canary, history: [...this.state.history, left].slice(-HISTORY_LENGTH) });
+    return this.update({ active: version, canary, shadow, history: [...this.state.history, left].slice(-HISTORY_LENGTH) });
   }
 
   /** The most recent earlier active version that was not itself rolled back, and that this replica can serve. */
@@ -225,6 +255,29 @@ export class ModelRegistry {
     return this.update({ ...this.state, canary: weight > 0 ? { version, weight } : null });
   }
 
+  /** Sets the shadow; `sample` 0 removes it. */
+  async setShadow(version: string, sample: number): Promise<ServingState> {
+    await this.loadNamed({ ...this.state, shadow: { version, sample } });
+    this.get(version);
+    if (version === this.state.active) throw new CanaryIsActiveError(version);
+    return this.update({ ...this.state, shadow: sample > 0 ? { version, sample } : null });
+  }
+
+  async removeShadow(): Promise<ServingState> {
+    return this.update({ ...this.state, shadow: null });
+  }
+
+  /**
+   * The shadow becomes the canary at `weight`%, in one change of the state, so that no replica ever serves
+   * it as both. `version` names the shadow the caller judged: if it is no longer the shadow, this refuses
+   * rather than promote another; a canary already serving is left to finish its own evaluation.
+   */
+  async promoteShadow(version: string, weight: number): Promise<ServingState> {
+    if (this.state.shadow?.version !== version) throw new NotShadowError(version, this.state.shadow?.version);
+    if (this.state.canary) throw new CanaryPresentError(this.state.canary.version);
+    return this.update({ ...this.state, canary: { version, weight }, shadow: null });
+  }
+
   predict(model: LoadedModel, rows: Array<Record<string, number>>): Promise<Prediction[]> {
     return model.session.predict(rows);
   }
@@ -239,6 +292,7 @@ export class ModelRegistry {
   private check(state: ServingState): void {
     this.get(state.active);
     if (state.canary) this.get(state.canary.version);
+    if (state.shadow) this.get(state.shadow.version);
   }
 
   private async update(next: ServingState): Promise<ServingState> {

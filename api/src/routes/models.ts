@@ -67,5 +67,31 @@ export function adminRoutes({ config, registry, log }: Deps) {
       const state = await registry.setCanary(version, weight);
       void audit(weight > 0 ? `canary set to ${version} at ${weight}%` : 'canary removed');
       return c.json(state);
+    })
+    .put('/models/shadow', async (c) => {
+      const { version, body } = await versionOf(c);
+      const sample = body.sample ?? 1;
+      if (typeof sample !== 'number' || !Number.isFinite(sample) || sample < 0 || sample > 1) {
+        throw new ApiError(400, 'invalid_sample', '"sample" must be a number from 0 to 1: the share of requests copied to the shadow (0 removes it)', 'sample');
+      }
+      const state = await registry.setShadow(version, sample);
+      void audit(sample > 0 ? `shadow set to ${version} for ${sample * 100}% of requests` : 'shadow removed');
+      return c.json(state);
+    })
+    .delete('/models/shadow', async (c) => {
+      const state = await registry.removeShadow();
+      void audit('shadow removed');
+      return c.json(state);
+    })
+    .post('/models/shadow/promote', async (c) => {
+      // The shadow the caller judged better: if another change replaced it since, nothing is promoted.
+      const { version, body } = await versionOf(c);
+      const weight = body.weight;
+      if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0 || weight > 100) {
+        throw new ApiError(400, 'invalid_weight', '"weight" must be a number above 0 and at most 100: the canary\'s share of requests', 'weight');
+      }
+      const state = await registry.promoteShadow(version, weight);
+      void audit(`shadow ${version} promoted to canary at ${weight}%`);
+      return c.json(state);
     });
 }

@@ -2,7 +2,6 @@ import { Hono } from 'hono';
 import { ApiError } from '../errors.js';
 import type { Deps } from '../deps.js';
 import type { LoadedModel } from '../models/registry.js';
-import { createPrivacy } from '../privacy.js';
 import { predictionId } from './prediction-id.js';
 import { readJson } from './read-json.js';
 
@@ -56,8 +55,7 @@ function checkRow(model: LoadedModel, row: unknown, where: string): Record<strin
   throw new ApiError(400, 'invalid_feature_value', `${name}: ${detail}`, field);
 }
 
-export function predictRoutes({ config, registry, log }: Deps) {
-  const privacy = createPrivacy(config);
+export function predictRoutes({ config, registry, log, privacy, shadow }: Deps) {
   return new Hono().post('/predict', async (c) => {
     const started = process.hrtime.bigint();
     const request = parseRequest(await readJson(c), config.MLMON_API_MAX_BATCH);
@@ -75,6 +73,10 @@ export function predictRoutes({ config, registry, log }: Deps) {
     const loggedModel = { ...modelRef, role };
     const batch = { size: results.length, duration_ns: batchDuration };
     const ood = config.MLMON_API_OOD_SCORE ? model.ood : undefined;
+    // A copy for the shadow is decided (and its slot taken) now, so that each active line can name its copy's
+    // prediction; it is handed over only once the answer is logged, and runs after the answer left.
+    const shadowModel = role === 'active' && config.MLMON_API_LOG_PREDICTIONS ? shadow.take() : undefined;
+    const shadowIds = shadowModel ? results.map(() => predictionId()) : undefined;
     const logged: Array<Promise<void>> = [];
     const predictions = results.map((r, i) => {
       const id = predictionId();
@@ -95,6 +97,7 @@ export function predictRoutes({ config, registry, log }: Deps) {
                 ...(ood ? { ood: ood.score(rows[i]!) } : {}),
                 batch,
                 ...(context ? { context } : {}),
+                ...(shadowIds ? { shadow_id: shadowIds[i]! } : {}),
               },
             },
           }),
@@ -103,7 +106,22 @@ export function predictRoutes({ config, registry, log }: Deps) {
       return { prediction_id: id, model: modelRef, label: r.label, probability: r.score, probabilities: r.probabilities };
     });
     // Answered only once logged: a prediction nobody can find in the logs is worse than a slower one.
-    await Promise.all(logged);
+    try {
+      await Promise.all(logged);
+    } catch (err) {
+      if (shadowModel) shadow.release();
+      throw err;
+    }
+    if (shadowModel) {
+      shadow.submit({
+        model: shadowModel,
+        rows,
+        ids: shadowIds!,
+        requestId,
+        context,
+        active: { version: model.card.version, duration, predictions: predictions.map((p) => ({ id: p.prediction_id, label: p.label, score: p.probability })) },
+      });
+    }
     return c.json(request.single ? predictions[0] : { predictions });
   });
 }
