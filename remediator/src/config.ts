@@ -87,6 +87,9 @@ export const remediatorConfigShape = {
     aliases: ['MODEL_ADMIN_URL'],
   }),
   MLMON_API_ADMIN_TOKEN: setting(z.string().min(1).optional(), { description: "The replicas' admin token.", secret: true, aliases: ['MODEL_ADMIN_TOKEN'] }),
+  MLMON_REMEDIATOR_PROMOTE_WEIGHT: setting(z.coerce.number().gt(0).max(100).default(10), {
+    description: "Share of traffic (percent) a shadow promoted by the `promote` action gets as the canary; the canary rules then guard it.",
+  }),
   MLMON_RETRAIN_OUTPUT_DIR: setting(z.string().default(path.join(REPO_ROOT, 'run/models')), {
     description: "Retrain: where new versions go (the replicas' MLMON_API_RETRAINED_MODEL_DIR).",
     aliases: ['RETRAIN_OUTPUT_DIR'],

@@ -3,6 +3,7 @@ import { z } from 'zod';
 const serving = z.object({
   active: z.string(),
   canary: z.object({ version: z.string(), weight: z.number() }).nullable(),
+  shadow: z.object({ version: z.string(), sample: z.number() }).nullable(),
   rollback_to: z.string().nullable(),
 });
 export type Serving = z.infer<typeof serving>;
@@ -58,6 +59,11 @@ export class ModelAdmin {
 
   async setCanary(version: string, weight: number): Promise<void> {
     await this.call('PUT', '/admin/models/canary', { version, weight });
+  }
+
+  /** Makes the shadow `version` the canary at `weight`%; the replicas refuse (409) if it is no longer the shadow or a canary serves. */
+  async promoteShadow(version: string, weight: number): Promise<void> {
+    await this.call('POST', '/admin/models/shadow/promote', { version, weight });
   }
 
   /** Replaces `version` as the active one by the previous good version; returns the new active one. */

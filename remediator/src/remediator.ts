@@ -150,6 +150,8 @@ export class Remediator {
       }
       case 'rollback':
         return this.planRollback(alert);
+      case 'promote':
+        return this.planPromote(alert);
       case 'retrain': {
         const retrain = this.need('retrain', alert);
         const target = alert.target ?? 'model';
@@ -228,6 +230,25 @@ export class Remediator {
       };
     }
     return { refused: 'not_serving', target, detail: `version ${target} is neither active (${serving.active}) nor the canary (${canary ?? 'none'})` };
+  }
+
+  /** `target` names the shadow version judged better; it becomes the canary, and the canary rules then guard it. */
+  private async planPromote(alert: AlertPayload): Promise<Plan | Refusal> {
+    const models = this.need('models', alert);
+    const serving = await models.serving();
+    const target = alert.target!;
+    const shadow = serving.shadow?.version;
+    if (shadow === undefined) return { refused: 'no_shadow', target, detail: 'no shadow is set; nothing to promote' };
+    if (shadow !== target) return { refused: 'not_shadow', target, detail: `version ${target} is not the shadow (${shadow} is)` };
+    if (serving.canary) return { refused: 'canary_present', target, detail: `canary ${serving.canary.version} is serving (${serving.canary.weight}%); it is left to finish before a shadow is promoted` };
+    const weight = this.d.config.MLMON_REMEDIATOR_PROMOTE_WEIGHT;
+    return {
+      target,
+      detail: `make shadow ${target} the canary at ${weight}% (MLMON_REMEDIATOR_PROMOTE_WEIGHT) and clear the shadow`,
+      // The canary it becomes (there was none).
+      version: { after: target },
+      run: async () => (await models.promoteShadow(target, weight), {}),
+    };
   }
 
   private async record(d: Omit<Decision, 'at'> & { alert_id?: string | undefined }, answers: boolean): Promise<Decision> {
