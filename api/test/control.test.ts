@@ -91,7 +91,7 @@ describe('model versions and admin', () => {
 
   it('routes the canary its share, tags its predictions, and shares the change with every replica', async () => {
     const set = await call(a, 'PUT', '/admin/models/canary', { version: 'broken', weight: 100 });
-    expect(await set.json()).toEqual({ active: 'v1', canary: { version: 'broken', weight: 100 }, history: [] });
+    expect(await set.json()).toEqual({ active: 'v1', canary: { version: 'broken', weight: 100 }, shadow: null, history: [] });
     const viaA = (await (await call(a, 'POST', '/v1/predict', { features })).json()) as { model: { version: string } };
     expect(viaA.model.version).toBe('broken');
 
