@@ -1,7 +1,8 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { familyPattern } from '@mlmon/contract';
 import type { AnalysisContext, ModelKey } from './context.js';
-import { emptyLabeled, SCORE_DECILE_KEYS, SCORE_DECILES, type RawGroup, type RawLabeled, type RawRejected, type RawWindow } from './raw.js';
+import { latencyDiffRanges } from './paired.js';
+import { emptyLabeled, SCORE_DECILE_KEYS, SCORE_DECILES, type RawGroup, type RawLabeled, type RawPaired, type RawPairedLabeled, type RawRejected, type RawWindow } from './raw.js';
 import { rangesFor } from './reference.js';
 import { nextFloatUp } from './stats.js';
 import { judgmentAggs, judgmentRaw, JUDGMENT_FILTER_PATH } from './judgment/aggregations.js';
@@ -133,13 +134,49 @@ async function collectGroup(ctx: AnalysisContext, r: TimeRange, m: ModelKey): Pr
     ...(scoreRef ? { scoreRanges: bucketCounts(a, 'scoreRanges') } : {}),
     labeled: await collectLabeled(ctx, r, m),
     ...judgmentRaw(ctx.judgments, m.version, a),
+    ...(m.role === 'shadow' ? { paired: await collectPaired(ctx, r, m) } : {}),
   };
+}
+
+/** Most active versions one shadow is paired with in a range (a change of the active version makes two). */
+const ACTIVE_VERSIONS = 100;
+
+/** A shadow's pairs per active version: count, agreements, the score differences' sum and the latency differences' buckets. */
+async function collectPaired(ctx: AnalysisContext, r: TimeRange, m: ModelKey): Promise<Map<string, RawPaired>> {
+  const res = await ctx.client.search({
+    index: `${ctx.prefix}-predictions-*`,
+    size: 0,
+    request_cache: ctx.requestCache,
+    allow_no_indices: true,
+    ignore_unavailable: true,
+    query: { bool: { filter: groupFilter(r, m) } },
+    filter_path: ['aggregations.active.buckets.key', 'aggregations.active.buckets.doc_count', 'aggregations.active.buckets.agree.doc_count', 'aggregations.active.buckets.score_diff.value', 'aggregations.active.buckets.latency.buckets.doc_count'],
+    aggs: {
+      active: {
+        terms: { field: 'mlmon.shadow.active.version', size: ACTIVE_VERSIONS },
+        aggs: {
+          agree: { filter: { term: { 'mlmon.shadow.agree': true } } },
+          score_diff: { sum: { field: 'mlmon.shadow.score_diff' } },
+          latency: { range: { field: 'mlmon.shadow.latency_diff_ns', ranges: latencyDiffRanges() } },
+        },
+      },
+    },
+  });
+  type Bucket = { key: string; doc_count: number } & Aggs;
+  const out = new Map<string, RawPaired>();
+  for (const b of ((res.aggregations?.active as { buckets?: Bucket[] } | undefined)?.buckets ?? [])) {
+    out.set(b.key, { pairs: b.doc_count, agree: docCount(b, 'agree'), scoreDiffSum: sumOf(b, 'score_diff'), latency: bucketCounts(b, 'latency') });
+  }
+  return out;
 }
 
 /** The labeled part of a group: confusion counts, per-row log-loss and Brier sums, and the per-class logit histograms for ROC AUC. */
 export async function collectLabeled(ctx: AnalysisContext, r: TimeRange, m: ModelKey): Promise<RawLabeled> {
   const both = (y: number, p: number): estypes.AggregationsAggregationContainer => ({
     filter: { bool: { filter: [{ term: { 'mlmon.labeled.positive': y } }, { term: { 'mlmon.labeled.predicted_positive': p } }] } },
+  });
+  const correct = (shadow: number, active: number): estypes.AggregationsAggregationContainer => ({
+    filter: { bool: { filter: [{ term: { 'mlmon.labeled.correct': shadow } }, { term: { 'mlmon.labeled.active_correct': active } }] } },
   });
   const res = await ctx.client.search({
     index: familyPattern(ctx.prefix, 'labeled'),
@@ -150,6 +187,19 @@ export async function collectLabeled(ctx: AnalysisContext, r: TimeRange, m: Mode
     ignore_unavailable: true,
     query: { bool: { filter: [...groupFilter(r, m), { term: { 'mlmon.labeled.status': 'joined' } }] } },
     aggs: {
+      ...(m.role === 'shadow'
+        ? {
+            paired: {
+              terms: { field: 'mlmon.shadow.active.version', size: ACTIVE_VERSIONS },
+              aggs: {
+                active_correct: { filter: { term: { 'mlmon.labeled.active_correct': 1 } } },
+                shadow_correct: { filter: { term: { 'mlmon.labeled.correct': 1 } } },
+                b: correct(0, 1),
+                c: correct(1, 0),
+              },
+            },
+          }
+        : {}),
       tp: both(1, 1),
       fp: both(0, 1),
       tn: both(0, 0),
@@ -179,6 +229,12 @@ export async function collectLabeled(ctx: AnalysisContext, r: TimeRange, m: Mode
   for (const b of (a.by_truth as estypes.AggregationsLongTermsAggregate).buckets as unknown as Array<{ key: number; scores: estypes.AggregationsHistogramAggregate }>) {
     const into = Number(b.key) === 1 ? out.logitPos : out.logitNeg;
     for (const h of b.scores.buckets as estypes.AggregationsHistogramBucket[]) into.set(h.key, h.doc_count);
+  }
+  if (a.paired) {
+    out.paired = new Map<string, RawPairedLabeled>();
+    for (const b of (a.paired as { buckets: Array<{ key: string; doc_count: number } & Aggs> }).buckets) {
+      out.paired.set(b.key, { n: b.doc_count, activeCorrect: docCount(b, 'active_correct'), shadowCorrect: docCount(b, 'shadow_correct'), b: docCount(b, 'b'), c: docCount(b, 'c') });
+    }
   }
   return out;
 }

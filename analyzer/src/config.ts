@@ -32,7 +32,11 @@ export const analyzerConfigShape = {
     aliases: ['ANALYZER_MIN_PREDICTIONS'],
     shownDefault: 'one reference chunk (45)',
   }),
-  MLMON_ANALYZER_ALPHA: setting(z.coerce.number().gt(0).lt(1).default(0.05), { description: "1 minus the confidence of the canary's accuracy-difference interval (and its z-test's level).", aliases: ['ANALYZER_ALPHA'] }),
+  MLMON_ANALYZER_ALPHA: setting(z.coerce.number().gt(0).lt(1).default(0.05), { description: "1 minus the confidence of the canary's accuracy-difference interval (and its z-test's level), and the significance level of a shadow's McNemar test against the active version.", aliases: ['ANALYZER_ALPHA'] }),
+  MLMON_ANALYZER_SHADOW_MIN_DISCORDANT: setting(positiveInt.default(20), {
+    description:
+      "A shadow is called significantly better or worse than the active version (McNemar's exact test, p below MLMON_ANALYZER_ALPHA) only on at least this many discordant labeled requests (one version right, the other wrong).",
+  }),
   MLMON_ANALYZER_REFERENCE_PROFILE: setting(z.string().default(`${REPO_ROOT}model/artifacts/reference_profile.json`), {
     description: 'The training reference drift is measured against (model/train.py writes it).',
     aliases: ['REFERENCE_PROFILE'],

@@ -13,7 +13,7 @@ import type { Reference } from './reference.js';
 export interface ModelKey {
   name: string;
   version: string;
-  role: 'active' | 'canary' | 'pinned';
+  role: 'active' | 'canary' | 'pinned' | 'shadow';
 }
 
 /** Thresholds and sample sizes; README.md explains each. */
@@ -25,9 +25,11 @@ export interface AnalysisSettings {
   psiFloor: number;
   calibration: Calibration;
   referenceChunks: number;
+  /** A shadow is significantly better or worse only on at least this many discordant labeled pairs. */
+  minDiscordant: number;
 }
 
-export const DEFAULT_SETTINGS: AnalysisSettings = { minLabeled: 30, alpha: 0.05, psiFloor: 1e-4, calibration: 'auto', referenceChunks: 10 };
+export const DEFAULT_SETTINGS: AnalysisSettings = { minLabeled: 30, alpha: 0.05, psiFloor: 1e-4, calibration: 'auto', referenceChunks: 10, minDiscordant: 20 };
 
 export interface AnalysisContext {
   client: Client;

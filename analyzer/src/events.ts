@@ -28,10 +28,14 @@ export function metricEvents(report: WindowReport): Array<
     const drift = [...g.drift.features, ...(g.drift.score ? [g.drift.score] : []), g.drift.summary];
     const dq = [...g.data_quality.features, g.data_quality.summary];
     const q = g.quality;
+    const p = q.paired;
+    const paired = p
+      ? `; against ${p.active_version} on ${p.pairs} requests: agreement ${p.agreement?.toFixed(4) ?? '-'}, ${p.labeled_pairs} labeled, only the active right ${p.active_only_correct}, only the shadow right ${p.shadow_only_correct}, McNemar p ${p.mcnemar_p_value?.toPrecision(3) ?? '-'}${p.significantly_better ? ', SIGNIFICANTLY BETTER' : p.significantly_worse ? ', SIGNIFICANTLY WORSE' : ''}`
+      : '';
     return [
       {
         dataset: 'mlmon.quality' as const,
-        message: q.sufficient ? `quality ${who}: accuracy ${q.accuracy?.toFixed(4)} over ${q.labeled} labeled` : `quality ${who}: insufficient data (${q.count === 0 ? 'no predictions, ' : ''}${q.labeled} labeled, ${q.min_samples} needed)`,
+        message: `${q.sufficient ? `quality ${who}: accuracy ${q.accuracy?.toFixed(4)} over ${q.labeled} labeled` : `quality ${who}: insufficient data (${q.count === 0 ? 'no predictions, ' : ''}${q.labeled} labeled, ${q.min_samples} needed)`}${paired}`,
         fields: { mlmon: finiteOnly({ ...scope, quality: q }) },
       },
       ...drift.map((d) => ({ dataset: 'mlmon.drift' as const, message: `drift ${who}: ${d.feature}`, fields: { mlmon: finiteOnly({ ...scope, drift: d }) } })),

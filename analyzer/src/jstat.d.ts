@@ -7,6 +7,8 @@ declare module 'jstat' {
         cdf(x: number, mean: number, sd: number): number;
         inv(p: number, mean: number, sd: number): number;
       };
+      /** The regularized incomplete beta function I_x(a, b). */
+      ibeta(x: number, a: number, b: number): number;
     };
   };
   export default jstat;

@@ -16,7 +16,10 @@ import { AnalyzerWriter, type LabeledWrite } from './writer.js';
  * and one "labeled" document per prediction, `_id` = prediction id, holds what
  * the quality metrics aggregate. Its external version is derived from the
  * feedback time, so the latest feedback wins whatever the order of processing,
- * and a retry or a duplicate can never count twice.
+ * and a retry or a duplicate can never count twice. Feedback for an active
+ * prediction whose request was copied to a shadow (`shadow_id` on its line)
+ * labels the shadow's prediction too, whose labeled document then carries both
+ * versions' correctness for the paired analysis.
  */
 
 const dayIndex = (prefix: string, family: 'predictions' | 'labeled', ms: number) => familyIndex(prefix, family, new Date(ms));
@@ -40,8 +43,15 @@ interface Feedback {
 interface PredictionSource {
   '@timestamp': string;
   http?: { request?: { id?: string } };
-  mlmon: { model: ModelKey; prediction: { id: string; label: string; score: number } };
+  mlmon: {
+    model: ModelKey;
+    prediction: { id: string; label: string; score: number; shadow_id?: string };
+    shadow?: { active: { prediction_id: string; version: string; label: string } };
+  };
 }
+
+/** What to write for a feedback whose prediction is not found (yet). */
+type IfMissing = 'orphaned' | 'shadow_pending' | 'skip';
 
 interface State {
   /** Per feedback index: its uuid (a recreated index starts over) and the last `_seq_no` joined. */
@@ -79,6 +89,9 @@ export interface JoinStats {
   joined: number;
   orphaned: number;
   superseded: number;
+  /** Shadow predictions labeled by their active prediction's feedback, and those whose line has not been indexed yet. */
+  shadows: number;
+  shadowsPending: number;
 }
 
 export interface JoinerOptions {
@@ -89,6 +102,11 @@ export interface JoinerOptions {
   sliceMs?: number;
   /** The service's writer (which reports what it could not write); a joiner on its own writes through one of its own. */
   writer?: AnalyzerWriter;
+  /**
+   * How long a shadow's line may take to be indexed after its active one (the service's late horizon): a
+   * shadow prediction not found when its feedback is joined is looked for again until it is this old.
+   */
+  shadowWaitMs?: number;
 }
 
 export class Joiner {
@@ -97,6 +115,7 @@ export class Joiner {
   private readonly batchSize: number;
   private readonly sliceMs: number | undefined;
   private readonly writer: AnalyzerWriter;
+  private readonly shadowWaitMs: number;
   constructor(
     private readonly client: Client,
     private readonly prefix: string,
@@ -109,6 +128,7 @@ export class Joiner {
     this.batchSize = o.batchSize ?? 2000;
     this.sliceMs = o.sliceMs;
     this.writer = o.writer ?? new AnalyzerWriter(client, { prefix });
+    this.shadowWaitMs = o.shadowWaitMs ?? 300_000;
   }
 
   /** The slices (by start) whose labeled part changed since clearPending last covered them. */
@@ -132,7 +152,7 @@ export class Joiner {
 
   /** Joins every feedback indexed since the last run, then retries the orphans. */
   async run(): Promise<JoinStats> {
-    const stats: JoinStats = { feedbackRead: 0, joined: 0, orphaned: 0, superseded: 0 };
+    const stats: JoinStats = { feedbackRead: 0, joined: 0, orphaned: 0, superseded: 0, shadows: 0, shadowsPending: 0 };
     const res = await this.client.indices.stats({ index: `${this.prefix}-feedback-*`, level: 'shards', expand_wildcards: 'open' }, { ignore: [404] });
     const indices = (res.indices ?? {}) as Record<string, estypes.IndicesStatsIndicesStats>;
     for (const [index, s] of Object.entries(indices).sort(([a], [b]) => a.localeCompare(b))) {
@@ -171,30 +191,34 @@ export class Joiner {
       known.checkpoint = upTo;
       await this.stateFile.write(this.state);
     }
-    await this.retryOrphans(stats);
+    await this.retry('orphaned', stats);
+    await this.retry('shadow_pending', stats);
     return stats;
   }
 
-  private async retryOrphans(stats: JoinStats): Promise<void> {
+  /** Joins the documents left orphaned or waiting for their shadow line, whose prediction may have landed since. */
+  private async retry(status: 'orphaned' | 'shadow_pending', stats: JoinStats): Promise<void> {
+    // A shadow line comes within its copy's timeout and the shipper's lag, or never (the copy failed or timed out).
+    const recent = status === 'shadow_pending' ? [{ range: { '@timestamp': { gte: Date.now() - this.shadowWaitMs, format: 'epoch_millis' } } }] : [];
     const res = await this.client.search<{ mlmon: { prediction: { id: string }; feedback: { true_label: string; at: string; id: string } } }>(
       {
         index: familyPattern(this.prefix, 'labeled'),
         size: 10_000,
-        query: { term: { 'mlmon.labeled.status': 'orphaned' } },
+        query: { bool: { filter: [{ term: { 'mlmon.labeled.status': status } }, ...recent] } },
         _source: ['mlmon.prediction.id', 'mlmon.feedback'],
         sort: [{ '@timestamp': 'asc' }],
       },
       { ignore: [404] },
     );
-    const orphans = (res.hits?.hits ?? []).map((h) => ({
+    const waiting = (res.hits?.hits ?? []).map((h) => ({
       id: h._source!.mlmon.feedback.id,
       predictionId: h._source!.mlmon.prediction.id,
       trueLabel: h._source!.mlmon.feedback.true_label,
       at: Date.parse(h._source!.mlmon.feedback.at),
     }));
-    if (orphans.length === 0) return;
+    if (waiting.length === 0) return;
     const before = this.state.pending?.length;
-    await this.join(orphans, stats, true);
+    await this.join(waiting, stats, 'skip');
     if (this.state.pending?.length !== before) await this.stateFile.write(this.state);
   }
 
@@ -206,7 +230,8 @@ export class Joiner {
     if (pending.at(-1) !== start && !pending.includes(start)) pending.push(start);
   }
 
-  private async join(batch: Feedback[], stats: JoinStats, retry = false): Promise<void> {
+  /** The predictions a batch names, by id, from the daily indices their ids' times name. */
+  private async fetch(batch: Feedback[]): Promise<Map<string, PredictionSource>> {
     // A prediction is logged a moment after its id is made: near midnight it can land in the next day's index.
     const docs = batch.flatMap((f) => {
       const t = uuidv7Time(f.predictionId) ?? f.at;
@@ -216,50 +241,94 @@ export class Joiner {
     const found = new Map<string, PredictionSource>();
     const res = await this.client.mget<PredictionSource>({
       docs,
-      _source_includes: ['@timestamp', 'http.request.id', 'mlmon.model', 'mlmon.prediction.id', 'mlmon.prediction.label', 'mlmon.prediction.score'],
+      _source_includes: [
+        '@timestamp',
+        'http.request.id',
+        'mlmon.model',
+        'mlmon.prediction.id',
+        'mlmon.prediction.label',
+        'mlmon.prediction.score',
+        'mlmon.prediction.shadow_id',
+        'mlmon.shadow.active.prediction_id',
+        'mlmon.shadow.active.version',
+        'mlmon.shadow.active.label',
+      ],
     });
     for (const d of res.docs) if ('found' in d && d.found && d._source) found.set(d._id, d._source);
-    const writes = batch.flatMap((f): LabeledWrite[] => {
-      const p = found.get(f.predictionId);
-      // An orphan that is still one stays as it is.
-      if (!p && retry) return [];
-      const t = uuidv7Time(f.predictionId) ?? f.at;
-      const feedback = { true_label: f.trueLabel, at: new Date(f.at).toISOString(), id: f.id };
-      const target = { index: dayIndex(this.prefix, 'labeled', t), id: f.predictionId };
-      if (!p) {
-        stats.orphaned += 1;
-        return [{ ...target, version: f.at * 2, doc: { '@timestamp': new Date(t).toISOString(), mlmon: { prediction: { id: f.predictionId }, feedback, labeled: { status: 'orphaned' } } } }];
-      }
-      stats.joined += 1;
-      this.touch(Date.parse(p['@timestamp']));
-      const y = f.trueLabel === this.positiveLabel ? 1 : 0;
-      const predicted = p.mlmon.prediction.label === this.positiveLabel ? 1 : 0;
-      const score = p.mlmon.prediction.score;
-      const clipped = Math.min(Math.max(score, EPS), 1 - EPS);
-      const doc: LabeledDocument = {
-        '@timestamp': p['@timestamp'],
-        ...(p.http?.request?.id ? { http: { request: { id: p.http.request.id } } } : {}),
-        mlmon: {
-          model: p.mlmon.model,
-          prediction: p.mlmon.prediction,
-          feedback,
-          labeled: {
-            status: 'joined',
-            positive: y,
-            predicted_positive: predicted,
-            correct: y === predicted ? 1 : 0,
-            log_loss: -(y * Math.log(clipped) + (1 - y) * Math.log(1 - clipped)),
-            brier: (score - y) ** 2,
-            // The ROC AUC histogram bins the logit: the same order as the score, but scores piled up near 0
-            // and 1 spread over many bins, which keeps the AUC's binning error small where models are confident.
-            logit: Math.log(clipped) - Math.log(1 - clipped),
-          },
-        },
-      };
-      // Joined outranks orphaned for the same feedback; a later feedback outranks both.
-      return [{ ...target, version: f.at * 2 + 1, doc }];
+    return found;
+  }
+
+  private async join(batch: Feedback[], stats: JoinStats, ifMissing: IfMissing = 'orphaned'): Promise<void> {
+    const found = await this.fetch(batch);
+    // Feedback names the prediction its client was given; the shadow's copy of that request is labeled by it too.
+    const copies = batch.flatMap((f) => {
+      const copy = found.get(f.predictionId)?.mlmon.prediction.shadow_id;
+      return copy ? [{ ...f, predictionId: copy }] : [];
     });
+    const foundCopies = copies.length > 0 ? await this.fetch(copies) : new Map<string, PredictionSource>();
+    const writes = [
+      ...batch.flatMap((f) => this.labeledDoc(f, found.get(f.predictionId), ifMissing, stats)),
+      ...copies.flatMap((f) => this.labeledDoc(f, foundCopies.get(f.predictionId), 'shadow_pending', stats)),
+    ];
     // Refused as not newer: this prediction already holds a later feedback (or this very one), which is the point.
     stats.superseded += (await this.writer.labeled(writes)).conflicts;
+  }
+
+  /** The labeled document of one feedback and its prediction, or what stands for it until the prediction is found. */
+  private labeledDoc(f: Feedback, p: PredictionSource | undefined, ifMissing: IfMissing, stats: JoinStats): LabeledWrite[] {
+    const t = uuidv7Time(f.predictionId) ?? f.at;
+    const feedback = { true_label: f.trueLabel, at: new Date(f.at).toISOString(), id: f.id };
+    if (!p) {
+      // A document that is still waiting stays as it is.
+      if (ifMissing === 'skip') return [];
+      if (ifMissing === 'orphaned') stats.orphaned += 1;
+      else stats.shadowsPending += 1;
+      return [
+        {
+          version: f.at * 2,
+          index: dayIndex(this.prefix, 'labeled', t),
+          id: f.predictionId,
+          doc: { '@timestamp': new Date(t).toISOString(), mlmon: { prediction: { id: f.predictionId }, feedback, labeled: { status: ifMissing } } },
+        },
+      ];
+    }
+    const pair = p.mlmon.shadow;
+    if (pair) stats.shadows += 1;
+    else stats.joined += 1;
+    this.touch(Date.parse(p['@timestamp']));
+    const y = f.trueLabel === this.positiveLabel ? 1 : 0;
+    const predicted = p.mlmon.prediction.label === this.positiveLabel ? 1 : 0;
+    const { id, label, score } = p.mlmon.prediction;
+    const clipped = Math.min(Math.max(score, EPS), 1 - EPS);
+    return [
+      {
+        // Joined outranks orphaned (or waiting) for the same feedback; a later feedback outranks both.
+        version: f.at * 2 + 1,
+        index: dayIndex(this.prefix, 'labeled', t),
+        id,
+        doc: {
+          '@timestamp': p['@timestamp'],
+          ...(p.http?.request?.id ? { http: { request: { id: p.http.request.id } } } : {}),
+          mlmon: {
+            model: p.mlmon.model,
+            prediction: { id, label, score },
+            feedback,
+            ...(pair ? { shadow: { active: { version: pair.active.version, prediction_id: pair.active.prediction_id } } } : {}),
+            labeled: {
+              status: 'joined',
+              positive: y,
+              predicted_positive: predicted,
+              correct: y === predicted ? 1 : 0,
+              ...(pair ? { active_correct: pair.active.label === f.trueLabel ? 1 : 0 } : {}),
+              log_loss: -(y * Math.log(clipped) + (1 - y) * Math.log(1 - clipped)),
+              brier: (score - y) ** 2,
+              // The ROC AUC histogram bins the logit: the same order as the score, but scores piled up near 0
+              // and 1 spread over many bins, which keeps the AUC's binning error small where models are confident.
+              logit: Math.log(clipped) - Math.log(1 - clipped),
+            },
+          },
+        },
+      },
+    ];
   }
 }

@@ -25,6 +25,25 @@ export interface RawLabeled {
   /** ROC AUC histograms of the logit, per true class: bin key → count. */
   logitPos: Map<number, number>;
   logitNeg: Map<number, number>;
+  /** A shadow's labeled pairs, per active version it shadowed. */
+  paired?: Map<string, RawPairedLabeled>;
+}
+
+/** A shadow's pairs with one active version (paired.ts): counts, a sum, and the latency difference's bucket counts. */
+export interface RawPaired {
+  pairs: number;
+  agree: number;
+  scoreDiffSum: number;
+  latency: Uint32Array;
+}
+
+/** Labeled pairs: both right or wrong, and McNemar's discordant b (only the active right) and c (only the shadow right). */
+export interface RawPairedLabeled {
+  n: number;
+  activeCorrect: number;
+  shadowCorrect: number;
+  b: number;
+  c: number;
 }
 
 export interface RawGroup {
@@ -48,6 +67,8 @@ export interface RawGroup {
   cbpe?: RawCbpe | null;
   /** The replicas' OOD scores: how many predictions carry one, their sum and sum of squares, how many are flagged. */
   oodScores: OodSums;
+  /** A shadow's pairs, per active version it shadowed. */
+  paired?: Map<string, RawPaired>;
 }
 
 export interface RawRejected {
@@ -95,6 +116,32 @@ function addCounts(into: Uint32Array, b: Uint32Array): void {
   for (let i = 0; i < b.length; i++) into[i]! += b[i]!;
 }
 
+/** Adds each key's parts into `into`'s (cloned when new, so merge never shares what a slice holds). */
+function addKeyed<T>(into: Map<string, T>, from: Map<string, T> | undefined, add: (a: T, b: T) => void, clone: (t: T) => T): void {
+  for (const [k, v] of from ?? []) {
+    const known = into.get(k);
+    if (known) add(known, v);
+    else into.set(k, clone(v));
+  }
+}
+
+function addPairedLabeled(a: RawPairedLabeled, b: RawPairedLabeled): void {
+  a.n += b.n;
+  a.activeCorrect += b.activeCorrect;
+  a.shadowCorrect += b.shadowCorrect;
+  a.b += b.b;
+  a.c += b.c;
+}
+
+function addPaired(a: RawPaired, b: RawPaired): void {
+  a.pairs += b.pairs;
+  a.agree += b.agree;
+  a.scoreDiffSum += b.scoreDiffSum;
+  addCounts(a.latency, b.latency);
+}
+
+const clonePaired = (p: RawPaired): RawPaired => ({ ...p, latency: new Uint32Array(p.latency) });
+
 function addLabeled(into: RawLabeled, l: RawLabeled): void {
   into.count += l.count;
   into.tp += l.tp;
@@ -105,6 +152,7 @@ function addLabeled(into: RawLabeled, l: RawLabeled): void {
   into.brierSum += l.brierSum;
   addMap(into.logitPos, l.logitPos);
   addMap(into.logitNeg, l.logitNeg);
+  if (l.paired) addKeyed((into.paired ??= new Map()), l.paired, addPairedLabeled, (p) => ({ ...p }));
 }
 
 function cloneGroup(g: RawGroup): RawGroup {
@@ -113,7 +161,13 @@ function cloneGroup(g: RawGroup): RawGroup {
     deciles: [...g.deciles],
     features: g.features.map((f) => new Uint32Array(f)),
     ...(g.scoreRanges ? { scoreRanges: new Uint32Array(g.scoreRanges) } : {}),
-    labeled: { ...g.labeled, logitPos: new Map(g.labeled.logitPos), logitNeg: new Map(g.labeled.logitNeg) },
+    labeled: {
+      ...g.labeled,
+      logitPos: new Map(g.labeled.logitPos),
+      logitNeg: new Map(g.labeled.logitNeg),
+      ...(g.labeled.paired ? { paired: new Map([...g.labeled.paired].map(([k, p]) => [k, { ...p }])) } : {}),
+    },
+    ...(g.paired ? { paired: new Map([...g.paired].map(([k, p]) => [k, clonePaired(p)])) } : {}),
     ...(g.cbpe !== undefined ? { cbpe: g.cbpe && cloneCbpe(g.cbpe) } : {}),
     oodScores: { ...g.oodScores },
   };
@@ -135,6 +189,7 @@ function accumulate(into: RawGroup, g: RawGroup): void {
   if (cbpe === undefined) delete into.cbpe;
   else into.cbpe = cbpe;
   addOodSums(into.oodScores, g.oodScores);
+  if (g.paired) addKeyed((into.paired ??= new Map()), g.paired, addPaired, clonePaired);
 }
 
 /**
@@ -173,7 +228,8 @@ export function serializeRaw(w: RawWindow): unknown {
       scoreMax: g.scoreMax === -Infinity ? null : g.scoreMax,
       features: g.features.map(b64),
       ...(g.scoreRanges ? { scoreRanges: b64(g.scoreRanges) } : {}),
-      labeled: { ...g.labeled, logitPos: [...g.labeled.logitPos], logitNeg: [...g.labeled.logitNeg] },
+      labeled: { ...g.labeled, logitPos: [...g.labeled.logitPos], logitNeg: [...g.labeled.logitNeg], ...(g.labeled.paired ? { paired: [...g.labeled.paired] } : {}) },
+      ...(g.paired ? { paired: [...g.paired].map(([k, p]) => [k, { ...p, latency: b64(p.latency) }]) } : {}),
       ...(g.cbpe !== undefined ? { cbpe: serializeCbpe(g.cbpe) } : {}),
     })),
     rejected: { total: w.rejected.total, byFeature: [...w.rejected.byFeature] },
@@ -197,7 +253,13 @@ export function deserializeRaw(o: Serialized): RawWindow {
       scoreMax: g.scoreMax ?? -Infinity,
       features: (g.features as string[]).map(u32),
       ...(g.scoreRanges ? { scoreRanges: u32(g.scoreRanges) } : {}),
-      labeled: { ...g.labeled, logitPos: new Map(g.labeled.logitPos), logitNeg: new Map(g.labeled.logitNeg) },
+      labeled: {
+        ...g.labeled,
+        logitPos: new Map(g.labeled.logitPos),
+        logitNeg: new Map(g.labeled.logitNeg),
+        ...(g.labeled.paired ? { paired: new Map(g.labeled.paired) } : {}),
+      },
+      ...(g.paired ? { paired: new Map((g.paired as Array<[string, Serialized]>).map(([k, p]) => [k, { ...p, latency: u32(p.latency) }])) } : {}),
       ...(g.cbpe !== undefined ? { cbpe: deserializeCbpe(g.cbpe) } : {}),
     })),
     rejected: { total: o.rejected.total, byFeature: new Map(o.rejected.byFeature) },

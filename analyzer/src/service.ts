@@ -20,6 +20,7 @@ export function settingsOf(config: AnalyzerConfig): AnalysisSettings {
     psiFloor: 1e-4,
     calibration: config.MLMON_ANALYZER_CBPE_CALIBRATION,
     referenceChunks: config.MLMON_ANALYZER_REFERENCE_CHUNKS,
+    minDiscordant: config.MLMON_ANALYZER_SHADOW_MIN_DISCORDANT,
   };
 }
 
@@ -71,6 +72,7 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
     progress: (m) => say('info', m),
     sliceMs: interval,
     writer,
+    shadowWaitMs: horizon,
   });
   const ctx = contextOf(config, client, reference, (m) => say('warn', m));
   const slices = new SliceStore(ctx, {
@@ -97,8 +99,9 @@ export async function startAnalyzer(config: AnalyzerConfig, opts: { client?: Cli
       prepared = true;
     }
     const joined = await joiner.run();
-    if (joined.feedbackRead > 0 || joined.joined > 0) {
-      say('info', `feedback: ${joined.feedbackRead} read, ${joined.joined} joined, ${joined.orphaned} orphaned (prediction not indexed yet), ${joined.superseded} superseded`);
+    if (joined.feedbackRead > 0 || joined.joined > 0 || joined.shadows > 0) {
+      const shadows = joined.shadows + joined.shadowsPending > 0 ? `, ${joined.shadows} shadow copies labeled (${joined.shadowsPending} not indexed yet)` : '';
+      say('info', `feedback: ${joined.feedbackRead} read, ${joined.joined} joined, ${joined.orphaned} orphaned (prediction not indexed yet), ${joined.superseded} superseded${shadows}`);
     }
     const now = Date.now();
     let next = joiner.nextTick ?? floorTick(now);

@@ -7,7 +7,7 @@ const { jStat } = jstat;
  * statsmodels compute (the test fixtures hold these to their answers): the
  * two-sample KS p-value from the statistic and the sample sizes (the samples
  * themselves never leave Elasticsearch), Newcombe's interval, PSI on fixed
- * bins, Benjamini-Hochberg. The normal distribution is jstat's.
+ * bins, Benjamini-Hochberg. The normal and binomial distributions are jstat's.
  */
 
 const normalSf = (z: number) => jStat.normal.cdf(-z, 0, 1);
@@ -47,6 +47,22 @@ export function twoProportionPValue(x1: number, n1: number, x2: number, n2: numb
   if (!(se > 0)) return undefined;
   const z = (x1 / n1 - x2 / n2) / se;
   return Math.min(1, 2 * normalSf(Math.abs(z)));
+}
+
+/**
+ * The exact two-sided McNemar test of paired binary outcomes from its
+ * discordant counts b and c, as statsmodels' mcnemar(table, exact=True):
+ * min(1, 2·P(X ≤ k)) for X ~ Binomial(b + c, 1/2), k = min(b, c); 1 with no
+ * discordant pair. P(X ≤ k) is jstat's regularized incomplete beta
+ * I_{1/2}(n − k, k + 1), the binomial CDF's closed form: jStat.binomial.cdf
+ * rounds to 1e-10, which makes every p-value below that 0, while ibeta stays
+ * within a relative 1e-7 of statsmodels down to 1e-58 (test/stats.test.ts).
+ */
+export function mcnemarExactPValue(b: number, c: number): number {
+  const k = Math.min(b, c);
+  const n = b + c;
+  if (k === n) return 1;
+  return Math.min(1, 2 * jStat.ibeta(0.5, n - k, k + 1));
 }
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));

@@ -5,6 +5,7 @@ import { binCounts, countsBelow, ksStatistic, referenceBinCounts, type Reference
 import { benjaminiHochberg, ksPValue, newcombeDiff, nextFloatUp, psi, twoProportionPValue } from './stats.js';
 import { judgeGroup, type CbpeFields, type OodRateFields, type ReconstructionFields } from './judgment/judge.js';
 import { driftVerdict } from './judgment/univariate.js';
+import { finishPaired, type Paired } from './paired.js';
 
 export interface Window {
   start: Date;
@@ -35,6 +36,7 @@ interface QualityFields {
   min_samples: number;
   sufficient: boolean;
   vs_active?: VsActive;
+  paired?: Paired;
 }
 
 export interface VsActive {
@@ -130,7 +132,8 @@ export function finish(ctx: Pick<AnalysisContext, 'reference' | 'settings' | 'ju
   const seen = new Set(present.map((g) => groupKey(g.model)));
   const idle = known.filter((m) => !seen.has(groupKey(m))).map((m) => emptyGroup(ctx.reference, m));
   const reports = [...present, ...idle].map((g) => finishGroup(ctx, g));
-  const received = reports.reduce((a, r) => a + r.quality.count, 0) + raw.rejected.total;
+  // A shadow's predictions are copies of requests already counted under the active version.
+  const received = reports.reduce((a, r) => a + (r.model.role === 'shadow' ? 0 : r.quality.count), 0) + raw.rejected.total;
   for (const r of reports) applyRejected(r, raw.rejected, received);
   compareCanaries(reports, ctx.settings);
   return { window: { start: new Date(raw.start).toISOString(), end: new Date(raw.end).toISOString(), name }, versions: reports };
@@ -160,6 +163,13 @@ function finishGroup({ reference, settings, judgments }: Pick<AnalysisContext, '
     ...judged.quality,
   };
   Object.assign(quality, labeledQuality(g.labeled, count, settings));
+  if (m.role === 'shadow') {
+    const paired = finishPaired(g.paired, g.labeled.paired, { alpha: settings.alpha, minDiscordant: settings.minDiscordant });
+    if (paired) quality.paired = paired;
+    if ((paired?.discordant ?? 0) < settings.minDiscordant) {
+      notes.push(`paired: insufficient data: ${paired?.discordant ?? 0} discordant labeled pairs, ${settings.minDiscordant} needed to call the shadow better or worse`);
+    }
+  }
   if (quality.labeled < settings.minLabeled) notes.push(`quality: insufficient data: ${quality.labeled} labeled, ${settings.minLabeled} needed`);
 
   // Drift and data quality: KS distance and PSI against the thresholds of a reference chunk's worth of training rows.

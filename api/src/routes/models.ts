@@ -44,6 +44,12 @@ const canaryBody = versionBody.extend({ weight: z.number({ error: WEIGHT }).min(
 const noVersion = { code: 'invalid_version', message: VERSION, field: 'version' };
 const versionJson = validJson(versionBody, { version: 'invalid_version' }, noVersion);
 const canaryJson = validJson(canaryBody, { version: 'invalid_version', weight: 'invalid_weight' }, noVersion);
+const SAMPLE = '"sample" must be a number from 0 to 1: the share of requests copied to the shadow (0 removes it)';
+const shadowBody = versionBody.extend({ sample: z.number({ error: SAMPLE }).min(0, { error: SAMPLE }).max(1, { error: SAMPLE }).default(1) });
+const shadowJson = validJson(shadowBody, { version: 'invalid_version', sample: 'invalid_sample' }, noVersion);
+const PROMOTE_WEIGHT = '"weight" must be a number above 0 and at most 100: the canary\'s share of requests';
+const promoteBody = versionBody.extend({ weight: z.number({ error: PROMOTE_WEIGHT }).gt(0, { error: PROMOTE_WEIGHT }).max(100, { error: PROMOTE_WEIGHT }) });
+const promoteJson = validJson(promoteBody, { version: 'invalid_version', weight: 'invalid_weight' }, noVersion);
 
 export function adminRoutes({ config, registry, log }: Deps) {
   const audit = (message: string) => log.write('mlmon.app', 'info', message, {});
@@ -68,12 +74,8 @@ export function adminRoutes({ config, registry, log }: Deps) {
       void audit(weight > 0 ? `canary set to ${version} at ${weight}%` : 'canary removed');
       return c.json(state);
     })
-    .put('/models/shadow', async (c) => {
-      const { version, body } = await versionOf(c);
-      const sample = body.sample ?? 1;
-      if (typeof sample !== 'number' || !Number.isFinite(sample) || sample < 0 || sample > 1) {
-        throw new ApiError(400, 'invalid_sample', '"sample" must be a number from 0 to 1: the share of requests copied to the shadow (0 removes it)', 'sample');
-      }
+    .put('/models/shadow', shadowJson, async (c) => {
+      const { version, sample } = c.req.valid('json');
       const state = await registry.setShadow(version, sample);
       void audit(sample > 0 ? `shadow set to ${version} for ${sample * 100}% of requests` : 'shadow removed');
       return c.json(state);
@@ -83,13 +85,9 @@ export function adminRoutes({ config, registry, log }: Deps) {
       void audit('shadow removed');
       return c.json(state);
     })
-    .post('/models/shadow/promote', async (c) => {
+    .post('/models/shadow/promote', promoteJson, async (c) => {
       // The shadow the caller judged better: if another change replaced it since, nothing is promoted.
-      const { version, body } = await versionOf(c);
-      const weight = body.weight;
-      if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0 || weight > 100) {
-        throw new ApiError(400, 'invalid_weight', '"weight" must be a number above 0 and at most 100: the canary\'s share of requests', 'weight');
-      }
+      const { version, weight } = c.req.valid('json');
       const state = await registry.promoteShadow(version, weight);
       void audit(`shadow ${version} promoted to canary at ${weight}%`);
       return c.json(state);
