@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { familyIndex, familyPattern, type LabeledDocument } from '@mlmon/contract';
+import { familyIndex, familyPattern } from '@mlmon/contract';
 import { writeFileAtomic } from '@mlmon/runtime';
 import type { ModelKey } from './context.js';
 import { AnalyzerWriter, type LabeledWrite } from './writer.js';

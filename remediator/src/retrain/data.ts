@@ -42,6 +42,8 @@ export async function pullLabeledData(
         bool: {
           // An orphan (feedback whose prediction is not indexed yet) has no features to learn from.
           filter: [{ term: { 'mlmon.labeled.status': 'joined' } }, { range: { 'mlmon.feedback.at': { gte: o.start.toISOString(), lt: o.end.toISOString() } } }],
+          // A shadow's copy of a request is the same row as its active prediction: learned from once.
+          must_not: [{ term: { 'mlmon.model.role': 'shadow' } }],
         },
       },
       sort: [{ 'mlmon.feedback.at': 'desc' }, { 'mlmon.prediction.id': 'asc' }],
