@@ -28,6 +28,43 @@ function verdicts(g: GroupReport): string[] {
   return out;
 }
 
+/** Columns padded to their widest cell. */
+function grid(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+/** Each shadow against the active version it shadowed, on the same requests (the JSON's quality.paired). */
+function shadowTable(report: WindowReport): string[] {
+  const alpha = report.versions.find((g) => g.quality.paired)?.quality.paired?.alpha;
+  const rows = report.versions.flatMap((g) => {
+    const p = g.quality.paired;
+    if (!p) return [];
+    const verdict = p.significantly_better ? 'BETTER' : p.significantly_worse ? 'WORSE' : p.discordant < p.min_discordant ? `too few discordant (<${p.min_discordant})` : 'no difference';
+    return [
+      [
+        `${g.model.version} vs ${p.active_version}`,
+        String(p.pairs),
+        fmt(p.agreement),
+        String(p.labeled_pairs),
+        fmt(p.active_accuracy),
+        fmt(p.shadow_accuracy),
+        String(p.active_only_correct),
+        String(p.shadow_only_correct),
+        p.mcnemar_p_value === undefined ? '-' : p.mcnemar_p_value.toPrecision(3),
+        fmt(p.score_diff_mean),
+        fmt(p.latency_diff_p50_ms, 2),
+        fmt(p.latency_diff_p99_ms, 2),
+        verdict,
+      ],
+    ];
+  });
+  if (rows.length === 0) return [];
+  const head = ['shadow', 'pairs', 'agreement', 'labeled', 'active_acc', 'shadow_acc', 'active_only', 'shadow_only', 'mcnemar_p', 'score_diff', 'lat_p50_ms', 'lat_p99_ms', `verdict (alpha ${alpha})`];
+  return ['', grid(head, rows), '  (active_only/shadow_only: labeled requests only that version got right; lat_*: shadow minus active latency, ms)'];
+}
+
 function table(report: WindowReport): string {
   const rows = report.versions.map((g: GroupReport) => {
     const q = g.quality;
@@ -49,8 +86,6 @@ function table(report: WindowReport): string {
     ];
   });
   const head = ['version', 'count', 'labeled', 'accuracy', 'est_acc [band]', 'f1', 'roc_auc', 'log_loss', 'avg_score', 'drifted', 'max psi', 'recon_err', 'ood_rate'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   const notes = report.versions.flatMap((g) => g.notes.map((n) => `  ${g.model.version} (${g.model.role}): ${n}`));
   const alerts = report.versions.flatMap((g) => verdicts(g).map((v) => `  ${g.model.version} (${g.model.role}): ALERT ${v}`));
   const canaries = report.versions
@@ -61,10 +96,11 @@ function table(report: WindowReport): string {
     });
   return [
     `window ${report.window.start} to ${report.window.end}`,
-    report.versions.length === 0 ? 'no predictions in this window' : [line(head), ...rows.map(line)].join('\n'),
+    report.versions.length === 0 ? 'no predictions in this window' : grid(head, rows),
     ...(report.versions.length > 0 ? ['  (est_acc: CBPE, the accuracy estimated without labels, ± 3 standard errors; ! = outside the reference thresholds)'] : []),
     ...alerts,
     ...canaries,
+    ...shadowTable(report),
     ...notes,
   ].join('\n');
 }
