@@ -4,6 +4,7 @@ import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerDataCommands } from './commands/data-commands.js';
 import { registerDeployCommands } from './commands/deploy-commands.js';
 import { registerKibanaCommands } from './commands/kibana-commands.js';
+import { registerModelCommands } from './commands/model-commands.js';
 import { registerRulesCommands } from './commands/rules-commands.js';
 import { registerStackCommands } from './commands/stack-commands.js';
 import { registerTroubleshootCommands } from './commands/troubleshoot-commands.js';
@@ -20,6 +21,7 @@ export function buildProgram(configure: (program: Command) => void = () => undef
   registerStackCommands(program);
   registerDataCommands(program);
   registerAnalyzeCommand(program);
+  registerModelCommands(program);
   registerDeployCommands(program);
   registerRulesCommands(program);
   registerAlertsCommands(program);

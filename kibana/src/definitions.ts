@@ -126,7 +126,7 @@ export const DASHBOARDS: Dashboard[] = [
   {
     id: 'mlmon-model-quality',
     title: 'Model quality',
-    description: "Realized quality per model version from ground truth, the canary against the active version, and label coverage (the analyzer's mlmon.quality).",
+    description: "Realized quality per model version from ground truth, the canary against the active version, a shadow against it on the same requests, and label coverage (the analyzer's mlmon.quality).",
     panels: [
       { id: 'accuracy', title: 'Accuracy per version', family: 'metrics', query: quality, kind: 'line', x: time, split: byVersion, metrics: [avg('mlmon.quality.accuracy', 'accuracy')] },
       { id: 'f1', title: 'F1 per version', family: 'metrics', query: quality, kind: 'line', x: time, split: byVersion, metrics: [avg('mlmon.quality.f1', 'F1')] },
@@ -140,6 +140,20 @@ export const DASHBOARDS: Dashboard[] = [
         kind: 'line',
         x: time,
         metrics: [avg('mlmon.quality.vs_active.accuracy_diff', 'accuracy difference')],
+      },
+      {
+        id: 'shadow',
+        title: 'Shadow against active on the same requests',
+        family: 'metrics',
+        query: `${quality} AND _exists_:mlmon.quality.paired.pairs`,
+        kind: 'line',
+        x: time,
+        metrics: [
+          avg('mlmon.quality.paired.active_accuracy', 'active accuracy (labeled pairs)'),
+          avg('mlmon.quality.paired.shadow_accuracy', 'shadow accuracy (labeled pairs)'),
+          avg('mlmon.quality.paired.agreement', 'agreement'),
+          avg('mlmon.quality.paired.mcnemar_p_value', 'McNemar p'),
+        ],
       },
       { id: 'coverage', title: 'Label coverage per version', family: 'metrics', query: quality, kind: 'line', x: time, split: byVersion, metrics: [avg('mlmon.quality.label_coverage', 'label coverage')] },
       {

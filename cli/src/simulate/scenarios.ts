@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stackStatus } from '../stack/client.js';
+import { admin, stackStatus } from '../stack/client.js';
 import type { StackFile } from '../stack/stack-file.js';
 import { featureStd, loadHoldoutFile, type HoldoutRow } from './holdout.js';
 import { boundaryResample, flipRegion, knownAccuracy, labeledAccuracy } from './known-truth.js';
@@ -42,15 +42,6 @@ export const DEFAULT_SIMULATE: SimulateOptions = {
   regionFeature: 'mean_texture',
   regionShare: 0.3,
 };
-
-async function admin(stack: StackFile, path: string, body: unknown): Promise<void> {
-  const res = await fetch(`${stack.url}${path}`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`PUT ${path}: HTTP ${res.status} ${await res.text()}`);
-}
 
 async function activeVersion(stack: StackFile): Promise<string> {
   const res = await fetch(`${stack.url}/v1/models`);
@@ -146,8 +137,8 @@ export async function simulate(scenario: Scenario, o: SimulateOptions, stack: St
       return tally;
     }
     case 'bad-model': {
-      if (o.mode === 'active') await admin(stack, '/admin/models/active', { version: 'broken' });
-      else await admin(stack, '/admin/models/canary', { version: 'broken', weight: o.weight });
+      if (o.mode === 'active') await admin(stack, 'PUT', '/admin/models/active', { version: 'broken' });
+      else await admin(stack, 'PUT', '/admin/models/canary', { version: 'broken', weight: o.weight });
       console.log(`broken model is now ${o.mode === 'active' ? 'active' : `the canary at ${o.weight}%`}; it stays so that alerting and remediation can act.`);
       const tally = await runTraffic(base);
       console.log(
