@@ -198,6 +198,8 @@ export function registerStackCommands(program: Command): void {
     .option('--replica <name>', 'replica-crash: which replica to kill', d.replica)
     .option('--region-feature <name>', 'concept-drift: the feature whose highest values make the region whose labels are flipped', d.regionFeature)
     .option('--region-share <fraction>', 'concept-drift: share of the holdout rows in that region', num, d.regionShare)
+    .option('--shadow <version>', 'shadow: the version that predicts a copy of each sampled request', d.shadow)
+    .option('--sample <fraction>', 'shadow: share of requests copied to it', num, d.sample)
     .action(async (scenario: string, opts: typeof d) => {
       if (!(SCENARIOS as readonly string[]).includes(scenario)) throw new Error(`unknown scenario "${scenario}": one of ${SCENARIOS.join(', ')}`);
       if (opts.mode !== 'canary' && opts.mode !== 'active') throw new Error('--mode must be canary or active');

@@ -1,3 +1,4 @@
+import { mcnemarExactPValue } from '@mlmon/analyzer';
 import type { HoldoutRow } from './holdout.js';
 import type { TrafficTally } from './traffic.js';
 
@@ -69,4 +70,35 @@ export function knownAccuracy(rows: HoldoutRow[], version: string): number | und
 export function labeledAccuracy(t: TrafficTally): { labeled: number; accuracy: number | undefined } {
   const labeled = t.requests.filter((r) => r.trueLabel !== undefined);
   return { labeled: labeled.length, accuracy: labeled.length ? labeled.filter((r) => r.label === r.trueLabel).length / labeled.length : undefined };
+}
+
+/** What the paired analysis of `shadow` against `active` must find on these answers, from both versions' known predictions. */
+export interface PairedExpectation {
+  pairs: number;
+  agreement: number | undefined;
+  labeled_pairs: number;
+  active_accuracy: number | undefined;
+  shadow_accuracy: number | undefined;
+  active_only_correct: number;
+  shadow_only_correct: number;
+  mcnemar_p_value: number;
+}
+
+export function pairedExpectation(t: TrafficTally, active: string, shadow: string): PairedExpectation {
+  const pairs = t.requests.map((r) => ({ a: knownPrediction(r.row, active).label, s: knownPrediction(r.row, shadow).label, truth: r.trueLabel }));
+  const labeled = pairs.filter((p) => p.truth !== undefined);
+  const right = (label: string, truth?: string) => label === truth;
+  const b = labeled.filter((p) => right(p.a, p.truth) && !right(p.s, p.truth)).length;
+  const c = labeled.filter((p) => !right(p.a, p.truth) && right(p.s, p.truth)).length;
+  const share = (n: number, of: number) => (of > 0 ? n / of : undefined);
+  return {
+    pairs: pairs.length,
+    agreement: share(pairs.filter((p) => p.a === p.s).length, pairs.length),
+    labeled_pairs: labeled.length,
+    active_accuracy: share(labeled.filter((p) => right(p.a, p.truth)).length, labeled.length),
+    shadow_accuracy: share(labeled.filter((p) => right(p.s, p.truth)).length, labeled.length),
+    active_only_correct: b,
+    shadow_only_correct: c,
+    mcnemar_p_value: mcnemarExactPValue(b, c),
+  };
 }

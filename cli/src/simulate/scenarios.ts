@@ -2,10 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { admin, stackStatus } from '../stack/client.js';
 import type { StackFile } from '../stack/stack-file.js';
 import { featureStd, loadHoldoutFile, type HoldoutRow } from './holdout.js';
-import { boundaryResample, flipRegion, knownAccuracy, labeledAccuracy } from './known-truth.js';
+import { boundaryResample, flipRegion, knownAccuracy, labeledAccuracy, pairedExpectation } from './known-truth.js';
 import { newTally, runTraffic, type TrafficOptions, type TrafficTally } from './traffic.js';
 
-export const SCENARIOS = ['steady', 'spike', 'drift', 'bad-model', 'replica-crash', 'covariate-shift', 'concept-drift'] as const;
+export const SCENARIOS = ['steady', 'spike', 'drift', 'bad-model', 'replica-crash', 'covariate-shift', 'concept-drift', 'shadow'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface SimulateOptions {
@@ -26,6 +26,9 @@ export interface SimulateOptions {
   /** concept-drift: the labels of the `regionShare` of rows with the highest `regionFeature` are flipped. */
   regionFeature: string;
   regionShare: number;
+  /** shadow: the version that predicts a copy of each sampled request, and the share sampled. */
+  shadow: string;
+  sample: number;
 }
 
 export const DEFAULT_SIMULATE: SimulateOptions = {
@@ -41,6 +44,8 @@ export const DEFAULT_SIMULATE: SimulateOptions = {
   replica: 'replica-1',
   regionFeature: 'mean_texture',
   regionShare: 0.3,
+  shadow: 'v2',
+  sample: 1,
 };
 
 async function activeVersion(stack: StackFile): Promise<string> {
@@ -144,6 +149,21 @@ export async function simulate(scenario: Scenario, o: SimulateOptions, stack: St
       console.log(
         `to undo by hand: curl -X PUT ${stack.url}/admin/models/${o.mode === 'active' ? 'active' : 'canary'} -H "authorization: Bearer $(jq -r .adminToken run/stack.json)" -d '${JSON.stringify(o.mode === 'active' ? { version: 'v1' } : { version: 'broken', weight: 0 })}'`,
       );
+      return tally;
+    }
+    case 'shadow': {
+      // Labeled traffic whose answers both versions are known for: the paired figures are counted before the analyzer computes them.
+      const active = await activeVersion(stack);
+      await admin(stack, 'PUT', '/admin/models/shadow', { version: o.shadow, sample: o.sample });
+      console.log(`${o.shadow} is now the shadow of ${active} on ${o.sample * 100}% of requests; it stays so that shadow-better or shadow-worse can act (npm run mlmon -- model shadow --off removes it)`);
+      const tally = await runTraffic(base);
+      const e = pairedExpectation(tally, active, o.shadow);
+      const copied = o.sample < 1 ? ` (of which about ${Math.round(o.sample * 100)}% are copied: the analyzer's counts are that share of these)` : '';
+      console.log(`expected paired analysis of ${o.shadow} (shadow) against ${active} (active), from both versions' known predictions on the rows sent${copied}:`);
+      console.log(`  pairs ${e.pairs}, agreement ${figure(e.agreement)}`);
+      console.log(`  on ${e.labeled_pairs} labeled pairs: active_accuracy ${figure(e.active_accuracy)}, shadow_accuracy ${figure(e.shadow_accuracy)}`);
+      console.log(`  active_only_correct ${e.active_only_correct}, shadow_only_correct ${e.shadow_only_correct}, mcnemar_p_value ${e.mcnemar_p_value.toPrecision(3)}`);
+      console.log(`compare, once the last labels are indexed: npm run mlmon -- analyze --from ${started.toISOString()} --to ${new Date().toISOString()}`);
       return tally;
     }
     case 'replica-crash': {

@@ -33,7 +33,7 @@ export interface TrafficTally {
   feedbackSent: number;
   feedbackOk: number;
   /** Every answered prediction, for tests that follow a request through the logs or recompute a metric. */
-  requests: Array<{ requestId: string; predictionId: string; replica: string; label: string; score: number; trueLabel?: string }>;
+  requests: Array<{ requestId: string; predictionId: string; replica: string; label: string; score: number; trueLabel?: string; row: HoldoutRow }>;
 }
 
 export const newTally = (): TrafficTally => ({
@@ -122,6 +122,7 @@ export async function runTraffic(o: TrafficOptions, tally: TrafficTally = newTal
             label: answer.label,
             score: answer.probability,
             ...(feedback ? { trueLabel: ctx.row!.label } : {}),
+            row: ctx.row!,
           });
           if (feedback) sendFeedback(answer.prediction_id, ctx.row!.label);
         },
