@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadHoldoutFile } from '../src/simulate/holdout.js';
-import { boundaryResample, boundaryWeight, flipRegion, knownAccuracy, labeledAccuracy } from '../src/simulate/known-truth.js';
+import { mcnemarExactPValue } from '@mlmon/analyzer';
+import { boundaryResample, boundaryWeight, flipRegion, knownAccuracy, labeledAccuracy, pairedExpectation } from '../src/simulate/known-truth.js';
 import { newTally } from '../src/simulate/traffic.js';
 import { REPO_ROOT } from '../src/stack/paths.js';
 
@@ -50,9 +51,35 @@ describe('the truth the judgment scenarios print', () => {
 
   it('the realized accuracy of a run counts only the answers that got ground truth', () => {
     const t = newTally();
-    const answer = (label: string, trueLabel?: string) => ({ requestId: 'r', predictionId: 'p', replica: 'replica-1', label, score: 0.5, ...(trueLabel ? { trueLabel } : {}) });
+    const answer = (label: string, trueLabel?: string) => ({ requestId: 'r', predictionId: 'p', replica: 'replica-1', version: 'v1', label, score: 0.5, row: holdout.rows[0]!, ...(trueLabel ? { trueLabel } : {}) });
     t.requests.push(answer('benign', 'benign'), answer('benign', 'malignant'), answer('malignant'), answer('malignant', 'malignant'));
     expect(labeledAccuracy(t)).toEqual({ labeled: 3, accuracy: 2 / 3 });
     expect(labeledAccuracy(newTally())).toEqual({ labeled: 0, accuracy: undefined });
+  });
+
+  it("a shadow's expected paired figures count both versions' known answers to the active version's labeled requests", () => {
+    const t = newTally();
+    const rows = holdout.rows;
+    // Every holdout row twice, labeled once; a third pass answered by a canary is not copied, so not counted.
+    for (const [k, row] of [...rows, ...rows].entries()) {
+      t.requests.push({ requestId: `r${k}`, predictionId: `p${k}`, replica: 'replica-1', version: 'v1', label: row.expected!.v1!.label, score: 0.5, row, ...(k < rows.length ? { trueLabel: row.label } : {}) });
+    }
+    for (const row of rows) t.requests.push({ requestId: 'c', predictionId: 'c', replica: 'replica-1', version: 'v2', label: row.expected!.v2!.label, score: 0.5, row, trueLabel: row.label });
+    const e = pairedExpectation(t, 'v1', 'v2');
+    const right = (v: string) => rows.filter((r) => r.expected![v]!.label === r.label);
+    const b = rows.filter((r) => r.expected!.v1!.label === r.label && r.expected!.v2!.label !== r.label).length;
+    const c = rows.filter((r) => r.expected!.v1!.label !== r.label && r.expected!.v2!.label === r.label).length;
+    expect(e).toEqual({
+      pairs: 2 * rows.length,
+      agreement: rows.filter((r) => r.expected!.v1!.label === r.expected!.v2!.label).length / rows.length,
+      labeled_pairs: rows.length,
+      active_accuracy: right('v1').length / rows.length,
+      shadow_accuracy: right('v2').length / rows.length,
+      active_only_correct: b,
+      shadow_only_correct: c,
+      mcnemar_p_value: mcnemarExactPValue(b, c),
+    });
+    // The committed versions on the holdout: v1 right on 4 rows v2 gets wrong, v2 on 1 the other way round.
+    expect([b, c]).toEqual([4, 1]);
   });
 });

@@ -85,7 +85,8 @@ export interface PairedExpectation {
 }
 
 export function pairedExpectation(t: TrafficTally, active: string, shadow: string): PairedExpectation {
-  const pairs = t.requests.map((r) => ({ a: knownPrediction(r.row, active).label, s: knownPrediction(r.row, shadow).label, truth: r.trueLabel }));
+  // Only what the active version answered is copied: not a canary's answers (the shadow may be promoted to one meanwhile).
+  const pairs = t.requests.filter((r) => r.version === active).map((r) => ({ a: knownPrediction(r.row, active).label, s: knownPrediction(r.row, shadow).label, truth: r.trueLabel }));
   const labeled = pairs.filter((p) => p.truth !== undefined);
   const right = (label: string, truth?: string) => label === truth;
   const b = labeled.filter((p) => right(p.a, p.truth) && !right(p.s, p.truth)).length;

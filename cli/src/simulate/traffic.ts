@@ -33,7 +33,7 @@ export interface TrafficTally {
   feedbackSent: number;
   feedbackOk: number;
   /** Every answered prediction, for tests that follow a request through the logs or recompute a metric. */
-  requests: Array<{ requestId: string; predictionId: string; replica: string; label: string; score: number; trueLabel?: string; row: HoldoutRow }>;
+  requests: Array<{ requestId: string; predictionId: string; replica: string; version: string; label: string; score: number; trueLabel?: string; row: HoldoutRow }>;
 }
 
 export const newTally = (): TrafficTally => ({
@@ -113,12 +113,13 @@ export async function runTraffic(o: TrafficOptions, tally: TrafficTally = newTal
           if (h.connection?.toLowerCase() === 'close') serverCloses += 1;
           if (status !== 200) return;
           tally.ok += 1;
-          const answer = JSON.parse(body) as { prediction_id: string; label: string; probability: number };
+          const answer = JSON.parse(body) as { prediction_id: string; model: { version: string }; label: string; probability: number };
           const feedback = Math.random() < (o.feedbackFraction ?? 0);
           tally.requests.push({
             requestId: h['x-request-id'] ?? '',
             predictionId: answer.prediction_id,
             replica: h['x-replica-id'] ?? '',
+            version: answer.model.version,
             label: answer.label,
             score: answer.probability,
             ...(feedback ? { trueLabel: ctx.row!.label } : {}),
