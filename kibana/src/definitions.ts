@@ -145,7 +145,7 @@ export const DASHBOARDS: Dashboard[] = [
         id: 'shadow',
         title: 'Shadow against active on the same requests',
         family: 'metrics',
-        query: `${quality} AND _exists_:mlmon.quality.paired.pairs`,
+        query: `${quality} AND mlmon.window.name:"1h" AND _exists_:mlmon.quality.paired.pairs`,
         kind: 'line',
         x: time,
         metrics: [

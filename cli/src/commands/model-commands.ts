@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { admin, stackStatus, type ServingState } from '../stack/client.js';
+import { admin, servingStates, untilEveryReplica, type ServingState } from '../stack/client.js';
 import { runPaths } from '../stack/paths.js';
 import { runningStack, type StackFile } from '../stack/stack-file.js';
 
@@ -18,23 +18,6 @@ function stackOrThrow(): StackFile {
 const describe = (s: ServingState) =>
   [`active ${s.active}`, s.canary ? `canary ${s.canary.version} at ${s.canary.weight}%` : 'no canary', s.shadow ? `shadow ${s.shadow.version} on ${s.shadow.sample * 100}% of requests` : 'no shadow'].join(', ');
 
-/** Each running replica's serving state, asked of the replica itself (not through nginx), so a replica that disagrees shows. */
-async function perReplica(stack: StackFile): Promise<Array<{ replica: string; state?: ServingState; error?: string }>> {
-  const { processes } = await stackStatus(stack);
-  const replicas = processes.filter((p) => p.name.startsWith('replica-') && p.state === 'running' && p.port !== undefined);
-  return Promise.all(
-    replicas.map(async (p) => {
-      try {
-        const res = await fetch(`http://127.0.0.1:${p.port}/v1/models`);
-        if (!res.ok) return { replica: p.name, error: `HTTP ${res.status}` };
-        return { replica: p.name, state: (await res.json()) as ServingState };
-      } catch (err) {
-        return { replica: p.name, error: (err as Error).message };
-      }
-    }),
-  );
-}
-
 /** `mlmon model …`: what the replicas serve, and a shadow version beside the active one. */
 export function registerModelCommands(program: Command): void {
   const model = program.command('model').description('what the replicas serve: the active version, a canary, a shadow');
@@ -48,6 +31,7 @@ export function registerModelCommands(program: Command): void {
       if (o.off ? version !== undefined : version === undefined) throw new Error('name a version to shadow, or --off to remove the shadow (not both)');
       const stack = stackOrThrow();
       const state = o.off ? await admin(stack, 'DELETE', '/admin/models/shadow') : await admin(stack, 'PUT', '/admin/models/shadow', { version, sample: o.sample });
+      await untilEveryReplica(stack, (s) => JSON.stringify(s.shadow) === JSON.stringify(state.shadow));
       console.log(describe(state));
       if (!o.off && o.sample > 0) console.log(`the paired figures appear in \`mlmon analyze\` and the shadow's mlmon.quality documents once labeled traffic comes in`);
     });
@@ -57,7 +41,7 @@ export function registerModelCommands(program: Command): void {
     .description('the serving state of every replica (active, canary and weight, shadow and sample), and whether they agree')
     .option('--json', 'one JSON document instead of text')
     .action(async (o: { json?: boolean }) => {
-      const replicas = await perReplica(stackOrThrow());
+      const replicas = await servingStates(stackOrThrow());
       const states = new Set(replicas.map((r) => (r.state ? JSON.stringify({ active: r.state.active, canary: r.state.canary, shadow: r.state.shadow }) : 'unreachable')));
       const agree = states.size === 1 && !states.has('unreachable');
       if (o.json) console.log(JSON.stringify({ agree, replicas }, null, 2));

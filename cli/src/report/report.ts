@@ -34,11 +34,14 @@ export interface ModelReport {
   rejectedRate: number | null;
   /** The dashboards' judgment panels over the range: estimated against realized accuracy, reconstruction error; each with its band and thresholds. */
   judgments: PanelData[];
+  /** The dashboard's shadow panel: a shadow against the active version on the same requests; no points without a shadow. */
+  shadow: PanelData[];
   events: MlmonEvent[];
 }
 
 /** The panels the report draws over time, from the dashboards' own definitions and queries. */
 export const JUDGMENT_PANELS = ['estimated', 'reconstruction'];
+export const SHADOW_PANELS = ['shadow'];
 
 type Buckets = { buckets: Array<Record<string, unknown> & { key: string; doc_count: number }> };
 const value = (agg: unknown) => (agg as { value?: number | null } | undefined)?.value ?? null;
@@ -66,8 +69,9 @@ export async function buildReport(store: LogStore, o: { from: string; to: string
   );
   const overflowAggs = Object.fromEntries(features.map((f) => [`${f}__over`, { filter: { range: { [featureField(f)]: { gt: o.profile.features[f]!.histogram.edges.at(-1)! } } } }]));
 
-  const [judgments, predictions, quality, drift, dq, events] = await Promise.all([
+  const [judgments, shadow, predictions, quality, drift, dq, events] = await Promise.all([
     dashboardData(store, { from: o.from, to: o.to }, panelsById(JUDGMENT_PANELS)),
+    dashboardData(store, { from: o.from, to: o.to }, panelsById(SHADOW_PANELS)),
     search('predictions', { size: 0, track_total_hits: true, query: { bool: { filter: [range] } }, aggs: { ...binAggs, ...overflowAggs } }),
     search('metrics', {
       size: 0,
@@ -102,6 +106,7 @@ export async function buildReport(store: LogStore, o: { from: string; to: string
     from: o.from,
     to: o.to,
     predictions: typeof total === 'number' ? total : (total?.value ?? 0),
+    shadow,
     quality: ((quality.aggregations?.versions as Buckets | undefined)?.buckets ?? []).map((b) => ({
       version: b.key,
       windows: b.doc_count,
@@ -211,7 +216,9 @@ function timeSeriesSvg(p: PanelData): string {
 }
 
 export function renderReport(r: ModelReport, profileName: string): string {
-  const judgments = r.judgments.map((p) => `<div class="judgment" data-panel="${esc(p.id)}"><h3>${esc(p.title)}</h3>${timeSeriesSvg(p)}</div>`).join('');
+  const panel = (p: PanelData) => `<div class="judgment" data-panel="${esc(p.id)}"><h3>${esc(p.title)}</h3>${timeSeriesSvg(p)}</div>`;
+  const judgments = r.judgments.map(panel).join('');
+  const shadow = r.shadow.filter((p) => p.series.some((s) => s.points.some(([, v]) => v !== null))).map(panel).join('');
   const quality = r.quality
     .map((q) => `<tr><td>${esc(q.version)}</td><td>${q.windows}</td><td>${num(q.accuracy)}</td><td>${num(q.f1)}</td><td>${num(q.rocAuc)}</td><td>${num(q.logLoss)}</td><td>${num(q.labelCoverage)}</td></tr>`)
     .join('');
@@ -246,6 +253,9 @@ ${quality ? `<table><tr><th>version</th><th>analyzer windows</th><th>accuracy</t
 <section id="judgments"><h2>Judgments over time</h2>
 <p>The active version's 1-minute windows, as the rules read them: the label-free estimate (CBPE) against the realized accuracy once labels arrive, and the multivariate drift (reconstruction error); each with its band (± 3 standard errors, shaded) and the thresholds the analyzer derived from the reference (dashed).</p>
 ${judgments}</section>
+${shadow ? `<section id="shadow"><h2>Shadow against active</h2>
+<p>The shadow's paired analysis over its 1-hour windows: both versions' accuracy on the same labeled requests, their agreement, and McNemar's exact p-value (the shadow-better and shadow-worse rules act below 0.05).</p>
+${shadow}</section>` : ''}
 <section id="distributions"><h2>Feature distributions against the training reference</h2>
 <p class="legend"><span style="background:#98a2b3"></span>training reference<span style="background:#006bb8"></span>this window (share of predictions per training bin). PSI and KS as the analyzer computed them; the worst window in the range.</p>
 <div class="features">${features}</div></section>

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { admin, stackStatus } from '../stack/client.js';
+import { admin, stackStatus, untilEveryReplica } from '../stack/client.js';
 import type { StackFile } from '../stack/stack-file.js';
 import { featureStd, loadHoldoutFile, type HoldoutRow } from './holdout.js';
 import { boundaryResample, flipRegion, knownAccuracy, labeledAccuracy, pairedExpectation } from './known-truth.js';
@@ -155,6 +155,8 @@ export async function simulate(scenario: Scenario, o: SimulateOptions, stack: St
       // Labeled traffic whose answers both versions are known for: the paired figures are counted before the analyzer computes them.
       const active = await activeVersion(stack);
       await admin(stack, 'PUT', '/admin/models/shadow', { version: o.shadow, sample: o.sample });
+      // A request a replica answers before it has read the new state is not copied, and the expectation below would count it.
+      await untilEveryReplica(stack, (s) => s.shadow?.version === o.shadow && s.shadow.sample === o.sample);
       console.log(`${o.shadow} is now the shadow of ${active} on ${o.sample * 100}% of requests; it stays so that shadow-better or shadow-worse can act (npm run mlmon -- model shadow --off removes it)`);
       const tally = await runTraffic(base);
       const e = pairedExpectation(tally, active, o.shadow);

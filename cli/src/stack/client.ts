@@ -1,3 +1,4 @@
+import { waitUntil } from '@mlmon/runtime';
 import type { ProcessInfo } from './managed.js';
 import type { StackFile } from './stack-file.js';
 
@@ -36,4 +37,26 @@ export interface ServingState {
   active: string;
   canary: { version: string; weight: number } | null;
   shadow: { version: string; sample: number } | null;
+}
+
+/** Each running replica's serving state, asked of the replica itself (not through nginx), so a replica that disagrees shows. */
+export async function servingStates(stack: StackFile): Promise<Array<{ replica: string; state?: ServingState; error?: string }>> {
+  const { processes } = await stackStatus(stack);
+  const replicas = processes.filter((p) => p.name.startsWith('replica-') && p.state === 'running' && p.port !== undefined);
+  return Promise.all(
+    replicas.map(async (p) => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${p.port}/v1/models`);
+        if (!res.ok) return { replica: p.name, error: `HTTP ${res.status}` };
+        return { replica: p.name, state: (await res.json()) as ServingState };
+      } catch (err) {
+        return { replica: p.name, error: (err as Error).message };
+      }
+    }),
+  );
+}
+
+/** Waits until every running replica serves a state that `holds`: a change through one replica reaches the others when they re-read the shared state file. */
+export async function untilEveryReplica(stack: StackFile, holds: (s: ServingState) => boolean, timeoutMs = 15_000): Promise<void> {
+  await waitUntil(async () => (await servingStates(stack)).every((r) => r.state && holds(r.state)), { timeoutMs, what: 'every replica to serve the new state' });
 }
