@@ -45,7 +45,7 @@ export const testConfigShape = {
     aliases: ['ES_TEST_PORT'],
   }),
   MLMON_TEST_LOOP_STEADY: setting(positiveDuration.prefault('40s'), {
-    description: 'How long cli/test/loop.test.ts runs the stack with no fault and expects no rule to fire (5m found the next fix once).',
+    description: 'How long the steady scenario of cli/test/loop/replicas.int.test.ts runs the stack with no fault and expects no rule to fire (5m found the next fix once).',
     aliases: [{ name: 'LOOP_STEADY_S', unit: 's' }],
   }),
   MLMON_TEST_JUDGMENT_STEADY: setting(positiveDuration.prefault('120s'), {
