@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { portNumber, positiveDuration, setting } from './config.js';
+import { waitUntil } from './wait-until.js';
 
 /** PEM file paths of a throwaway CA and of a server certificate and key it signed. */
 export interface ThrowawayTls {
@@ -53,3 +54,25 @@ export const testConfigShape = {
       'How long cli/test/judgment-loop.int.test.ts sends steady holdout traffic and expects no drift, OOD or estimate rule before it shifts the inputs (the rules read the last minute; 5m is the five minutes of issue 21).',
   }),
 };
+
+/**
+ * The model's Python (model/.venv) once `scripts/bootstrap.sh --test` has made it. The bootstrap makes it in the
+ * background, minutes from PyPI on a fresh clone, while the type check, the linter and the other tests run; a test
+ * that needs it waits here rather than failing on a half-made environment or starting a second one. Without a
+ * bootstrap status (a developer's checkout with its venv) the venv is used as it is.
+ */
+export async function bootstrappedPython(repoRoot: string, timeoutMs = 600_000): Promise<string> {
+  const python = path.join(repoRoot, 'model', '.venv', 'bin', 'python');
+  const statusFile = path.join(repoRoot, '.cache', 'bootstrap', 'python-env.status');
+  const log = path.join(repoRoot, '.cache', 'bootstrap', 'python-env.log');
+  const status = () => (existsSync(statusFile) ? readFileSync(statusFile, 'utf8').trim() : undefined);
+  if (status() === 'running') console.log(`waiting for the bootstrap to finish model/.venv (${log})`);
+  const final = await waitUntil(() => (status() === 'running' ? undefined : (status() ?? 'none')), {
+    timeoutMs,
+    intervalMs: 1000,
+    what: `scripts/bootstrap.sh --test to finish the model's Python environment (${log})`,
+  });
+  if (final !== 'none' && final !== '0') throw new Error(`scripts/bootstrap.sh --test could not make model/.venv (exit ${final}):\n${readFileSync(log, 'utf8')}`);
+  if (!existsSync(python)) throw new Error(`${python} is missing: run scripts/bootstrap.sh --test (it makes the model's venv with NannyML)`);
+  return python;
+}
