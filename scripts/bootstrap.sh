@@ -58,7 +58,7 @@ python_env() {
 }
 if [ "${1:-}" = "--test" ]; then
   # Minutes from PyPI on a fresh clone, so it runs in the background while the type check, the linter and the
-  # tests that do not need it run. The status file holds "running", then the job's exit status; the tests that
+  # tests that do not need it run. The status file holds "running <pid>", then the job's exit status; the tests that
   # need the environment wait for it (bootstrappedPython in @mlmon/runtime/testing) and show this log if it failed.
   mkdir -p .cache/bootstrap
   echo running >.cache/bootstrap/python-env.status
@@ -66,6 +66,8 @@ if [ "${1:-}" = "--test" ]; then
   # this script's output streams, so nothing waits for it to close them.
   (
     set +e
+    # With the job's pid, so that a test can tell a job still running from one killed with the run.
+    echo "running $BASHPID" >.cache/bootstrap/python-env.status
     (set -e; python_env) >.cache/bootstrap/python-env.log 2>&1
     echo $? >.cache/bootstrap/python-env.status
   ) </dev/null >/dev/null 2>&1 &

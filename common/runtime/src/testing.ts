@@ -65,14 +65,30 @@ export async function bootstrappedPython(repoRoot: string, timeoutMs = 600_000):
   const python = path.join(repoRoot, 'model', '.venv', 'bin', 'python');
   const statusFile = path.join(repoRoot, '.cache', 'bootstrap', 'python-env.status');
   const log = path.join(repoRoot, '.cache', 'bootstrap', 'python-env.log');
-  const status = () => (existsSync(statusFile) ? readFileSync(statusFile, 'utf8').trim() : undefined);
-  if (status() === 'running') console.log(`waiting for the bootstrap to finish model/.venv (${log})`);
-  const final = await waitUntil(() => (status() === 'running' ? undefined : (status() ?? 'none')), {
+  const read = () => (existsSync(statusFile) ? readFileSync(statusFile, 'utf8').trim() : 'none').split(' ');
+  const running = () => read()[0] === 'running';
+  if (running()) console.log(`waiting for the bootstrap to finish model/.venv (${log})`);
+  const final = await waitUntil(() => (running() ? undefined : read()[0]), {
     timeoutMs,
     intervalMs: 1000,
     what: `scripts/bootstrap.sh --test to finish the model's Python environment (${log})`,
+    // A job killed with an interrupted run leaves "running <pid>" behind: waiting for it would wait for nothing.
+    abortIf: () => {
+      const [state, pid] = read();
+      return state === 'running' && pid && !alive(Number(pid)) ? `its job (pid ${pid}) ended without a status: run scripts/bootstrap.sh --test again` : undefined;
+    },
   });
   if (final !== 'none' && final !== '0') throw new Error(`scripts/bootstrap.sh --test could not make model/.venv (exit ${final}):\n${readFileSync(log, 'utf8')}`);
   if (!existsSync(python)) throw new Error(`${python} is missing: run scripts/bootstrap.sh --test (it makes the model's venv with NannyML)`);
   return python;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
