@@ -3,7 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import { DASHBOARDS } from '@mlmon/kibana';
+import { bootstrappedPython } from '@mlmon/runtime/testing';
 import { startDashboard } from '../../src/dashboard/server.js';
+import { REPO_ROOT } from '../../src/stack/paths.js';
 import { cluster, decisions, expectLoop, expectPromptAlert, mlmon, models, paths, ruleOf, search, stack, useLoopStack, watchConditions, type Remediation } from './support.js';
 
 useLoopStack();
@@ -30,6 +32,9 @@ describe('the closed loop on bad and drifting models', () => {
   }, 150_000);
 
   it('drift with feedback: a retrained model appears as a canary, with its lineage', async () => {
+    // The retraining runs train.py in model/.venv, which the bootstrap may still be installing: without it the
+    // job would make a second one (minutes of pip) inside the rule's deadline.
+    await bootstrappedPython(REPO_ROOT);
     const since = new Date();
     const conditions = watchConditions();
     // Drift rules wait for 1,000 predictions in the window: 40/s for 35 s.
@@ -44,7 +49,7 @@ describe('the closed loop on bad and drifting models', () => {
     expect(jobTrail).toEqual(expect.arrayContaining(['started', 'finished', 'registered']));
     expect(readdirSync(path.join(paths.runDir, 'models'))).toContain(version);
     expect(existsSync(path.join(paths.runDir, 'models', version, 'model_card.json'))).toBe(true);
-  }, 300_000);
+  }, 300_000 + 600_000);
 
   it('after these scenarios the live dashboard, in headless Chromium, has data in every panel and shows the shifted features in the PSI panel', async () => {
     // Rejected input too, so that the rejected-input panels have something to count.
