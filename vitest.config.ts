@@ -12,7 +12,7 @@ const INTEGRATION = '*.int.test.ts';
  * vitest starts the files that took longest last time first; a fresh clone has no last time, and then it
  * starts the largest. These run scenarios in real time on whole stacks for minutes: started last, they
  * would leave one fork alone at the end of the run. The two that need the model's Python come next, by
- * when the bootstrap's background install is done (they wait for it; see docs/testing.md).
+ * when the bootstrap's background install is done (they wait for it; see docs/development.md).
  */
 const FIRST = [
   'cli/test/judgment-loop.int.test.ts',
