@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTemplates } from '@mlmon/contract';
 import { testCluster } from '@mlmon/elasticsearch/testing';
+import { bootstrappedPython } from '@mlmon/runtime/testing';
 import { analyzeWindow, CBPE_METRICS, type GroupReport } from '../src/index.js';
 import { judgmentFixture as committed, readJudgmentFixture, windowFeatures, type JudgmentFixture, type NannymlMetric } from './judgment-support.js';
 import { analysisContext, index } from './support.js';
@@ -22,7 +23,6 @@ import { analysisContext, index } from './support.js';
  */
 
 const repo = new URL('../../', import.meta.url).pathname;
-const python = path.join(repo, 'model/.venv/bin/python');
 const cluster = testCluster();
 const { client, prefix } = cluster;
 const ctx = analysisContext(client, prefix);
@@ -34,7 +34,7 @@ let fx: JudgmentFixture;
 const reports = new Map<string, GroupReport>();
 
 beforeAll(async () => {
-  if (!existsSync(python)) throw new Error(`${python} is missing: run scripts/bootstrap.sh --test (it installs the model's venv with NannyML)`);
+  const python = await bootstrappedPython(repo);
   const out = path.join(work, 'judgment-fixture.json');
   await promisify(execFile)(python, [path.join(repo, 'model/make_judgment_fixtures.py'), '--out', out], { cwd: repo, timeout: 600_000 });
   fx = readJudgmentFixture(out);

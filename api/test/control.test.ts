@@ -158,6 +158,7 @@ describe('model versions and admin', () => {
 describe('POST /v1/feedback', () => {
   it('accepts ground truth for a prediction and logs it with the delay', async () => {
     const p = (await (await call(a, 'POST', '/v1/predict', { features })).json()) as { prediction_id: string };
+    // Time passing is the point: the feedback line must carry at least this delay.
     await new Promise((r) => setTimeout(r, 30));
     const res = await call(a, 'POST', '/v1/feedback', { prediction_id: p.prediction_id, true_label: 'malignant' });
     expect(res.status).toBe(202);

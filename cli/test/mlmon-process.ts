@@ -3,14 +3,19 @@ import { expect } from 'vitest';
 import { freePortBlock } from '@mlmon/runtime';
 import { REPO_ROOT, serviceEntry } from '../src/stack/paths.js';
 
-/** The compiled `mlmon` run as a user runs it, in this environment: its exit code and everything it printed. */
-export function mlmon(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+/**
+ * The compiled `mlmon` run as a user runs it, in this environment: its exit code (or the signal that ended it)
+ * and everything it printed. Aborting `stop` sends it SIGTERM, as Ctrl-C on a long `simulate` would.
+ */
+export function mlmon(args: string[], env: NodeJS.ProcessEnv, stop?: AbortSignal): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [serviceEntry('cli'), ...args], { cwd: REPO_ROOT, env });
+    const child = spawn(process.execPath, [serviceEntry('cli'), ...args], { cwd: REPO_ROOT, env, signal: stop });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => resolve({ code, out }));
+    // The AbortError of `stop`: the exit that follows says how it ended.
+    child.on('error', (err) => (out += `${err.message}\n`));
+    child.on('exit', (code, signal) => resolve({ code, signal, out }));
   });
 }
 

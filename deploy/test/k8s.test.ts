@@ -103,7 +103,7 @@ describe('k8s/ manifests (typed models of the Kubernetes API; no cluster runs he
   it('the remediator may scale mlmon-api and do nothing else, as a ServiceAccount the Deployment runs as', () => {
     const remediator = find('Deployment', 'mlmon-remediator') as unknown as PodDeployment;
     const account = remediator.spec.template.spec.serviceAccountName!;
-    expect(find('ServiceAccount', account)).toBeDefined();
+    expect(find('ServiceAccount', account)).toMatchObject({ kind: 'ServiceAccount', metadata: { name: account } });
     const binding = ofKind<Obj & { subjects: Array<{ kind: string; name: string }>; roleRef: { kind: string; name: string } }>('RoleBinding').find((b) => b.subjects.some((s) => s.kind === 'ServiceAccount' && s.name === account))!;
     const role = find(binding.roleRef.kind, binding.roleRef.name) as unknown as Obj & { rules: Array<{ resources: string[]; verbs: string[]; resourceNames?: string[] }> };
     expect(role.rules).toEqual([expect.objectContaining({ resources: ['deployments/scale'], resourceNames: ['mlmon-api'] })]);
@@ -136,9 +136,9 @@ describe('k8s/ manifests (typed models of the Kubernetes API; no cluster runs he
     for (const d of ofKind<PodDeployment>('Deployment')) {
       // Alertmanager is not an mlmon image: its own test below.
       for (const c of d.spec.template.spec.containers.filter((x) => x.image.startsWith('mlmon/'))) {
+        expect(Object.keys(SHAPES), `${d.metadata.name}/${c.name}: an image this test knows`).toContain(c.image.split(':')[0]);
         const shape = SHAPES[c.image.split(':')[0]!]!;
-        expect(shape, `${d.metadata.name}/${c.name}: an image this test knows`).toBeDefined();
-        for (const ref of c.envFrom ?? []) expect(find('ConfigMap', ref.configMapRef.name), ref.configMapRef.name).toBeDefined();
+        for (const ref of c.envFrom ?? []) expect(find('ConfigMap', ref.configMapRef.name)).toMatchObject({ kind: 'ConfigMap', metadata: { name: ref.configMapRef.name } });
         const { shared: fromConfigMap, own } = containerEnv(c);
         const env = { ...fromConfigMap, ...own };
         // The Secret is made by hand from the list in config.yaml: every key a container reads is on it.
@@ -155,7 +155,7 @@ describe('k8s/ manifests (typed models of the Kubernetes API; no cluster runs he
       for (const v of d.spec.template.spec.volumes ?? []) if (v.secret) expect(v.secret.secretName).toMatch(/^(mlmon-es-http-certs-public|mlmon-alertmanager-secrets)$/);
     }
     const kibana = find('Kibana', 'mlmon') as unknown as Obj & { spec: { elasticsearchRef: { name: string } } };
-    expect(find('Elasticsearch', kibana.spec.elasticsearchRef.name)).toBeDefined();
+    expect(find('Elasticsearch', kibana.spec.elasticsearchRef.name)).toMatchObject({ kind: 'Elasticsearch', metadata: { name: kibana.spec.elasticsearchRef.name } });
     // ECK names the HTTP service of Elasticsearch `mlmon` mlmon-es-http: the URL every pod uses.
     expect(configMap.data.MLMON_ES_URL).toBe('https://mlmon-es-http.mlmon.svc:9200');
   });

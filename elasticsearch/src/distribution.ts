@@ -32,7 +32,7 @@ function run(cmd: string, args: string[]): Promise<void> {
 }
 
 /** Downloads the zip through Maven once; Maven's own progress lines show while it runs. */
-export async function fetchDistribution(log: (msg: string) => void = console.log): Promise<string> {
+async function fetchDistribution(log: (msg: string) => void = console.log): Promise<string> {
   if (existsSync(zipPath)) return zipPath;
   await mkdir(DOWNLOAD_DIR, { recursive: true });
   log(`fetching Elasticsearch ${ES_VERSION} from Maven Central (${ES_ARTIFACT})`);

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { createEsClient, esUrl, loadEsConfig } from '@mlmon/runtime';
-import { fetchDistribution, ES_VERSION } from './distribution.js';
+import { ensureDistribution, ES_VERSION } from './distribution.js';
 import { describeReport, ensureCluster, localClusterStatus, stopLocalCluster } from './cluster.js';
 import { setupTemplates } from '@mlmon/contract';
 
@@ -8,9 +8,10 @@ const program = new Command('es').description(`the local Elasticsearch ${ES_VERS
 
 program
   .command('fetch')
-  .description('download the Elasticsearch distribution through Maven into the cache')
+  .description('download the Elasticsearch distribution through Maven into the cache and unpack it; nothing to do once unpacked')
   .action(async () => {
-    await fetchDistribution();
+    // Once unpacked the zip is not needed, and Maven alone takes half a minute to start and find it in its cache.
+    console.log(`Elasticsearch ${ES_VERSION}: ${await ensureDistribution()}`);
   });
 
 program

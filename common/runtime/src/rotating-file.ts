@@ -13,7 +13,7 @@ export interface AppendResult {
  *
  * Hand-written because winston's own File transport, with size rotation, hung
  * on end() and wrote after end when a rotation overlapped shutdown (seen in
- * api/test/log-files.test.ts). A synchronous append also gives the guarantee
+ * api/test/log-files.int.test.ts). A synchronous append also gives the guarantee
  * the monitoring depends on: a prediction's line is in the kernel before its
  * response is sent, so not even kill -9 loses an answered prediction.
  *

@@ -8,7 +8,7 @@ import { jsonBody, requireCredentials, type BodyRefusal } from '../src/index.js'
  * The services' shared authentication and body validation, on a Hono app of
  * their shape (Hono's own request(): no socket needed). Each service's tests
  * check the same on its real routes: api control.test.ts, remediator
- * webhooks.test.ts, cli control-auth.test.ts.
+ * webhooks.test.ts, cli control-auth.int.test.ts.
  */
 const TOKEN = 'a-test-token-0123456789';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;

@@ -9,7 +9,7 @@ import { analysisContext, feedbackEvent, fixture, index, predictionEvent, reject
 
 /**
  * The slices the service keeps against the single full pass (whose figures
- * fixture.test.ts holds to scikit-learn and scipy) on the same fixture:
+ * fixture.int.test.ts holds to scikit-learn and scipy) on the same fixture:
  * merging collected ranges gives the collection of their union, and the slices
  * stay equal to the full pass when feedback, predictions and warnings arrive late.
  */

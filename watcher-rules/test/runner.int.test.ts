@@ -1,12 +1,12 @@
 /**
  * The runner's own guarantees on the real cluster: one execution per tick
  * with two runners, throttle and ack state that survive a restart,
- * Elasticsearch outages (through a TCP proxy this test stops and starts),
+ * Elasticsearch outages (through a relay this test takes down and brings back),
  * and webhook receivers that are slow or down.
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testCluster } from '@mlmon/elasticsearch/testing';
+import { esRelay, testCluster } from '@mlmon/elasticsearch/testing';
 import { throwawayTls } from '@mlmon/runtime/testing';
 import { ackWatch } from '../src/ack.js';
 import { parseWatch, type LoadedWatch } from '../src/load.js';
@@ -20,6 +20,7 @@ const { client, prefix, url } = cluster;
 let hook: Awaited<ReturnType<typeof receiver>>;
 beforeAll(async () => {
   hook = await receiver(async (path) => {
+    // A receiver that takes 4 s to answer is the behaviour under test, not a wait.
     if (path === '/slow') await new Promise((r) => setTimeout(r, 4000));
     return 200;
   });
@@ -73,8 +74,12 @@ async function history(watchId: string): Promise<Array<{ scheduled: string; node
 
 const calls = (path: string) => hook.received.filter((r) => r.path === path);
 
-describe('two runners on one cluster', () => {
-  it('execute each tick of a watch once between them', async () => {
+// The runners below use watches, flag indices and receiver paths of their own, so these four run side
+// by side (each mostly waits for one-second ticks); the TLS tests after them run alone, as their
+// throwaway CA is made by blocking openssl calls that would stall the other runners' ticks.
+
+describe.concurrent('two runners on one cluster', () => {
+  it('execute each tick of a watch once between them', async ({ expect }) => {
     const w = logWatch('lease');
     const a = await startRunner({ ...runnerConfig({ esUrl: url, prefix }), MLMON_RULES_NODE: 'runner-a' }, { watches: [w] });
     const b = await startRunner({ ...runnerConfig({ esUrl: url, prefix }), MLMON_RULES_NODE: 'runner-b' }, { watches: [w] });
@@ -92,8 +97,8 @@ describe('two runners on one cluster', () => {
   });
 });
 
-describe('throttle and acknowledgement', () => {
-  it('survive a restart of the runner, and an ack holds until the condition is false again', async () => {
+describe.concurrent('throttle and acknowledgement', () => {
+  it('survive a restart of the runner, and an ack holds until the condition is false again', async ({ expect }) => {
     const w = flagWatch('throttle', '/throttle', { throttle: '1h' });
     await setFlag('throttle', true);
     const cfg = runnerConfig({ esUrl: url, prefix });
@@ -127,51 +132,19 @@ describe('throttle and acknowledgement', () => {
   });
 });
 
-/** A TCP proxy in front of Elasticsearch that the test can take down and bring back on the same port. */
-async function esProxy(target: URL) {
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | undefined;
-  let port = 0;
-  const up = () =>
-    new Promise<void>((resolve) => {
-      server = net.createServer((c) => {
-        const s = net.connect(Number(target.port), target.hostname);
-        sockets.add(c).add(s);
-        c.pipe(s).pipe(c);
-        const drop = () => {
-          c.destroy();
-          s.destroy();
-        };
-        c.on('error', drop).on('close', drop);
-        s.on('error', drop).on('close', drop);
-      });
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as net.AddressInfo).port;
-        resolve();
-      });
-    });
-  const down = () =>
-    new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-      server!.close(() => resolve());
-    });
-  await up();
-  return { url: () => `http://127.0.0.1:${port}`, up, down };
-}
-
-describe('Elasticsearch down', () => {
-  it('the runner waits, resumes at the next tick, and fires no burst of duplicates', async () => {
-    const proxy = await esProxy(new URL(url));
+describe.concurrent('Elasticsearch down', () => {
+  it('the runner waits, resumes at the next tick, and fires no burst of duplicates', async ({ expect }) => {
+    const proxy = await esRelay(url);
     const w = flagWatch('outage', '/outage', { throttle: '1h' });
     await setFlag('outage', true);
     const seen: Execution[] = [];
-    const runner = await startRunner(runnerConfig({ esUrl: proxy.url(), prefix }), { watches: [w], onExecution: (e) => seen.push(e) });
+    const runner = await startRunner(runnerConfig({ esUrl: proxy.url, prefix }), { watches: [w], onExecution: (e) => seen.push(e) });
     try {
       await expect.poll(() => calls('/outage').length, { timeout: 15_000 }).toBe(1);
       await proxy.down();
       await expect.poll(() => runner.stats().elasticsearch, { timeout: 20_000 }).toBe('down');
       const during = seen.length;
+      // Nothing may happen while it is down: three ticks' time passes, and no execution with it.
       await new Promise((r) => setTimeout(r, 3000));
       expect(seen.length).toBe(during);
       await proxy.up();
@@ -191,8 +164,8 @@ describe('Elasticsearch down', () => {
   });
 });
 
-describe('webhook receivers that are slow or down', () => {
-  it('do not hold up other rules, and a failed delivery is recorded with its reason', async () => {
+describe.concurrent('webhook receivers that are slow or down', () => {
+  it('do not hold up other rules, and a failed delivery is recorded with its reason', async ({ expect }) => {
     const slow = flagWatch('slow', '/slow', { readTimeout: '10s' });
     // A port nothing listens on: taken from the system, then released.
     const closedPort = await new Promise<number>((resolve) => {

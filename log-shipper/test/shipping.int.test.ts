@@ -162,7 +162,9 @@ describe('the log shipper', () => {
     shipper.child.kill('SIGKILL');
     await shipper.exited;
     atKill = await count(client, `${prefix}-predictions-*`);
-    await sleep(500);
+    // Lines written while no shipper runs: the restarted one must find them from its checkpoint.
+    const writtenAtKill = api.predictionIds.length;
+    await waitFor('lines written after the kill', async () => api.predictionIds.length, (n) => n >= Math.min(writtenAtKill + 200, 5400));
     shipper = await startShipper(env);
     await writing;
     try {
@@ -191,7 +193,8 @@ describe('the log shipper', () => {
     let shipper = await startShipper(env);
     expect(await waitFor('the first file', () => appTally(client, prefix, first.appRequestIds), (t) => t.indexed >= 50)).toMatchObject({ indexed: 50 });
     copyFileSync(first.log.file, path.join(dirs.logs, 'api-r1-copy.ndjson'));
-    // Found by the next scan (200 ms) and, being the same content, attached at the stream's checkpoint.
+    // Found by the next scan (200 ms) and, being the same content, attached at the stream's checkpoint:
+    // nothing may ship again, so time passes (seven scans) and the counts must not move.
     await sleep(1500);
     expect(await appTally(client, prefix, first.appRequestIds)).toEqual({ written: 50, indexed: 50, present: 50, twice: [] });
     shipper.child.kill('SIGTERM');

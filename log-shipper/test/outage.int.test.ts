@@ -1,21 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEsClient, freePort, loadEsConfig } from '@mlmon/runtime';
-import { ES_DIST_DIR, startInstance, stopInstance } from '@mlmon/elasticsearch';
+import { esRelay, testCluster } from '@mlmon/elasticsearch/testing';
 import { FakeReplica, count, predictionTally, readNdjson, removeTempDirs, shipperDirs, shipperEnv, startShipper, waitFor, type ShipperProcess } from './support.js';
 
 /**
- * An instance of its own: the test stops it, and must not stop the cluster other tests use. Named
- * per run, because two test runs on one machine (two engineers, two CI jobs) must not stop each
- * other's instance; its directory (instances/<name> beside the distribution) goes with the run.
+ * The shipper reaches the cluster through a relay that the test takes down: to the shipper,
+ * Elasticsearch stopped (connections refused, open ones cut) and came back, as a restarted node
+ * does, while the cluster itself, which other tests share, keeps running.
  */
-const INSTANCE = `shipper-fault-${randomBytes(3).toString('hex')}`;
+const cluster = testCluster();
 const OUTAGE_MS = 30_000;
 const FLUSH_BYTES = 64 * 1024;
-
 
 interface Status {
   '@timestamp': string;
@@ -24,23 +21,19 @@ interface Status {
 }
 
 afterAll(async () => {
-  await stopInstance(INSTANCE);
-  rmSync(path.join(path.dirname(ES_DIST_DIR), 'instances', INSTANCE), { recursive: true, force: true });
+  await cluster.cleanup();
   removeTempDirs();
 });
 
-describe('when Elasticsearch stops for 30 s under traffic', () => {
+describe('when Elasticsearch is unreachable for 30 s under traffic', () => {
   it('the shipper stops reading, keeps its memory bounded, resumes by itself, and every prediction lands exactly once', async () => {
-    const port = await freePort();
-    await startInstance({ name: INSTANCE, port, fresh: true });
-    const url = `http://127.0.0.1:${port}`;
-    const client = createEsClient({ ...loadEsConfig(), MLMON_ES_URL: url }, { name: 'mlmon-test' });
-    const prefix = 'outage';
+    const relay = await esRelay(cluster.url);
+    const { client, prefix } = cluster;
     const dirs = shipperDirs('outage');
     mkdirSync(dirs.logs, { recursive: true });
     // Small batches, one in flight: the most the shipper may hold is 2 × 64 KiB, about 230 prediction lines.
     let shipper: ShipperProcess | undefined = await startShipper({
-      ...shipperEnv({ url, prefix, dirs }),
+      ...shipperEnv({ url: relay.url, prefix, dirs }),
       MLMON_SHIPPER_FLUSH_BYTES: String(FLUSH_BYTES),
       MLMON_SHIPPER_CONCURRENCY: '1',
       MLMON_SHIPPER_BACKOFF_MAX: '2s',
@@ -56,14 +49,15 @@ describe('when Elasticsearch stops for 30 s under traffic', () => {
     })();
     try {
       await waitFor('traffic to flow', () => count(client, `${prefix}-predictions-*`), (c) => c >= 500);
-      await stopInstance(INSTANCE);
+      await relay.down();
       const stoppedAt = Date.now();
       const writtenBefore = api.predictionIds.length;
-      console.log(`  Elasticsearch stopped; ${OUTAGE_MS / 1000} s outage under traffic`);
+      console.log(`  Elasticsearch unreachable; ${OUTAGE_MS / 1000} s outage under traffic`);
+      // The outage itself: time under traffic with the cluster gone is what is tested.
       await sleep(OUTAGE_MS);
       const restartAt = Date.now();
       const writtenDuring = api.predictionIds.length - writtenBefore;
-      await startInstance({ name: INSTANCE, port });
+      await relay.up();
       writing = false;
       await traffic;
 
@@ -93,7 +87,7 @@ describe('when Elasticsearch stops for 30 s under traffic', () => {
       shipper?.child.kill('SIGKILL');
       shipper = undefined;
       await api.log.close();
-      await client.close();
+      await relay.close();
     }
   }, 180_000);
 });

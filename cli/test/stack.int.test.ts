@@ -20,7 +20,7 @@ const paths = runPaths(path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-stack
 // The analyzer ticks every 2 s here, so a test need not wait out the default 15 s.
 const MLMON_API_PSEUDONYM_KEY = `pseudonym-key-${randomBytes(16).toString('hex')}`;
 // The remediator only records what it would do: the rules would otherwise scale this stack in (it is
-// well below capacity) while a test scales it. cli/test/loop.test.ts is where remediation acts.
+// well below capacity) while a test scales it. cli/test/loop/ is where remediation acts.
 const env = { ...process.env, MLMON_RUN_DIR: paths.runDir, MLMON_ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix, MLMON_ANALYZER_INTERVAL: '2s', MLMON_API_PSEUDONYM_KEY, MLMON_REMEDIATOR_DRY_RUN: 'true' };
 let stack: StackFile;
 let replicaPort: number;

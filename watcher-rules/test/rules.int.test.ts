@@ -66,9 +66,12 @@ describe('the runner agrees with rules test on each case', () => {
       const T = tickOf(i);
       const cfg = { ...config(), MLMON_RULES_ONLY: [c.rule] };
       const executions: Execution[] = [];
-      const offset = Date.now() - (T - 500);
+      // The runner's clock reads 50 ms before T when it first asks (to schedule its first tick), however
+      // long starting took: its first tick is T, 50 ms later.
+      let offset: number | undefined;
+      const clock = () => Date.now() - (offset ??= Date.now() - (T - 50));
       const sent = hook.received.length;
-      const runner = await startRunner(cfg, { clock: () => Date.now() - offset, onExecution: (e) => executions.push(e) });
+      const runner = await startRunner(cfg, { clock, onExecution: (e) => executions.push(e) });
       try {
         await expect.poll(() => executions.length, { timeout: 20_000 }).toBeGreaterThan(0);
       } finally {

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,12 +41,21 @@ function accessLines(): Array<EventOf<'nginx.access'>> {
 }
 const lineFor = (url: string) => accessLines().find((e) => e.url.original === url);
 
+describe('the rendered nginx.conf', () => {
+  it('is a config real nginx accepts (nginx -t) for the local stack', () => {
+    const file = path.join(dir, 'local.conf');
+    writeFileSync(file, renderNginxConf({ statusPort: 18181, bodyLimitBytes: 131072, logDir: dir, runDir: dir, tempDir: dir, listen: '127.0.0.1:18180', upstreams: ['127.0.0.1:9001', '127.0.0.1:9002'] }));
+    const test = spawnSync(ensureNginx(), ['-t', '-c', file], { encoding: 'utf8' });
+    expect(test.status, test.stderr).toBe(0);
+  });
+});
+
 describe("nginx's access line is ECS (real nginx)", () => {
   it('carries duration in ns, source ip, user agent, http version, url path and the event categorization', async () => {
     const url = '/v1/predict?debug=1';
     const res = await fetch(base + url, { method: 'POST', body: '{}', headers: { 'user-agent': 'mlmon-test/1.0 "quoted"' } });
     expect(res.status).toBe(200);
-    await expect.poll(() => lineFor(url)).toBeDefined();
+    await expect.poll(() => lineFor(url)?.url.original).toBe(url);
     const e = lineFor(url)!;
     expect(e.event).toMatchObject({ category: ['web'], type: ['access'], outcome: 'success' });
     // nginx measures milliseconds; the ns field must be exactly that figure.
@@ -64,7 +74,7 @@ describe("nginx's access line is ECS (real nginx)", () => {
   ])('a %i is outcome %s at level %s', async (status, outcome, level) => {
     const url = `/x?status=${status}`;
     expect((await fetch(base + url)).status).toBe(status);
-    await expect.poll(() => lineFor(url)).toBeDefined();
+    await expect.poll(() => lineFor(url)?.url.original).toBe(url);
     expect(lineFor(url)).toMatchObject({ event: { outcome }, log: { level }, http: { response: { status_code: status } } });
   });
 });

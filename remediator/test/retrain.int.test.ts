@@ -10,6 +10,7 @@ import { testCluster } from '@mlmon/elasticsearch/testing';
 import { TEST_ADMIN_TOKEN, MODEL_ARTIFACTS_DIR, REPO_ROOT, holdout, startReplicaProcess, type ReplicaProcess } from '@mlmon/api/testing';
 import { Joiner, StateFile, loadAnalyzerConfig, loadReference } from '@mlmon/analyzer';
 import { writeEvents } from '@mlmon/runtime';
+import { bootstrappedPython } from '@mlmon/runtime/testing';
 import { trainingPython } from '../src/retrain/python.js';
 import { alert, events, hook, remediatorFor, tempDir } from './support.js';
 
@@ -69,7 +70,9 @@ let rows: ReturnType<typeof trainingRows>;
 let trafficAt: number;
 
 beforeAll(async () => {
-  // The environment the job itself makes on first use (pip from PyPI: minutes on a fresh machine).
+  // The environment the job itself makes on first use (pip from PyPI: minutes on a fresh machine), which the
+  // test run's bootstrap makes in the background: wait for it rather than make a second one beside it.
+  await bootstrappedPython(REPO_ROOT);
   await trainingPython({ configured: undefined, modelDir: path.join(REPO_ROOT, 'model'), progress: (m) => console.log(m) });
   rows = trainingRows();
   const now = Date.now();

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleEvents } from '@mlmon/contract/testing';
 import { parseEcsLine, type MlmonEvent } from '@mlmon/contract';
 import { testCluster } from '@mlmon/elasticsearch/testing';
+import { createEsClient, loadEsConfig } from '@mlmon/runtime';
 import { formatTop, formatTrace } from '../src/commands/troubleshoot-commands.js';
 import { describeEvent, isOf } from '../src/troubleshoot/format.js';
 import { followLogs, searchLogs } from '../src/troubleshoot/logs.js';
@@ -178,7 +179,11 @@ describe('mlmon logs', () => {
   it('--follow prints a line indexed after it started, once', async () => {
     const seen: string[] = [];
     const stop = new AbortController();
-    const following = followLogs(store, { dataset: 'mlmon.app', since, size: 10 }, (h) => seen.push(h.event.message), { intervalMs: 200, lagMs: 30_000, signal: stop.signal });
+    // A client of its own, so that its searches can be counted: each response is one poll.
+    const client = createEsClient({ ...loadEsConfig({}), MLMON_ES_URL: cluster.url }, { name: 'mlmon-test' });
+    let polls = 0;
+    client.diagnostic.on('response', () => (polls += 1));
+    const following = followLogs({ client, prefix: cluster.prefix }, { dataset: 'mlmon.app', since, size: 10 }, (h) => seen.push(h.event.message), { intervalMs: 200, lagMs: 30_000, signal: stop.signal });
     await expect.poll(() => seen.length).toBe(1);
     // No error code: the top test counts the error codes of the fixture alone.
     const { error: _error, mlmon: _mlmon, ...app } = sampleEvents()['mlmon.app'];
@@ -186,9 +191,11 @@ describe('mlmon logs', () => {
     await indexShipped(cluster.client, cluster.prefix, [late]);
     await expect.poll(() => seen, { timeout: 10_000 }).toContain('a line shipped while following');
     // Several more polls pass over the same window without printing anything twice.
-    await new Promise((r) => setTimeout(r, 600));
+    const printed = polls;
+    await expect.poll(() => polls, { timeout: 10_000 }).toBeGreaterThanOrEqual(printed + 3);
     stop.abort();
     await following;
+    await client.close();
     expect(seen).toHaveLength(2);
   });
 });
