@@ -15,7 +15,9 @@ const INTEGRATION = '*.int.test.ts';
  * when the bootstrap's background install is done (they wait for it; see docs/development.md).
  */
 const FIRST = [
+  'cli/test/es-node-loss.int.test.ts',
   'cli/test/judgment-loop.int.test.ts',
+  'cli/test/shadow-loop.int.test.ts',
   'cli/test/loop/',
   'cli/test/stack.int.test.ts',
   'log-shipper/test/outage.int.test.ts',
