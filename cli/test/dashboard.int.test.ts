@@ -45,6 +45,13 @@ afterAll(async () => {
   await cluster.cleanup();
 });
 
+type Box = { left: number; right: number; top: number; bottom: number };
+/** What the test reads of a uPlot chart in the page (its axes' laid-out size and tick labels are uPlot's own fields). */
+type Chart = {
+  root: { getBoundingClientRect(): Box; closest(s: string): { getBoundingClientRect(): Box } | null };
+  ctx: { font: string; measureText(t: string): { width: number } };
+  axes: Array<{ _size: number; _values: string[]; font: [string]; gap: number; ticks: { size: number }; label?: string }>;
+};
 const points = () => page.$$eval('.panel', (els) => els.map((e) => [e.getAttribute('data-panel'), Number(e.getAttribute('data-points') ?? 0)] as const));
 
 describe('mlmon dashboard in headless Chromium', () => {
@@ -65,13 +72,65 @@ describe('mlmon dashboard in headless Chromium', () => {
   });
 
   it("draws a comparison over the whole range as a table of shares, as Kibana's percentage bars stack them", async () => {
-    // The fixture's nginx lines: one success and one 503, both from the same upstream.
-    const cells = await page.$$eval('.panel[data-panel="upstream-errors"] tbody tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+    // The fixture's replica lines: each replica wrote two predictions (info), and replica-1 rejected one request (warn).
+    const cells = await page.$$eval('.panel[data-panel="replica-errors"] tbody tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
     expect(cells.sort()).toEqual([
-      ['failure', '127.0.0.1:9001', '50.0%'],
-      ['success', '127.0.0.1:9001', '50.0%'],
+      ['info', 'replica-1', '66.7%'],
+      ['info', 'replica-2', '100.0%'],
+      ['warn', 'replica-1', '33.3%'],
     ]);
-    expect(await page.$$eval('.panel[data-panel="upstream-errors"] th', (th) => th.map((t) => t.textContent))).toEqual(['outcome', 'upstream', 'share of requests']);
+    expect(await page.$$eval('.panel[data-panel="replica-errors"] th', (th) => th.map((t) => t.textContent))).toEqual(['level', 'replica', 'share of lines']);
+  });
+
+  it('reads at a glance: a screenshot per dashboard, every panel with data, small legends named for replicas, axis labels inside the panel, latency in ms', async () => {
+    const shots = mkdtempSync(path.join(os.tmpdir(), 'mlmon-dashboard-'));
+    for (const d of DASHBOARDS) {
+      const file = path.join(shots, `${d.id}.png`);
+      await page.locator(`section[data-dashboard="${d.title}"]`).screenshot({ path: file });
+      console.log(`screenshot of "${d.title}": ${file}`);
+    }
+    expect((await points()).filter(([, n]) => !(n > 0))).toEqual([]);
+    // Each chart's legend (uPlot's first legend row is the time axis).
+    const legends = new Map(
+      await page.$$eval('.panel', (els) => els.filter((e) => e.querySelector('.u-legend')).map((e) => [e.getAttribute('data-panel')!, [...e.querySelectorAll('.u-legend tr.u-series:not(:first-child) th')].map((th) => th.textContent!.trim())] as const)),
+    );
+    // Two replicas in the fixture: a panel split by replica has one entry per replica and metric, nothing else more than the judgments' six lines.
+    expect(legends.get('throughput')).toEqual(['replica-1', 'replica-2']);
+    expect(legends.get('replica-latency')).toEqual(['replica-1 p50', 'replica-1 p99', 'replica-2 p50', 'replica-2 p99']);
+    expect(legends.get('latency')).toEqual(['p50', 'p99']);
+    expect(legends.get('error-rate')).toEqual(['failed']);
+    expect(legends.get('retries')).toEqual(['retried requests']);
+    for (const [id, labels] of legends) {
+      expect(labels.length, id).toBeLessThanOrEqual(6);
+      expect(labels.filter((l) => /\d+\.\d+\.\d+\.\d+:\d+/.test(l)), id).toEqual([]);
+    }
+    // Every chart inside its panel, and every y tick label within the axis uPlot reserved for it (a fixed width cut long ones).
+    const geometry = await page.evaluate(() =>
+      [...(globalThis as unknown as { mlmonCharts: Map<string, Chart> }).mlmonCharts].map(([id, u]) => {
+        const panel = u.root.closest('.panel')!.getBoundingClientRect();
+        const chart = u.root.getBoundingClientRect();
+        const y = u.axes[1]!;
+        u.ctx.font = y.font[0];
+        const widest = Math.max(...y._values.map((v) => u.ctx.measureText(v).width)) / (globalThis as unknown as { devicePixelRatio: number }).devicePixelRatio;
+        return { id, inside: chart.left >= panel.left && chart.right <= panel.right && chart.top >= panel.top && chart.bottom <= panel.bottom, fits: widest + y.ticks.size + y.gap <= y._size, label: y.label ?? null, ticks: y._values };
+      }),
+    );
+    expect(geometry.length).toBeGreaterThan(10);
+    expect(geometry.filter((g) => !g.inside || !g.fits)).toEqual([]);
+    const latency = geometry.find((g) => g.id.endsWith('-latency') && !g.id.endsWith('replica-latency'))!;
+    expect(latency.label).toBe('ms');
+    expect(geometry.find((g) => g.id.endsWith('-error-rate'))!.label).toBe('%');
+    // The fixture's nginx lines took 4 ms: the axis counts milliseconds, not nanoseconds.
+    expect(Math.max(...latency.ticks.map(Number))).toBeLessThan(100);
+    const panels = (await (await fetch(`${url}/api/panels?range=1h`)).json()) as Array<{ id: string; unit?: string; series: Array<{ name: string; points: Array<[number, number]> }> }>;
+    expect(panels.find((p) => p.id === 'latency')!.series.map((s) => [s.name, s.points.map(([, v]) => v)])).toEqual([
+      ['p50', [4]],
+      ['p99', [4]],
+    ]);
+    // Of the three nginx lines one failed.
+    const failed = panels.find((p) => p.id === 'error-rate')!.series[0]!.points;
+    expect(failed).toHaveLength(1);
+    expect(failed[0]![1]).toBeCloseTo(100 / 3, 9);
   });
 
   it('shows drift that arrives while it is open in the PSI panel', async () => {

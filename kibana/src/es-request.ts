@@ -28,6 +28,8 @@ function bucketAgg(b: Bucket, interval: string): estypes.AggregationsAggregation
 
 function metricAgg(m: Exclude<Metric, { op: 'count' }>): estypes.AggregationsAggregationContainer {
   switch (m.op) {
+    case 'share':
+      return { filter: { query_string: { query: m.where } } };
     case 'average':
       return { avg: { field: m.field } };
     case 'median':
@@ -41,15 +43,19 @@ function metricAgg(m: Exclude<Metric, { op: 'count' }>): estypes.AggregationsAgg
   }
 }
 
+/** The value of the panel's metric `i` in a bucket of its answer (null where it had none). */
+export function metricValue(node: Record<string, unknown>, i: number, m: Metric): number | null {
+  const count = node.doc_count as number | undefined;
+  if (m.op === 'count') return count ?? null;
+  const agg = node[`m${i}`] as { value?: number | null; values?: Record<string, number | null>; doc_count?: number } | undefined;
+  if (m.op === 'share') return count ? (agg?.doc_count ?? 0) / count : null;
+  return agg?.value ?? Object.values(agg?.values ?? {})[0] ?? null;
+}
+
 /** The innermost buckets of a panel's answer, each with its metric values (null where the metric had no value). */
 export function leafRows(p: Panel, aggregations: Record<string, unknown> | undefined): Array<Array<number | null>> {
   const { buckets, metrics } = panelColumns(p);
-  const values = (node: Record<string, unknown>) =>
-    metrics.map((m, i) => {
-      if (m.op === 'count') return (node.doc_count as number | undefined) ?? null;
-      const agg = node[`m${i}`] as { value?: number | null; values?: Record<string, number | null> } | undefined;
-      return agg?.value ?? Object.values(agg?.values ?? {})[0] ?? null;
-    });
+  const values = (node: Record<string, unknown>) => metrics.map((m, i) => metricValue(node, i, m));
   const walk = (node: Record<string, unknown>, depth: number): Array<Array<number | null>> => {
     if (depth === buckets.length) return [values(node)];
     const list = (node[`b${depth}`] as { buckets?: Array<Record<string, unknown>> } | undefined)?.buckets ?? [];

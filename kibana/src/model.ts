@@ -1,5 +1,5 @@
 import type { IndexFamily } from '@mlmon/contract';
-import type { FieldName } from './fields.js';
+import { FIELDS, queryFields, type FieldName } from './fields.js';
 
 /**
  * What a panel shows, independent of how Kibana stores it: a family, an
@@ -12,6 +12,12 @@ export type Metric = (
   | { op: 'count'; label: string }
   | { op: 'average' | 'max' | 'min' | 'sum' | 'median' | 'unique_count'; field: FieldName; label: string }
   | { op: 'percentile'; field: FieldName; percentile: number; label: string }
+  /**
+   * The share of a bucket's lines that match a Lucene query (0 to 1): a ratio without pipeline aggregations
+   * (the cluster has none), a `filter` sub-aggregation over the bucket's count; in Lens a formula. A share
+   * of failures reads at a glance where a percentage-stacked split by outcome draws success near 1.
+   */
+  | { op: 'share'; where: string; label: string }
 ) & {
   /**
    * How a line is drawn beside the value it qualifies: `band`, the two
@@ -79,7 +85,22 @@ export function panelColumns(p: Panel): { buckets: Bucket[]; metrics: Metric[] }
   }
 }
 
-export function fieldsOf(p: Panel): { charted: FieldName[] } {
+/** The fields a panel aggregates on, and those its queries name (the panel's and its metrics' `where`). */
+export function fieldsOf(p: Panel): { charted: FieldName[]; queried: string[] } {
   const { buckets, metrics } = panelColumns(p);
-  return { charted: [...buckets.map((b) => b.field), ...metrics.flatMap((m) => ('field' in m ? [m.field] : []))] };
+  return {
+    charted: [...buckets.map((b) => b.field), ...metrics.flatMap((m) => ('field' in m ? [m.field] : []))],
+    queried: [p.query ?? '', ...metrics.map((m) => (m.op === 'share' ? m.where : ''))].flatMap(queryFields),
+  };
+}
+
+/**
+ * How a panel's values are shown: durations (stored in ns) as milliseconds, shares as percent. The panel
+ * converts (the live dashboard multiplies by `factor`, Lens formats the field or column) and names the unit
+ * on its axis. Only when every metric agrees: a panel mixing units keeps raw values.
+ */
+export function panelUnit(p: Panel): { unit: 'ms' | '%'; factor: number } | undefined {
+  const units = panelColumns(p).metrics.map((m) => (m.op === 'share' ? '%' : 'field' in m && (FIELDS[m.field] as { unit?: string }).unit === 'ns' ? 'ms' : undefined));
+  if (!units.length || units.some((u) => u !== units[0]) || !units[0]) return undefined;
+  return units[0] === 'ms' ? { unit: 'ms', factor: 1e-6 } : { unit: '%', factor: 100 };
 }

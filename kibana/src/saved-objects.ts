@@ -1,7 +1,7 @@
 import { familyPattern, INDEX_FAMILIES } from '@mlmon/contract';
 import { DASHBOARDS, SAVED_SEARCHES } from './definitions.js';
 import { FIELDS, type FieldName } from './fields.js';
-import { panelColumns, type Bucket, type DataViewKey, type Metric, type MetricStyle, type Panel } from './model.js';
+import { panelColumns, panelUnit, type Bucket, type DataViewKey, type Metric, type MetricStyle, type Panel } from './model.js';
 
 /**
  * Kibana 8.8 saved objects, in the shapes Kibana's own 8.8 sample data uses
@@ -58,7 +58,7 @@ function dataView(prefix: string, key: DataViewKey): SavedObject {
 
 const luceneQuery = (query = '') => ({ query, language: 'lucene' });
 
-function lensColumn(c: Bucket | Metric, orderBy: string | undefined): Record<string, unknown> {
+function lensColumn(c: Bucket | Exclude<Metric, { op: 'share' }>, orderBy: string | undefined): Record<string, unknown> {
   if (c.op === 'date_histogram') {
     return { label: '@timestamp', dataType: 'date', operationType: 'date_histogram', sourceField: '@timestamp', isBucketed: true, scale: 'interval', params: { interval: 'auto', includeEmptyRows: true, dropPartials: false } };
   }
@@ -81,6 +81,24 @@ function lensColumn(c: Bucket | Metric, orderBy: string | undefined): Record<str
   return { ...base, operationType: c.op, sourceField: c.field, params: { emptyAsNull: true } };
 }
 
+/**
+ * A metric's Lens columns: one, or for a share the formula column and the hidden columns Lens keeps for a
+ * formula (each part, then the math over them, ids `<id>X0`…), as Lens 8.8 saves a formula it parsed.
+ */
+function metricColumns(id: string, m: Metric): Array<[string, Record<string, unknown>]> {
+  if (m.op !== 'share') return [[id, lensColumn(m, undefined)]];
+  if (m.where.includes("'")) throw new Error(`share "${m.label}": a formula's lucene='…' argument cannot hold a quote`);
+  const formula = `count(lucene='${m.where}') / count()`;
+  const part = { label: `Part of ${m.label}`, customLabel: true, dataType: 'number', isBucketed: false, scale: 'ratio' };
+  const count = { ...part, operationType: 'count', sourceField: '___records___', params: { emptyAsNull: false } };
+  return [
+    [id, { label: m.label, customLabel: true, dataType: 'number', isBucketed: false, scale: 'ratio', operationType: 'formula', params: { formula, isFormulaBroken: false, format: { id: 'percent', params: { decimals: 1 } } }, references: [`${id}X2`] }],
+    [`${id}X0`, { ...count, filter: { query: m.where, language: 'lucene' } }],
+    [`${id}X1`, count],
+    [`${id}X2`, { ...part, operationType: 'math', params: { tinymathAst: { type: 'function', name: 'divide', args: [`${id}X0`, `${id}X1`], location: { min: 0, max: formula.length }, text: formula } }, references: [`${id}X0`, `${id}X1`] }],
+  ];
+}
+
 // Lens draws every data series as a line; a band and a threshold get muted colours so that the value stands out.
 const STYLE_COLORS: Record<MetricStyle, string> = { band: '#98a2b3', threshold: '#bd271e' };
 function yConfig(metrics: Metric[], ids: string[]): { yConfig?: Array<{ forAccessor: string; color: string }> } {
@@ -94,7 +112,7 @@ export function lensAttributes(p: Panel, dataView: string): Record<string, unkno
   const { buckets, metrics } = panelColumns(p);
   const metricIds = metrics.map((_, i) => `m${i}`);
   const bucketIds = buckets.map((_, i) => `b${i}`);
-  const columns = Object.fromEntries([...buckets.map((b, i) => [bucketIds[i]!, lensColumn(b, metricIds[0])]), ...metrics.map((m, i) => [metricIds[i]!, lensColumn(m, undefined)])]);
+  const columns = Object.fromEntries([...buckets.map((b, i) => [bucketIds[i]!, lensColumn(b, metricIds[0])]), ...metrics.flatMap((m, i) => metricColumns(metricIds[i]!, m))]);
   const layer = { layerId, layerType: 'data' };
   let visualizationType: string;
   let visualization: Record<string, unknown>;
@@ -126,6 +144,8 @@ export function lensAttributes(p: Panel, dataView: string): Record<string, unkno
         valueLabels: 'hide',
         fittingFunction: 'None',
         preferredSeriesType: p.kind,
+        // The data views format ns durations as milliseconds (fieldFormat); the axis says so.
+        ...(panelUnit(p)?.unit === 'ms' ? { yTitle: 'ms' } : {}),
         layers: [{ ...layer, seriesType: p.kind, xAccessor: bucketIds.at(-1), accessors: metricIds, ...(p.split ? { splitAccessor: bucketIds[0] } : {}), ...yConfig(metrics, metricIds) }],
       };
   }
@@ -138,7 +158,7 @@ export function lensAttributes(p: Panel, dataView: string): Record<string, unkno
       visualization,
       query: luceneQuery(p.query),
       filters: [],
-      datasourceStates: { formBased: { layers: { [layerId]: { columns, columnOrder: [...bucketIds, ...metricIds], incompleteColumns: {} } } } },
+      datasourceStates: { formBased: { layers: { [layerId]: { columns, columnOrder: Object.keys(columns), incompleteColumns: {} } } } },
       internalReferences: [],
       adHocDataViews: {},
     },

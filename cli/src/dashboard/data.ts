@@ -1,5 +1,5 @@
 import type { estypes } from '@elastic/elasticsearch';
-import { DASHBOARDS, panelColumns, panelRequest, type Dashboard, type MetricStyle, type Panel } from '@mlmon/kibana';
+import { DASHBOARDS, metricValue, panelColumns, panelRequest, panelUnit, type Dashboard, type MetricStyle, type Panel } from '@mlmon/kibana';
 import type { LogStore } from '../troubleshoot/search.js';
 
 /**
@@ -25,6 +25,8 @@ export interface PanelData {
   rows?: Array<{ keys: string[]; values: Array<number | null> }>;
   /** The rows' column names: the bucket labels, then the metric labels. */
   columns?: string[];
+  /** The unit of the values (durations converted from ns to ms, shares to percent), for the axis. */
+  unit?: 'ms' | '%';
 }
 
 export interface DashboardQuery {
@@ -46,12 +48,6 @@ const CLUSTER_PANELS = new Set(['cluster-health', 'cluster-nodes']);
 export function intervalFor(from: string, to: string): string {
   const seconds = Math.max(10, Math.ceil((Date.parse(to) - Date.parse(from)) / 60_000));
   return `${Math.ceil(seconds / 10) * 10}s`;
-}
-
-function metricValue(node: Record<string, unknown>, i: number, op: string): number | null {
-  if (op === 'count') return (node.doc_count as number | undefined) ?? null;
-  const agg = node[`m${i}`] as { value?: number | null; values?: Record<string, number | null> } | undefined;
-  return agg?.value ?? Object.values(agg?.values ?? {})[0] ?? null;
 }
 
 type Agg = { buckets?: Array<Record<string, unknown> & { key: string | number; key_as_string?: string }> };
@@ -76,12 +72,17 @@ function sharesOfRows(rows: Rows): Rows {
 
 function toPanelData(dashboard: string, p: Panel, aggs: Record<string, unknown>): PanelData {
   const { buckets, metrics } = panelColumns(p);
-  const base = { dashboard, id: p.id, title: p.title, kind: p.kind };
+  const shown = panelUnit(p);
+  const base = { dashboard, id: p.id, title: p.title, kind: p.kind, ...(shown ? { unit: shown.unit } : {}) };
   const percent = p.kind === 'bar_percentage_stacked';
+  const value = (node: Record<string, unknown>, i: number) => {
+    const v = metricValue(node, i, metrics[i]!);
+    return v === null || !shown ? v : v * shown.factor;
+  };
   if (buckets.at(-1)?.op !== 'date_histogram') {
     const rows: Rows = [];
     const walk = (node: Record<string, unknown>, depth: number, keys: string[]) => {
-      if (depth === buckets.length) return rows.push({ keys, values: metrics.map((m, i) => metricValue(node, i, m.op)) });
+      if (depth === buckets.length) return rows.push({ keys, values: metrics.map((_, i) => value(node, i)) });
       for (const b of (node[`b${depth}`] as Agg | undefined)?.buckets ?? []) walk(b, depth + 1, [...keys, String(b.key)]);
     };
     walk(aggs, 0, []);
@@ -96,7 +97,7 @@ function toPanelData(dashboard: string, p: Panel, aggs: Record<string, unknown>)
     const times = (node[split ? 'b1' : 'b0'] as Agg | undefined)?.buckets ?? [];
     metrics.forEach((m, i) => {
       const name = [group, metrics.length > 1 || !split ? m.label : ''].filter(Boolean).join(' ');
-      series.push({ name, ...(m.style ? { style: m.style } : {}), points: times.map((t) => [Number(t.key), metricValue(t, i, m.op)]) });
+      series.push({ name, ...(m.style ? { style: m.style } : {}), points: times.map((t) => [Number(t.key), value(t, i)]) });
     });
   }
   return { ...base, series: percent ? sharesOfSeries(series) : series };

@@ -44,7 +44,8 @@ export const PAGE = `<!doctype html>
 <script>
 const REFRESH_MS = 5000;
 const $ = (id) => document.getElementById(id);
-const charts = new Map();
+// The drawn uPlot charts by panel element id, on window for the browser test (and the console) to measure.
+const charts = window.mlmonCharts = new Map();
 const palette = ['#54b399', '#6092c0', '#d36086', '#9170b8', '#ca8eae', '#d6bf57', '#b9a888', '#da8b45', '#aa6556', '#e7664c'];
 
 function params() {
@@ -108,15 +109,29 @@ function drawChart(el, panel) {
   const style = (s, i) => s.style === 'threshold' ? { stroke: '#bd271e', dash: [6, 4] } : s.style === 'band' ? { stroke: '#98a2b3', width: 1 } : { stroke: palette[i % palette.length] };
   const bands = [];
   panel.series.forEach((s, i) => { if (s.style === 'band' && panel.series[i + 1]?.style === 'band' && !bands.some((b) => b.series.includes(i + 1))) bands.push({ series: [i + 2, i + 1], fill: 'rgba(152, 162, 179, 0.25)' }); });
+  const unit = panel.unit ? ' ' + panel.unit : '';
+  const value = (u, v) => v == null ? '-' : (Math.abs(v) >= 100 ? v.toFixed(0) : String(+v.toPrecision(3))) + unit;
   const opts = {
-    width: Math.max(300, body.clientWidth || 440), height: 200,
-    series: [{}, ...panel.series.map((s, i) => ({ label: s.name || panel.title, ...style(s, i), spanGaps: true, points: { show: times.length < 3 } }))],
+    // The panel's width, not more: a wider chart would spill out of the panel.
+    width: body.clientWidth || 440, height: 200,
+    series: [{}, ...panel.series.map((s, i) => ({ label: s.name || panel.title, ...style(s, i), value, spanGaps: true, points: { show: times.length < 3 } }))],
     bands,
-    axes: [{}, { size: 60 }],
+    // The y axis as wide as its widest tick label (a fixed width cut long ones), titled with the unit.
+    axes: [{}, { size: axisSize, ...(panel.unit ? { label: panel.unit, labelSize: 20 } : {}) }],
   };
   el.dataset.bands = String(bands.length);
   el.dataset.thresholds = String(panel.series.filter((s) => s.style === 'threshold').length);
   charts.set(el.id, new uPlot(opts, [times.map((t) => t / 1000), ...columns], body));
+}
+
+// uPlot calls this with the formatted tick labels on each layout pass; the ticks change with the width, so
+// from the third pass on the size only grows (it converges, and no label is cut).
+function axisSize(u, values, i, cycle) {
+  const axis = u.axes[i];
+  u.ctx.font = axis.font[0];
+  const widest = Math.max(0, ...(values || []).map((v) => u.ctx.measureText(v).width)) / devicePixelRatio;
+  const size = Math.ceil(axis.ticks.size + axis.gap + widest + 2);
+  return cycle > 1 ? Math.max(size, axis._size || 0) : size;
 }
 
 async function refresh() {
