@@ -51,8 +51,8 @@ export const DASHBOARDS: Dashboard[] = [
        * lines stay for what only they see: the latency the client had, failures, statuses and retries.
        */
       { id: 'throughput', title: 'Predictions per replica', family: 'predictions', kind: 'bar_stacked', x: time, split: byReplica, metrics: [{ op: 'count', label: 'predictions' }] },
-      { id: 'replica-latency', title: 'Prediction latency per replica (p50, p99, ms)', family: 'predictions', kind: 'line', x: time, split: byReplica, metrics: p50p99 },
-      { id: 'latency', title: 'Request latency at nginx (p50, p99, ms)', family: 'nginx', kind: 'line', x: time, metrics: p50p99 },
+      { id: 'replica-latency', title: 'Prediction latency per replica (p50, p99)', family: 'predictions', kind: 'line', x: time, split: byReplica, metrics: p50p99 },
+      { id: 'latency', title: 'Request latency at nginx (p50, p99)', family: 'nginx', kind: 'line', x: time, metrics: p50p99 },
       {
         id: 'error-rate',
         title: 'Share of failed requests at nginx (4xx/5xx)',

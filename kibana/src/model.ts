@@ -41,7 +41,7 @@ interface PanelBase {
 
 /**
  * An XY panel's x is time, or a terms bucket for a comparison over the whole
- * range (a percentage-stacked bar per upstream: the share of failures of each).
+ * range (a percentage-stacked bar per replica: the share of its lines at each log level).
  */
 export type Panel = PanelBase &
   (

@@ -146,7 +146,7 @@ describe('Kibana saved objects, checked without Kibana (Kibana is not running)',
     const reconstruction = lens('Drift and data quality', 'Reconstruction error (multivariate drift), band and thresholds');
     expect(reconstruction.query.query).toBe('event.dataset:"mlmon.drift" AND mlmon.model.role:"active" AND mlmon.window.name:"1m" AND mlmon.drift.feature:"_all"');
     expect(reconstruction.visualization.layers[0]!.yConfig!.map((y) => y.forAccessor)).toEqual(['m1', 'm2', 'm3', 'm4']);
-    expect(lens('Service health', 'Request latency at nginx (p50, p99, ms)').visualization.layers[0]!.yConfig).toBeUndefined();
+    expect(lens('Service health', 'Request latency at nginx (p50, p99)').visualization.layers[0]!.yConfig).toBeUndefined();
   });
 
   it('the Service health panels group by replica, name the latency unit and chart the failure share as a formula', () => {
@@ -157,7 +157,7 @@ describe('Kibana saved objects, checked without Kibana (Kibana is not running)',
     const lens = (title: string) =>
       (JSON.parse(dashboard.attributes.panelsJSON as string) as Array<{ title: string; embeddableConfig: { attributes: { state: { visualization: { yTitle?: string }; datasourceStates: { formBased: { layers: Record<string, { columns: Record<string, { operationType: string; params?: { formula?: string }; filter?: unknown; references?: string[] }> }> } } } } } }>).find((p) => p.title === title)!
         .embeddableConfig.attributes.state;
-    expect(lens('Request latency at nginx (p50, p99, ms)').visualization.yTitle).toBe('ms');
+    expect(lens('Request latency at nginx (p50, p99)').visualization.yTitle).toBe('ms');
     const columns = Object.values(lens('Share of failed requests at nginx (4xx/5xx)').datasourceStates.formBased.layers)[0]!.columns;
     expect(columns.m0).toMatchObject({ operationType: 'formula', params: { formula: "count(lucene='event.outcome:failure') / count()" }, references: ['m0X2'] });
     expect(columns.m0X0).toMatchObject({ operationType: 'count', filter: { query: 'event.outcome:failure', language: 'lucene' } });

@@ -21,7 +21,7 @@ export interface PanelData {
   title: string;
   kind: Panel['kind'];
   series: Series[];
-  /** Panels not over time (tables, bars per upstream or replica): one row per bucket combination. */
+  /** Panels not over time (tables, bars per replica): one row per bucket combination. */
   rows?: Array<{ keys: string[]; values: Array<number | null> }>;
   /** The rows' column names: the bucket labels, then the metric labels. */
   columns?: string[];

@@ -1,7 +1,7 @@
 /**
  * The live dashboard's one page: it fetches /api/panels every few seconds
  * and draws each panel over time with uPlot (served locally), each panel with
- * rows (tables, bars per upstream or replica) as a table. Every panel element carries `data-points`, the number of values it
+ * rows (tables, bars per replica) as a table. Every panel element carries `data-points`, the number of values it
  * drew, so a test (and a curious operator) can tell an empty chart from a
  * full one.
  */
@@ -116,6 +116,8 @@ function drawChart(el, panel) {
     width: body.clientWidth || 440, height: 200,
     series: [{}, ...panel.series.map((s, i) => ({ label: s.name || panel.title, ...style(s, i), value, spanGaps: true, points: { show: times.length < 3 } }))],
     bands,
+    // A single time would stretch the axis over years (uPlot pads it by 86400 / 1e-3 s); give it five minutes either side.
+    scales: { x: { range: (u, min, max) => times.length === 1 ? [times[0] / 1000 - 300, times[0] / 1000 + 300] : [min, max] } },
     // The y axis as wide as its widest tick label (a fixed width cut long ones), titled with the unit.
     axes: [{}, { size: axisSize, ...(panel.unit ? { label: panel.unit, labelSize: 20 } : {}) }],
   };
