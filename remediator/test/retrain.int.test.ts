@@ -92,7 +92,7 @@ beforeAll(async () => {
   // The analyzer's join: 400 predictions labeled (the newer of the two feedbacks on one of them), one orphan.
   const { positiveLabel } = loadReference(loadAnalyzerConfig({}).MLMON_ANALYZER_REFERENCE_PROFILE);
   const joined = await new Joiner(good.client, good.prefix, positiveLabel, new StateFile(undefined)).run();
-  expect(joined).toEqual({ feedbackRead: 402, joined: 401, orphaned: 1, superseded: 1 });
+  expect(joined).toEqual({ feedbackRead: 402, joined: 401, orphaned: 1, superseded: 1, shadows: 0, shadowsPending: 0 });
   expect((await new Joiner(bad.client, bad.prefix, positiveLabel, new StateFile(undefined)).run()).joined).toBe(400);
   replica = await startReplicaProcess({ MLMON_API_MODEL_STATE_FILE: path.join(tempDir('retrain-state'), 'state.json'), MLMON_API_RETRAINED_MODEL_DIR: outDir });
 }, 900_000);
