@@ -201,8 +201,10 @@ export function watchConditions(): Conditions {
 
 /** The rule's first alert since the scenario began came within two rule intervals of its condition holding. */
 export async function expectPromptAlert(since: Date, rule: string, conditions: Conditions): Promise<void> {
-  const first = (await alertsSince(since)).find((a) => a.mlmon.alert.rule === rule);
-  expect(first?.mlmon.alert.rule, `an alert of ${rule} since ${since.toISOString()}`).toBe(rule);
+  // The remediation can be indexed before the alert that caused it (two log files, one shipper): wait for the alert.
+  const firstOf = async () => (await alertsSince(since)).find((a) => a.mlmon.alert.rule === rule);
+  await expect.poll(async () => (await firstOf())?.mlmon.alert.rule, { message: `an alert of ${rule} since ${since.toISOString()}`, timeout: 30_000, interval: 1000 }).toBe(rule);
+  const first = await firstOf();
   const fired = Date.parse(first!.mlmon.alert.scheduled_time!);
   const met = conditions.metAt(rule);
   expect(met, `${rule} fired, and its condition held on the indexed data too`).toBeTypeOf('number');
