@@ -1,0 +1,136 @@
+/**
+ * Stabilized scaling on the real local stack (issue 22, point 5): nginx,
+ * replicas, shipper, the rule runner and the remediator started by `mlmon up`,
+ * driven by `mlmon simulate`, the decisions read back from Elasticsearch.
+ *
+ * Time is compressed as in the loop test: the runner runs every 5 s, the two
+ * scaling rules (the only ones loaded) read 20 s windows instead of 1 and 15
+ * minutes, and the scale-in stabilization window is 45 s instead of 5 minutes
+ * (longer than two underuse windows, so the quiet phase holds several refused
+ * scale-ins before the first allowed one). The flap window is off, so what
+ * holds scale-in back here is the stabilization alone.
+ *
+ * What this proves with the shorter settings: (1) right after `mlmon up`,
+ * steady traffic that fills no rule window yet causes no scale-in (the issue's
+ * false scale-in came from a window of mostly idle minutes); (2) under
+ * `simulate spike` the count goes up once, stays up for the whole
+ * stabilization window after it and then comes down step by step, without a
+ * scale-out in between: no flapping. The 5-minute default is the same code
+ * with a longer window (the unit tests in remediator/test/stabilization.test.ts).
+ */
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventOf } from '@mlmon/contract';
+import { testCluster } from '@mlmon/elasticsearch/testing';
+import { stackStatus } from '../src/stack/client.js';
+import { REPO_ROOT, runPaths } from '../src/stack/paths.js';
+import { readStackFile, runningStack, type StackFile } from '../src/stack/stack-file.js';
+import { mlmon as runMlmon, upOnFreePorts } from './mlmon-process.js';
+
+type Remediation = EventOf<'mlmon.remediation'>;
+
+const STABILIZATION_S = 45;
+const cluster = testCluster();
+const paths = runPaths(path.join(mkdtempSync(path.join(os.tmpdir(), 'mlmon-scale-')), 'run'));
+const rulesDir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-scale-rules-'));
+const env = {
+  ...process.env,
+  MLMON_RUN_DIR: paths.runDir,
+  MLMON_ES_URL: cluster.url,
+  MLMON_INDEX_PREFIX: cluster.prefix,
+  MLMON_RULES_INTERVAL: '5s',
+  MLMON_RULES_DIR: rulesDir,
+  MLMON_REMEDIATOR_COOLDOWN: '5s',
+  MLMON_REMEDIATOR_FLAP_WINDOW: '0s',
+  MLMON_REMEDIATOR_SCALE_IN_STABILIZATION: `${STABILIZATION_S}s`,
+  MLMON_REMEDIATOR_MAX_ACTIONS_PER_HOUR: '100',
+  MLMON_REMEDIATOR_MIN_REPLICAS: '2',
+  MLMON_REMEDIATOR_MAX_REPLICAS: '4',
+};
+const mlmon = (...args: string[]) => runMlmon(args, env);
+let stack: StackFile;
+
+/** Only the two scaling rules, with 20 s windows: what `MLMON_RULES_DIR` points at. */
+function scalingRules(): void {
+  const tune: Record<string, Record<string, unknown>> = {
+    // 20/s per replica over 20 s: the spike (100/s on 3 replicas) crosses it, its base rate (20/s) does not.
+    'replica-overload': { window: '20s', threshold: 400 },
+    // Busiest replica under 4/s over 20 s: 15/s on 3 replicas is above it, 4/s on any count below.
+    'replica-underuse': { window: '20s', threshold: 80 },
+  };
+  for (const [id, metadata] of Object.entries(tune)) {
+    const file = path.join(rulesDir, `${id}.json`);
+    cpSync(path.join(REPO_ROOT, 'watcher-rules/watches', `${id}.json`), file);
+    const watch = JSON.parse(readFileSync(file, 'utf8')) as { metadata: Record<string, unknown>; actions: Record<string, { throttle_period?: string }> };
+    Object.assign(watch.metadata, metadata);
+    // The remediator's stabilization is under test, not the rules' throttling: every tick's recommendation reaches it.
+    for (const action of Object.values(watch.actions)) action.throttle_period = '5s';
+    writeFileSync(file, JSON.stringify(watch));
+  }
+}
+
+async function scaleDecisions(since: Date): Promise<Remediation['mlmon']['remediation'][]> {
+  const res = await cluster.client.search<Remediation>(
+    {
+      index: `${cluster.prefix}-events-*`,
+      size: 500,
+      sort: [{ '@timestamp': 'asc' }],
+      query: { bool: { filter: [{ term: { 'event.dataset': 'mlmon.remediation' } }, { terms: { 'mlmon.remediation.action': ['scale_in', 'scale_out'] } }, { range: { '@timestamp': { gte: since.toISOString() } } }] } },
+    },
+    { ignore: [404] },
+  );
+  return (res.hits?.hits ?? []).map((h) => ({ ...h._source!.mlmon.remediation, at: h._source!['@timestamp'] }));
+}
+const executedScalings = async (since: Date) => (await scaleDecisions(since)).filter((d) => d.decision === 'executed');
+const replicaCount = async () => (await stackStatus(stack)).processes.filter((p) => p.name.startsWith('replica-')).length;
+let upAt: Date;
+
+beforeAll(async () => {
+  scalingRules();
+  upAt = new Date();
+  await upOnFreePorts({ replicas: 3, maxReplicas: 4 }, env);
+  stack = readStackFile(paths)!;
+}, 180_000);
+
+afterAll(async () => {
+  if (runningStack(paths)) await mlmon('down');
+  await cluster.cleanup();
+}, 90_000);
+
+describe('scale-in is stabilized as Kubernetes HPA stabilizes scale-down', () => {
+  it('right after `mlmon up`, steady traffic causes no scale-in: a window not yet covered by traffic is no reason to scale in', async () => {
+    // 15/s on 3 replicas: 5/s each, 100 per 20 s once a window is full (above 80); below 80 while the window is mostly the idle time before.
+    const run = await mlmon('simulate', 'steady', '--rate', '15', '--duration', '40', '--feedback', '0');
+    expect(run.code, run.out).toBe(0);
+    const decisions = await scaleDecisions(upAt);
+    expect(decisions.filter((d) => d.decision === 'executed')).toEqual([]);
+    // The underuse rule did fire on the idle-led windows (what scaled the stack in before), and the remediator said why it did not act.
+    expect(decisions.map((d) => d.reason)).toContain('window_not_covered');
+    expect(await replicaCount()).toBe(3);
+  }, 120_000);
+
+  it('spike: up once at once, down only after the stabilization window, one step at a time, never back up', async () => {
+    const since = new Date();
+    const run = await mlmon('simulate', 'spike', '--rate', '20', '--factor', '5', '--duration', '60', '--feedback', '0');
+    expect(run.code, run.out).toBe(0);
+    // Quiet traffic, below the underuse threshold on any replica count, until the count is back at the minimum.
+    const quiet = mlmon('simulate', 'steady', '--rate', '4', '--duration', String(3 * STABILIZATION_S + 30), '--feedback', '0');
+    await expect.poll(replicaCount, { timeout: (3 * STABILIZATION_S + 60) * 1000, interval: 2000 }).toBe(2);
+    expect((await quiet).code).toBe(0);
+
+    const executed = await executedScalings(since);
+    const steps = executed.map((d) => `${d.action} ${d.replicas!.before}->${d.replicas!.after}`);
+    // The count follows the load: one step up for the spike, then down to the minimum; no scale-out after a scale-in.
+    expect(steps).toEqual(['scale_out 3->4', 'scale_in 4->3', 'scale_in 3->2']);
+    const at = executed.map((d) => Date.parse((d as { at: string }).at));
+    // Each scale-in waited out the window of the recommendation before it (the scale-out's 4, then the scale-in's 3).
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(STABILIZATION_S * 1000);
+    expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(STABILIZATION_S * 1000);
+    // And the rule did ask earlier: those scale-ins were refused for the stabilization, not unasked.
+    const refused = (await scaleDecisions(since)).filter((d) => d.reason === 'stabilizing');
+    expect(refused.length).toBeGreaterThan(0);
+    console.log(`scale actions: ${steps.join(', ')}; ${refused.length} scale-ins refused while stabilizing`);
+  }, 420_000);
+});
