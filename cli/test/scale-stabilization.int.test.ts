@@ -29,7 +29,7 @@ import { REPO_ROOT, runPaths } from '../src/stack/paths.js';
 import { readStackFile, runningStack, type StackFile } from '../src/stack/stack-file.js';
 import { mlmon as runMlmon, upOnFreePorts } from './mlmon-process.js';
 
-type Remediation = EventOf<'mlmon.remediation'>;
+type Decision = Pick<EventOf<'mlmon.remediation'>['mlmon']['remediation'], 'action' | 'decision' | 'reason' | 'replicas'> & { at: string };
 
 const STABILIZATION_S = 45;
 const cluster = testCluster();
@@ -57,7 +57,7 @@ function scalingRules(): void {
   const tune: Record<string, Record<string, unknown>> = {
     // 20/s per replica over 20 s: the spike (100/s on 3 replicas) crosses it, its base rate (20/s) does not.
     'replica-overload': { window: '20s', threshold: 400 },
-    // Busiest replica under 4/s over 20 s: 15/s on 3 replicas is above it, 4/s on any count below.
+    // Busiest replica under 4/s over 20 s: 30/s on 3 replicas is far above it, 4/s on any count below.
     'replica-underuse': { window: '20s', threshold: 80 },
   };
   for (const [id, metadata] of Object.entries(tune)) {
@@ -71,17 +71,16 @@ function scalingRules(): void {
   }
 }
 
-async function scaleDecisions(since: Date): Promise<Remediation['mlmon']['remediation'][]> {
-  const res = await cluster.client.search<Remediation>(
-    {
-      index: `${cluster.prefix}-events-*`,
-      size: 500,
-      sort: [{ '@timestamp': 'asc' }],
-      query: { bool: { filter: [{ term: { 'event.dataset': 'mlmon.remediation' } }, { terms: { 'mlmon.remediation.action': ['scale_in', 'scale_out'] } }, { range: { '@timestamp': { gte: since.toISOString() } } }] } },
-    },
-    { ignore: [404] },
-  );
-  return (res.hits?.hits ?? []).map((h) => ({ ...h._source!.mlmon.remediation, at: h._source!['@timestamp'] }));
+/**
+ * The remediator's own record of its scale decisions since a time, oldest
+ * first: read from its API rather than from Elasticsearch, so that the last
+ * decision counts before the shipper has indexed it.
+ */
+async function scaleDecisions(since: Date): Promise<Decision[]> {
+  const res = await fetch(`${stack.remediatorUrl}/v1/actions?limit=200`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
+  expect(res.status).toBe(200);
+  const { actions } = (await res.json()) as { actions: Decision[] };
+  return actions.filter((d) => (d.action === 'scale_in' || d.action === 'scale_out') && Date.parse(d.at) >= since.getTime()).reverse();
 }
 const executedScalings = async (since: Date) => (await scaleDecisions(since)).filter((d) => d.decision === 'executed');
 const replicaCount = async () => (await stackStatus(stack)).processes.filter((p) => p.name.startsWith('replica-')).length;
@@ -101,8 +100,8 @@ afterAll(async () => {
 
 describe('scale-in is stabilized as Kubernetes HPA stabilizes scale-down', () => {
   it('right after `mlmon up`, steady traffic causes no scale-in: a window not yet covered by traffic is no reason to scale in', async () => {
-    // 15/s on 3 replicas: 5/s each, 100 per 20 s once a window is full (above 80); below 80 while the window is mostly the idle time before.
-    const run = await mlmon('simulate', 'steady', '--rate', '15', '--duration', '40', '--feedback', '0');
+    // 30/s on 3 replicas: 10/s each, 200 per 20 s once a window is full (above 80 even with seconds of shipping lag); below 80 while the window is mostly the idle time before.
+    const run = await mlmon('simulate', 'steady', '--rate', '30', '--duration', '40', '--feedback', '0');
     expect(run.code, run.out).toBe(0);
     const decisions = await scaleDecisions(upAt);
     expect(decisions.filter((d) => d.decision === 'executed')).toEqual([]);
@@ -124,7 +123,7 @@ describe('scale-in is stabilized as Kubernetes HPA stabilizes scale-down', () =>
     const steps = executed.map((d) => `${d.action} ${d.replicas!.before}->${d.replicas!.after}`);
     // The count follows the load: one step up for the spike, then down to the minimum; no scale-out after a scale-in.
     expect(steps).toEqual(['scale_out 3->4', 'scale_in 4->3', 'scale_in 3->2']);
-    const at = executed.map((d) => Date.parse((d as { at: string }).at));
+    const at = executed.map((d) => Date.parse(d.at));
     // Each scale-in waited out the window of the recommendation before it (the scale-out's 4, then the scale-in's 3).
     expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(STABILIZATION_S * 1000);
     expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(STABILIZATION_S * 1000);
