@@ -26,7 +26,7 @@ export interface Recommendation {
  */
 export function stabilizedScaleIn(opts: { current: number; desired: number; target: string; history: readonly Recommendation[]; now: number; windowMs: number }): {
   replicas: number;
-  /** The recommendation that held the count up, when one did. */
+  /** The recommendation that held the count up (the newest of the highest), when one did. */
   heldBy?: Recommendation;
 } {
   let replicas = opts.desired;
@@ -34,7 +34,8 @@ export function stabilizedScaleIn(opts: { current: number; desired: number; targ
   for (const r of opts.history) {
     // HPA keeps a recommendation while it is newer than now − window (a strict `After`).
     if (r.target !== opts.target || Date.parse(r.at) <= opts.now - opts.windowMs) continue;
-    if (r.desired > replicas) {
+    // The newest of equal highest ones is named: it says when the hold ends.
+    if (r.desired > opts.desired && r.desired >= replicas) {
       replicas = r.desired;
       heldBy = r;
     }

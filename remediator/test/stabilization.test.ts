@@ -46,6 +46,11 @@ describe('stabilizedScaleIn: the highest recommendation over the window wins', (
     expect(stabilizedScaleIn({ current: 5, desired: 4, target: 'api', history, now: T0 + 299_999, windowMs: 300_000 }).replicas).toBe(5);
   });
 
+  it('of equal highest recommendations the newest is named: it says when the hold ends', () => {
+    const out = stabilizedScaleIn({ current: 4, desired: 3, target: 'api', history: recs([[0, 4], [60, 4], [120, 3]]), now: T0 + 180_000, windowMs: 300_000 });
+    expect(out).toEqual({ replicas: 4, heldBy: { at: at(60), target: 'api', desired: 4 } });
+  });
+
   it("another target's recommendations do not count; with no history the recommendation stands; a zero window is no stabilization", () => {
     const history = recs([[0, 9]], 'other');
     expect(stabilizedScaleIn({ current: 3, desired: 2, target: 'api', history, now: T0 + 1000, windowMs: 300_000 })).toEqual({ replicas: 2 });
