@@ -19,6 +19,7 @@ const FIRST = [
   'cli/test/judgment-loop.int.test.ts',
   'cli/test/shadow-loop.int.test.ts',
   'cli/test/loop/',
+  'cli/test/scale-stabilization.int.test.ts',
   'cli/test/stack.int.test.ts',
   'log-shipper/test/outage.int.test.ts',
   'common/contract/test/security.int.test.ts',

@@ -47,6 +47,10 @@ export const remediatorConfigShape = {
     description: 'A scale-in is refused this long after a scale-out, and the other way round.',
     aliases: [{ name: 'REMEDIATOR_FLAP_WINDOW_S', unit: 's' }],
   }),
+  MLMON_REMEDIATOR_SCALE_IN_STABILIZATION: setting(duration.refine((n) => n <= 3_600_000, 'must be at most 1h (as HPA allows)').prefault('5m'), {
+    description:
+      "Scale-in goes only down to the highest replica count recommended by any scale alert within this long (Kubernetes HPA's downscale stabilization window, same default), so no scale-in follows a scale-out within it; scale-out is never delayed.",
+  }),
   MLMON_REMEDIATOR_MIN_REPLICAS: setting(positiveInt.default(1), { description: 'Scale-in stops here.', aliases: ['REMEDIATOR_MIN_REPLICAS'] }),
   MLMON_REMEDIATOR_MAX_REPLICAS: setting(positiveInt.default(8), { description: 'Scale-out stops here.', aliases: ['REMEDIATOR_MAX_REPLICAS'] }),
   MLMON_REMEDIATOR_SCALE_STEP: setting(positiveInt.default(1), {

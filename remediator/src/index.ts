@@ -74,7 +74,7 @@ export async function startRemediator(config: RemediatorConfig, overrides: { sca
   });
   const state = RemediatorState.load(config.MLMON_REMEDIATOR_STATE_FILE, {
     executions: config.MLMON_REMEDIATOR_DEDUP_WINDOW,
-    acted: Math.max(config.MLMON_REMEDIATOR_COOLDOWN, config.MLMON_REMEDIATOR_FLAP_WINDOW),
+    acted: Math.max(config.MLMON_REMEDIATOR_COOLDOWN, config.MLMON_REMEDIATOR_FLAP_WINDOW, config.MLMON_REMEDIATOR_SCALE_IN_STABILIZATION),
   });
   const models = config.MLMON_API_URL && config.MLMON_API_ADMIN_TOKEN ? new ModelAdmin(config.MLMON_API_URL, config.MLMON_API_ADMIN_TOKEN) : undefined;
   const client = createEsClient(config, { name: 'mlmon-remediator' });

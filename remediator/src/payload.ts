@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ALERT_SEVERITIES, REMEDIATION_HOOKS } from '@mlmon/contract';
+import { positiveDuration } from '@mlmon/runtime';
 
 type Hooks = typeof REMEDIATION_HOOKS;
 /** The webhook paths and the remediation each stands for (the event contract's action names). */
@@ -34,6 +35,29 @@ export const alertPayload = z.object({
   target: z.string().min(1).max(256).optional(),
   /** Scale only: replicas to add or remove, instead of MLMON_REMEDIATOR_SCALE_STEP. */
   step: z.number().int().min(1).max(16).optional(),
+  /**
+   * Scale-in reads these three (other rules send the first two as they like):
+   * the rule's window (`15m`), the tick that read it and the window's first
+   * prediction, to tell a window covered by traffic from one that began before it.
+   */
+  window: z.string().optional(),
+  scheduled_time: z.string().optional(),
+  first_prediction: z.string().optional(),
+});
+
+// Watcher renders a time as java.time does, without seconds when they are zero (`2026-12-06T14:45Z`), which z.iso.datetime refuses.
+const instant = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/, 'must be an ISO 8601 date-time')
+  .transform((t) => Date.parse(t))
+  .pipe(z.number().finite('must be an ISO 8601 date-time'));
+
+/** The scale-in alert's window as times, or why it cannot be read: a rule that sends them must send them right. */
+export const scaleInWindow = z.object({
+  window: positiveDuration,
+  scheduled_time: instant,
+  // Empty when the window held no prediction (the mustache renders nothing).
+  first_prediction: z.union([instant, z.literal('').transform(() => undefined)]).optional(),
 });
 export type AlertPayload = z.infer<typeof alertPayload>;
 

@@ -1,9 +1,10 @@
 import { formatDuration, type EventLog } from '@mlmon/runtime';
 import type { RemediatorConfig } from './config.js';
 import { ModelAdminRefusal, type ModelAdmin } from './models.js';
-import type { Action, AlertPayload } from './payload.js';
+import { scaleInWindow, type Action, type AlertPayload } from './payload.js';
 import { UnknownReplicaError, UnsupportedError, type Scaler } from './backends/scaler.js';
 import type { DecisionRecord, RemediatorState } from './state.js';
+import { stabilizedScaleIn } from './stabilization.js';
 
 export type Decision = DecisionRecord;
 
@@ -189,14 +190,38 @@ export class Remediator {
     const step = alert.step ?? config.MLMON_REMEDIATOR_SCALE_STEP;
     const min = config.MLMON_REMEDIATOR_MIN_REPLICAS;
     const max = config.MLMON_REMEDIATOR_MAX_REPLICAS;
-    const after = action === 'scale_out' ? Math.min(max, before + step) : Math.max(min, before - step);
-    if (after === before) {
+    if (action === 'scale_in') {
+      const uncovered = uncoveredWindow(alert);
+      // Not a recommendation at all (HPA likewise skips a metric it cannot read): it is not remembered.
+      if (uncovered) return { refused: 'window_not_covered', target: scaler.target, detail: uncovered, replicas: { before, after: before } };
+    }
+    const desired = action === 'scale_out' ? Math.min(max, before + step) : Math.max(min, before - step);
+    const now = Date.now();
+    const history = this.d.state.recommendations();
+    // Remembered whatever becomes of this alert (a cooldown, a dry run): as in HPA, a high recommendation holds the count up even when it moved nothing.
+    this.d.state.recommend({ at: new Date(now).toISOString(), target: scaler.target, desired });
+    if (desired === before) {
       return {
         refused: action === 'scale_out' ? 'at_max_replicas' : 'at_min_replicas',
         target: scaler.target,
         detail: `${before} replicas already at the ${action === 'scale_out' ? `maximum ${max} (MLMON_REMEDIATOR_MAX_REPLICAS)` : `minimum ${min} (MLMON_REMEDIATOR_MIN_REPLICAS)`}`,
-        replicas: { before, after },
+        replicas: { before, after: before },
       };
+    }
+    let after = desired;
+    if (action === 'scale_in') {
+      const windowMs = config.MLMON_REMEDIATOR_SCALE_IN_STABILIZATION;
+      const stable = stabilizedScaleIn({ current: before, desired, target: scaler.target, history, now, windowMs });
+      if (stable.replicas >= before) {
+        const held = stable.heldBy!;
+        return {
+          refused: 'stabilizing',
+          target: scaler.target,
+          detail: `${held.desired} replicas were recommended at ${held.at}, within the scale-in stabilization window of ${formatDuration(windowMs)} (MLMON_REMEDIATOR_SCALE_IN_STABILIZATION): ${before} replicas stay`,
+          replicas: { before, after: before },
+        };
+      }
+      after = stable.replicas;
     }
     return {
       target: scaler.target,
@@ -278,4 +303,31 @@ export class Remediator {
     });
     return decision;
   }
+}
+
+/**
+ * Why a scale-in alert's window does not speak for the traffic, if it does
+ * not: its first prediction came after the window's first tenth, so part of
+ * the window is idle time from before traffic began (a stack just started),
+ * and a count over it says nothing about load. The remediator checks this,
+ * not the rule, because Watcher's compare condition tests one value and the
+ * rule's action condition already tests another (more replicas than the
+ * minimum); the rule sends the figures. A window that starts with the traffic
+ * is covered once it is full, which is when the rule's count means "per window".
+ * A tenth, not a fixed minute, so a rule tuned to seconds (the tests) behaves as one of 15 minutes.
+ * Alerts without these fields (a hand-made call) are taken as covered.
+ */
+function uncoveredWindow(alert: AlertPayload): string | undefined {
+  if (alert.window === undefined && alert.scheduled_time === undefined && alert.first_prediction === undefined) return undefined;
+  const parsed = scaleInWindow.safeParse(alert);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return `the alert's window cannot be read (${issue.path.join('.')}: ${issue.message}), so whether traffic covered it is unknown`;
+  }
+  const { window, scheduled_time, first_prediction } = parsed.data;
+  const start = scheduled_time - window;
+  const slack = window / 10;
+  if (first_prediction !== undefined && first_prediction <= start + slack) return undefined;
+  const first = first_prediction === undefined ? 'no prediction in it' : `the first prediction at ${new Date(first_prediction).toISOString()}`;
+  return `the ${formatDuration(window)} window from ${new Date(start).toISOString()} is not covered by traffic (${first}, later than its first ${slack / 1000} s): a scale-in is judged only on a window traffic fills`;
 }

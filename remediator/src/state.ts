@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { REMEDIATION_ACTIONS, REMEDIATION_DECISIONS } from '@mlmon/contract';
 import { writeFileAtomic } from '@mlmon/runtime';
+import type { Recommendation } from './stabilization.js';
 
 export const decisionRecord = z.object({
   at: z.iso.datetime(),
@@ -24,6 +25,8 @@ const stateFile = z.object({
   executions: z.record(z.string(), z.object({ decision: z.enum(REMEDIATION_DECISIONS), at: z.iso.datetime() })),
   acted: z.array(decisionRecord),
   recent: z.array(decisionRecord),
+  // Absent from a state file written before scale-in stabilization: no history yet.
+  recommendations: z.array(z.object({ at: z.iso.datetime(), target: z.string(), desired: z.number().int() })).default([]),
 });
 type StateData = z.infer<typeof stateFile>;
 
@@ -47,7 +50,7 @@ export class RemediatorState {
 
   static load(file: string, keepMs: { executions: number; acted: number }): RemediatorState {
     mkdirSync(path.dirname(file), { recursive: true });
-    let data: StateData = { executions: {}, acted: [], recent: [] };
+    let data: StateData = { executions: {}, acted: [], recent: [], recommendations: [] };
     if (existsSync(file)) {
       const parsed = stateFile.safeParse(JSON.parse(readFileSync(file, 'utf8')));
       if (!parsed.success) {
@@ -67,6 +70,16 @@ export class RemediatorState {
   /** Acting decisions since `sinceMs`, newest last. */
   actedSince(sinceMs: number): DecisionRecord[] {
     return this.data.acted.filter((d) => Date.parse(d.at) >= sinceMs);
+  }
+
+  /** The scale recommendations remembered (at least the last hour, the longest stabilization window), oldest first. */
+  recommendations(): readonly Recommendation[] {
+    return this.data.recommendations;
+  }
+
+  /** Remembered with the next decision's write: a recommendation always comes with one. */
+  recommend(r: Recommendation): void {
+    this.data.recommendations.push(r);
   }
 
   recent(limit = RECENT): DecisionRecord[] {
@@ -89,6 +102,7 @@ export class RemediatorState {
     const executions = Object.entries(this.data.executions).filter(([, e]) => now - Date.parse(e.at) < this.keepMs.executions);
     this.data.executions = Object.fromEntries(executions);
     this.data.acted = this.data.acted.filter((d) => now - Date.parse(d.at) < this.keepMs.acted);
+    this.data.recommendations = this.data.recommendations.filter((r) => now - Date.parse(r.at) < this.keepMs.acted);
     this.data.recent = this.data.recent.slice(-RECENT);
   }
 }

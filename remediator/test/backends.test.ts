@@ -35,7 +35,7 @@ async function kubeconfigFor(server: string): Promise<string> {
 
 async function start(fixtureName: string, env: (url: string) => Promise<Record<string, string>>) {
   const api = await recordedApi(fixture(fixtureName));
-  const r = await remediatorFor({ MLMON_REMEDIATOR_COOLDOWN: '0s', MLMON_REMEDIATOR_FLAP_WINDOW: '0s', MLMON_REMEDIATOR_MAX_REPLICAS: '3', ...(await env(api.url)) });
+  const r = await remediatorFor({ MLMON_REMEDIATOR_COOLDOWN: '0s', MLMON_REMEDIATOR_FLAP_WINDOW: '0s', MLMON_REMEDIATOR_SCALE_IN_STABILIZATION: '0s', MLMON_REMEDIATOR_MAX_REPLICAS: '3', ...(await env(api.url)) });
   cleanup.push(api.close, r.close);
   return { api, r };
 }

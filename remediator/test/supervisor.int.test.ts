@@ -43,7 +43,7 @@ async function processes(): Promise<Proc[]> {
 const replicaCount = async () => (await processes()).filter((p) => p.name.startsWith('replica-')).length;
 /** Safety settings for an in-process remediator on the stack's supervisor. */
 const onStack = (extra: Record<string, string>) =>
-  remediatorFor({ MLMON_SUPERVISOR_URL: stack.controlUrl, MLMON_SUPERVISOR_TOKEN: stack.adminToken, MLMON_REMEDIATOR_MAX_REPLICAS: '2', MLMON_REMEDIATOR_COOLDOWN: '0s', MLMON_REMEDIATOR_FLAP_WINDOW: '0s', ...extra });
+  remediatorFor({ MLMON_SUPERVISOR_URL: stack.controlUrl, MLMON_SUPERVISOR_TOKEN: stack.adminToken, MLMON_REMEDIATOR_MAX_REPLICAS: '2', MLMON_REMEDIATOR_COOLDOWN: '0s', MLMON_REMEDIATOR_FLAP_WINDOW: '0s', MLMON_REMEDIATOR_SCALE_IN_STABILIZATION: '0s', ...extra });
 
 beforeAll(async () => {
   // One block for every port the stack binds (nginx, status +1, remediator +2, control +10, replicas +11).
