@@ -1,6 +1,6 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { familyPattern } from '@mlmon/contract';
-import type { AnalysisContext, ModelKey } from './context.js';
+import { aggregationsOnly, type AnalysisContext, type ModelKey } from './context.js';
 import { latencyDiffRanges } from './paired.js';
 import { emptyLabeled, SCORE_DECILE_KEYS, SCORE_DECILES, type RawGroup, type RawLabeled, type RawPaired, type RawPairedLabeled, type RawRejected, type RawWindow } from './raw.js';
 import { rangesFor } from './reference.js';
@@ -40,10 +40,7 @@ function groupFilter(r: TimeRange, m: ModelKey): estypes.QueryDslQueryContainer[
 export async function findGroups(ctx: AnalysisContext, r: TimeRange, version?: string): Promise<ModelKey[]> {
   const res = await ctx.client.search({
     index: `${ctx.prefix}-predictions-*`,
-    size: 0,
-    request_cache: ctx.requestCache,
-    allow_no_indices: true,
-    ignore_unavailable: true,
+    ...aggregationsOnly(ctx),
     query: { bool: { filter: [timeRange(r), ...(version ? [{ term: { 'mlmon.model.version': version } }] : [])] } },
     aggs: { groups: groupTerms() },
   });
@@ -94,11 +91,8 @@ async function collectGroup(ctx: AnalysisContext, r: TimeRange, m: ModelKey): Pr
   }));
   const res = await client.search({
     index: `${prefix}-predictions-*`,
-    size: 0,
-    request_cache: ctx.requestCache,
+    ...aggregationsOnly(ctx),
     track_total_hits: true,
-    allow_no_indices: true,
-    ignore_unavailable: true,
     query: { bool: { filter: groupFilter(r, m) } },
     // Only the counts of the ~28,000 range buckets: their keys and bounds would be most of a response ten times larger.
     filter_path: [
@@ -145,10 +139,7 @@ const ACTIVE_VERSIONS = 100;
 async function collectPaired(ctx: AnalysisContext, r: TimeRange, m: ModelKey): Promise<Map<string, RawPaired>> {
   const res = await ctx.client.search({
     index: `${ctx.prefix}-predictions-*`,
-    size: 0,
-    request_cache: ctx.requestCache,
-    allow_no_indices: true,
-    ignore_unavailable: true,
+    ...aggregationsOnly(ctx),
     query: { bool: { filter: groupFilter(r, m) } },
     filter_path: ['aggregations.active.buckets.key', 'aggregations.active.buckets.doc_count', 'aggregations.active.buckets.agree.doc_count', 'aggregations.active.buckets.score_diff.value', 'aggregations.active.buckets.latency.buckets.doc_count'],
     aggs: {
@@ -180,11 +171,8 @@ export async function collectLabeled(ctx: AnalysisContext, r: TimeRange, m: Mode
   });
   const res = await ctx.client.search({
     index: familyPattern(ctx.prefix, 'labeled'),
-    size: 0,
-    request_cache: ctx.requestCache,
+    ...aggregationsOnly(ctx),
     track_total_hits: true,
-    allow_no_indices: true,
-    ignore_unavailable: true,
     query: { bool: { filter: [...groupFilter(r, m), { term: { 'mlmon.labeled.status': 'joined' } }] } },
     aggs: {
       ...(m.role === 'shadow'
@@ -247,10 +235,7 @@ export const rejectedQuery = (r: TimeRange): estypes.QueryDslQueryContainer => (
 export async function collectRejected(ctx: AnalysisContext, r: TimeRange): Promise<RawRejected> {
   const res = await ctx.client.search({
     index: `${ctx.prefix}-events-*`,
-    size: 0,
-    request_cache: ctx.requestCache,
-    allow_no_indices: true,
-    ignore_unavailable: true,
+    ...aggregationsOnly(ctx),
     track_total_hits: true,
     query: rejectedQuery(r),
     aggs: { code: { terms: { field: 'error.code', size: 10 }, aggs: { field: { terms: { field: 'mlmon.app.field', size: 10_000 } } } } },

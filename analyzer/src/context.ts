@@ -40,3 +40,7 @@ export interface AnalysisContext {
   /** Off for benchmarks: a repeated window would otherwise be answered from the shard request cache. */
   requestCache?: boolean;
 }
+
+/** What every search of the analyzer shares: aggregations only, cached by Elasticsearch when asked, and a missing index is no data rather than an error. */
+export const aggregationsOnly = (ctx: Pick<AnalysisContext, 'requestCache'>) =>
+  ({ size: 0, request_cache: ctx.requestCache, allow_no_indices: true, ignore_unavailable: true }) as const;

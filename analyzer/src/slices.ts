@@ -4,7 +4,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '@mlmon/runtime';
 import { collect, collectLabeled, groupsOf, groupTerms, rejectedQuery, timeRange, type GroupTerms, type TimeRange } from './collect.js';
 import { deserializeRaw, groupKey, mergeRaw, serializeRaw, type RawWindow } from './raw.js';
-import type { AnalysisContext, ModelKey } from './context.js';
+import { aggregationsOnly, type AnalysisContext, type ModelKey } from './context.js';
 import { finish, type WindowReport } from './window.js';
 import type { VersionJudgments } from './judgment/registry.js';
 
@@ -162,7 +162,7 @@ export class SliceStore {
     if (r.end <= r.start) return out;
     const slices = { date_histogram: { field: '@timestamp', fixed_interval: `${this.opts.intervalMs}ms`, min_doc_count: 1 } } as const;
     type Buckets<T> = { buckets: Array<{ key: number; doc_count: number } & T> };
-    const common = { size: 0, request_cache: this.ctx.requestCache, allow_no_indices: true, ignore_unavailable: true } as const;
+    const common = aggregationsOnly(this.ctx);
     const [pred, rej] = await Promise.all([
       this.ctx.client.search({ ...common, index: `${this.ctx.prefix}-predictions-*`, query: { bool: { filter: [timeRange(r)] } }, aggs: { slices: { ...slices, aggs: { groups: groupTerms() } } } }),
       this.ctx.client.search({ ...common, index: `${this.ctx.prefix}-events-*`, query: rejectedQuery(r), aggs: { slices } }),
