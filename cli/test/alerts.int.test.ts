@@ -7,9 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startAlertmanager, type LocalAlertmanager } from '@mlmon/alertmanager';
+import { testCluster } from '@mlmon/elasticsearch/testing';
 import { freePort, waitUntil } from '@mlmon/runtime';
 import { mlmon } from './mlmon-process.js';
 
+const cluster = testCluster();
 let am: LocalAlertmanager;
 let dataDir: string;
 let env: NodeJS.ProcessEnv;
@@ -17,7 +19,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'mlmon-am-cli-'));
   am = await startAlertmanager({ dataDir, port: await freePort() });
   // A prefix no runner wrote: the resolved list is empty, read from the real cluster.
-  env = { ...process.env, MLMON_ALERTMANAGER_URL: am.url, MLMON_INDEX_PREFIX: `t${Date.now().toString(36)}` };
+  env = { ...process.env, MLMON_ALERTMANAGER_URL: am.url, MLMON_ES_URL: cluster.url, MLMON_INDEX_PREFIX: cluster.prefix };
   const endsAt = new Date(Date.now() + 3_600_000).toISOString();
   await am.client.postAlerts([
     { labels: { alertname: 'latency-p99', severity: 'warning' }, annotations: { summary: 'p99 latency above 250 ms: 400 ms' }, endsAt },
@@ -28,6 +30,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await am?.stop();
   rmSync(dataDir, { recursive: true, force: true });
+  await cluster.cleanup();
 });
 
 const stateOf = async (alertname: string) => (await am.client.alerts({ filter: [`alertname="${alertname}"`] }))[0]?.status;
